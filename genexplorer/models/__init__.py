@@ -1,0 +1,48 @@
+"""The model registry: kind -> class. Everything that builds a model goes through ``build``."""
+from __future__ import annotations
+
+from .ae import AE, AEConfig
+from .base import GenerativeModel, ModelConfig, UnsupportedOperation
+from .cvae import CVAE, CVAEConfig
+from .gan import GAN, GANConfig
+from .vae import VAE, VAEConfig, gaussian_kl
+
+# The denoising AE is an AE with a noise setting, and the cGAN a conditional GAN.
+MODELS: dict[str, type[GenerativeModel]] = {
+    "ae": AE, "dae": AE, "vae": VAE, "cvae": CVAE, "gan": GAN, "cgan": GAN,
+}
+ENCODER_KINDS = ("ae", "dae", "vae", "cvae")
+
+
+def model_class(kind: str) -> type[GenerativeModel]:
+    try:
+        return MODELS[kind]
+    except KeyError:
+        raise ValueError(f"unknown model kind {kind!r}: use one of {sorted(MODELS)}") from None
+
+
+def make_config(kind: str, settings: dict) -> ModelConfig:
+    """Build the config dataclass of ``kind`` from a dict, refusing unknown keys (typos)."""
+    config_class = model_class(kind).config_class
+    known = set(config_class.__dataclass_fields__)
+    unknown = set(settings) - known
+    if unknown:
+        raise ValueError(f"unknown {kind} settings {sorted(unknown)}; known: {sorted(known)}")
+    return config_class(**settings)
+
+
+def build(kind: str, settings: dict | None = None) -> GenerativeModel:
+    settings = dict(settings or {})
+    if kind == "cgan":
+        settings.setdefault("conditional", True)
+    if kind == "dae":
+        settings.setdefault("noise", "mixed")
+        settings.setdefault("noise_level", 0.5)
+    return model_class(kind)(make_config(kind, settings))
+
+
+__all__ = [
+    "AE", "AEConfig", "VAE", "VAEConfig", "CVAE", "CVAEConfig", "GAN", "GANConfig",
+    "GenerativeModel", "ModelConfig", "UnsupportedOperation", "MODELS", "ENCODER_KINDS",
+    "build", "make_config", "model_class", "gaussian_kl",
+]

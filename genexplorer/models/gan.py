@@ -1,0 +1,137 @@
+"""DCGAN for 28x28 images (Radford et al. 2016), as in the lectures, with an optional
+class-conditional variant (cGAN, Mirza & Osindero 2014)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+from .base import GenerativeModel, ModelConfig, UnsupportedOperation, class_planes
+
+
+@dataclass
+class GANConfig(ModelConfig):
+    latent_dim: int = 100
+    width: int = 64          # generator: 4w -> 2w -> w channels; discriminator: w -> 2w
+    dropout: float = 0.3
+
+    def validate(self) -> None:
+        super().validate()
+        if not 8 <= self.width <= 256:
+            raise ValueError(f"width must be between 8 and 256, got {self.width}")
+
+
+class Generator(nn.Module):
+    """(B, latent [+ classes]) -> (B, 1, 28, 28) in [-1, 1]."""
+
+    def __init__(self, in_features: int, width: int):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(in_features, 7 * 7 * 4 * width, bias=False),                   # (B, 7*7*256)
+            nn.BatchNorm1d(7 * 7 * 4 * width),
+            nn.LeakyReLU(0.2),
+            nn.Unflatten(1, (4 * width, 7, 7)),                                       # (B, 256, 7, 7)
+            nn.ConvTranspose2d(4 * width, 2 * width, 5, stride=1, padding=2, bias=False),  # (B, 128, 7, 7)
+            nn.BatchNorm2d(2 * width),
+            nn.LeakyReLU(0.2),
+            nn.ConvTranspose2d(2 * width, width, 5, stride=2, padding=2, output_padding=1, bias=False),  # (B, 64, 14, 14)
+            nn.BatchNorm2d(width),
+            nn.LeakyReLU(0.2),
+            nn.ConvTranspose2d(width, 1, 5, stride=2, padding=2, output_padding=1),   # (B, 1, 28, 28)
+            nn.Tanh(),
+        )
+
+    def forward(self, z):
+        return self.net(z)
+
+
+class Discriminator(nn.Module):
+    """(B, 1 [+ classes], 28, 28) in [-1, 1] -> (B,) logits of 'real'."""
+
+    def __init__(self, in_channels: int, width: int, dropout: float):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(in_channels, width, 5, stride=2, padding=2),        # (B, 64, 14, 14)
+            nn.LeakyReLU(0.2),
+            nn.Dropout(dropout),
+            nn.Conv2d(width, 2 * width, 5, stride=2, padding=2),          # (B, 128, 7, 7)
+            nn.LeakyReLU(0.2),
+            nn.Dropout(dropout),
+            nn.Flatten(),
+            nn.Linear(2 * width * 49, 1),                                 # (B, 1)
+        )
+
+    def forward(self, x):
+        return self.net(x).squeeze(1)
+
+
+class GAN(GenerativeModel):
+    kind = "gan"
+    config_class = GANConfig
+
+    def __init__(self, config: GANConfig):
+        super().__init__(config)
+        extra = config.num_classes if config.conditional else 0
+        self.generator = Generator(config.latent_dim + extra, config.width)
+        self.discriminator = Discriminator(1 + extra, config.width, config.dropout)
+
+    @property
+    def kind(self) -> str:  # noqa: F811 - the conditional variant reports itself
+        return "cgan" if self.config.conditional else "gan"
+
+    def encode(self, x, y=None):
+        raise UnsupportedOperation(
+            "a GAN has no encoder: it only maps noise to images. Use an ae or vae to encode a picture."
+        )
+
+    def reconstruct(self, x, y=None):
+        self.encode(x, y)
+
+    def generate(self, z, y=None):
+        """(B, latent_dim) -> (B, 1, 28, 28) in [-1, 1], the generator's own range."""
+        z = self._check_latent(z)
+        y = self._labels(y, z.shape[0])
+        if y is not None:
+            z = torch.cat([z, self._one_hot(y)], dim=1)
+        return self.generator(z)
+
+    def decode(self, z, y=None):
+        return (self.generate(z, y) + 1.0) / 2.0
+
+    def discriminate(self, images, y=None):
+        """images in [-1, 1] -> (B,) logits that the images are real."""
+        y = self._labels(y, images.shape[0])
+        if y is not None:
+            images = torch.cat([images, class_planes(self._one_hot(y))], dim=1)
+        return self.discriminator(images)
+
+    def discriminator_loss(self, x, y=None):
+        """BCE of D on a real batch (label 1) and a fake batch (label 0), Goodfellow et al. 2014."""
+        real = x.to(self.device) * 2.0 - 1.0
+        batch = real.shape[0]
+        fake_y = self._random_labels(batch) if self.conditional else None
+        with torch.no_grad():
+            fake = self.generate(self.prior_sample(batch), fake_y)
+        real_logits = self.discriminate(real, y)
+        fake_logits = self.discriminate(fake, fake_y)
+        loss = (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+                + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
+        return {"loss": loss, "d_real": torch.sigmoid(real_logits).mean(), "d_fake": torch.sigmoid(fake_logits).mean()}
+
+    def generator_loss(self, batch: int):
+        """Non-saturating generator loss: -log D(G(z)) instead of log(1 - D(G(z))),
+        which gives strong gradients while D still wins (Goodfellow et al. 2014, section 3)."""
+        fake_y = self._random_labels(batch) if self.conditional else None
+        logits = self.discriminate(self.generate(self.prior_sample(batch), fake_y), fake_y)
+        return {"loss": F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))}
+
+    def loss(self, x, y=None):
+        d = self.discriminator_loss(x, y)
+        g = self.generator_loss(x.shape[0])
+        return {"loss": g["loss"], "d_loss": d["loss"], "g_loss": g["loss"],
+                "d_real": d["d_real"], "d_fake": d["d_fake"]}
+
+    def _random_labels(self, batch: int) -> torch.Tensor:
+        return torch.randint(self.num_classes, (batch,), device=self.device)

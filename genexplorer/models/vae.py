@@ -1,0 +1,78 @@
+"""Variational autoencoder (Kingma & Welling 2014) with a Gaussian posterior and Bernoulli pixels."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .base import ConvDecoder, ConvEncoder, ConvNetConfig, GenerativeModel, bce_per_image, class_planes
+
+
+@dataclass
+class VAEConfig(ConvNetConfig):
+    beta: float = 1.0   # weight of the KL term (beta-VAE, Higgins et al. 2017); 1 is the ELBO
+
+    def validate(self) -> None:
+        super().validate()
+        if not 0.0 <= self.beta <= 100.0:
+            raise ValueError(f"beta must be in [0, 100], got {self.beta}")
+
+
+def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(mu, sigma^2) || N(0, I)) summed over latent dims, in nats: (B,).
+    Closed form, Kingma & Welling 2014, appendix B."""
+    return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(dim=1)
+
+
+class VAE(GenerativeModel):
+    kind = "vae"
+    config_class = VAEConfig
+
+    def __init__(self, config: VAEConfig):
+        super().__init__(config)
+        extra = config.num_classes if config.conditional else 0
+        # The encoder outputs mu and logvar side by side.
+        self.encoder = ConvEncoder(1 + extra, config.channels, config.hidden, 2 * config.latent_dim)
+        self.decoder = ConvDecoder(config.latent_dim + extra, config.channels, config.hidden)
+
+    def posterior(self, x, y=None):
+        """q(z | x): (mu, logvar), each (B, latent_dim)."""
+        x = self._check_images(x).to(self.device)
+        y = self._labels(y, x.shape[0])
+        if y is not None:
+            x = torch.cat([x, class_planes(self._one_hot(y))], dim=1)
+        mu, logvar = self.encoder(x).chunk(2, dim=1)
+        # Bounded so an odd input cannot overflow exp(); the range is far wider than training uses.
+        return mu, logvar.clamp(-30.0, 20.0)
+
+    def encode(self, x, y=None):
+        """The posterior mean: the most likely code, what the maps and sliders show."""
+        return self.posterior(x, y)[0]
+
+    def decode_logits(self, z, y=None):
+        z = self._check_latent(z)
+        y = self._labels(y, z.shape[0])
+        if y is not None:
+            z = torch.cat([z, self._one_hot(y)], dim=1)
+        return self.decoder(z)
+
+    def decode(self, z, y=None):
+        return torch.sigmoid(self.decode_logits(z, y))
+
+    @staticmethod
+    def reparameterize(mu, logvar, *, generator=None):
+        """z = mu + sigma * eps with eps ~ N(0, I): sampling that gradients flow through."""
+        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+        return mu + torch.exp(0.5 * logvar) * eps
+
+    def elbo_terms(self, x, y=None, *, generator=None):
+        """Per-image reconstruction (BCE, nats) and KL (nats): each (B,). Their sum is -ELBO."""
+        mu, logvar = self.posterior(x, y)
+        z = self.reparameterize(mu, logvar, generator=generator)
+        rec = bce_per_image(self.decode_logits(z, y), x.to(self.device))
+        return rec, gaussian_kl(mu, logvar)
+
+    def loss(self, x, y=None):
+        rec, kl = self.elbo_terms(x, y)
+        rec, kl = rec.mean(), kl.mean()
+        return {"loss": rec + self.config.beta * kl, "rec": rec, "kl": kl, "neg_elbo": rec + kl}

@@ -1,0 +1,470 @@
+"""Training loops and the command line.
+
+    python -m genexplorer.train --model vae --dataset fashion --latent-dim 16 --epochs 20 \
+        --device auto --seed 0 --out checkpoints/fashion-vae
+
+``fit(settings, on_step=...)`` is the one loop: the CLI, the app's training tab and the
+tests all drive it. Each epoch ends with an atomic checkpoint (marked incomplete until
+the last epoch), a sample grid and a line in ``progress.jsonl``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from . import checkpoints
+from .data import dataset_info, load_dataset
+from .images import grid, png_bytes, to_uint8
+from .metrics import psnr
+from .models import ENCODER_KINDS, MODELS, GenerativeModel, build
+from .noise import TRAINING_NOISE
+
+SAMPLES_FILE = "samples.png"
+PROGRESS_FILE = "progress.jsonl"
+# The test images scored after each epoch; the final epoch scores the whole test set.
+EPOCH_EVAL_IMAGES = 2000
+LIMITS = {"epochs": (1, 1000), "batch_size": (1, 4096), "latent_dim": (1, 512)}
+
+
+@dataclass
+class TrainSettings:
+    model: str = "vae"
+    dataset: str = "mnist"
+    out: str = ""
+    data_dir: str | None = None
+    latent_dim: int | None = None       # None: the family's default (16; 100 for the GAN)
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float | None = None             # None: 1e-3 for encoders, 2e-4 for the GAN
+    beta: float = 1.0
+    noise: str | None = None            # dae only; default "mixed"
+    noise_level: float = 0.5
+    conditional: bool = False
+    width: int | None = None            # conv width: channels (encoders) or GAN width
+    device: str = "auto"
+    seed: int = 0
+    overwrite: bool = False
+    resume: bool = False
+    max_steps: int | None = None        # stop early after this many steps (smoke tests)
+    threads: int | None = None
+    log_dir: str | None = None
+    latent_maps: bool = True            # compute PCA/UMAP maps of the test set at the end
+
+    def validate(self) -> None:
+        if self.model not in MODELS:
+            raise ValueError(f"unknown model {self.model!r}: use one of {sorted(MODELS)}")
+        for name, (low, high) in LIMITS.items():
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, int) and low <= value <= high):
+                raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
+        if self.lr is not None and not (math.isfinite(self.lr) and 0 < self.lr <= 1):
+            raise ValueError(f"learning rate must be in (0, 1], got {self.lr}")
+        if not (math.isfinite(self.beta) and 0 <= self.beta <= 100):
+            raise ValueError(f"beta must be in [0, 100], got {self.beta}")
+        if self.noise is not None and self.noise not in TRAINING_NOISE:
+            raise ValueError(f"unknown noise {self.noise!r}: use one of {TRAINING_NOISE}")
+        if not (math.isfinite(self.noise_level) and 0 <= self.noise_level <= 1):
+            raise ValueError(f"noise level must be in [0, 1], got {self.noise_level}")
+        if not self.out:
+            raise ValueError("give an output folder (--out checkpoints/<dataset>-<name>)")
+
+
+@dataclass
+class Progress:
+    """What on_step hears. ``phase`` is "step", "epoch" (an epoch ended and was saved) or "done"."""
+    phase: str
+    epoch: int
+    epochs: int
+    step: int
+    steps_per_epoch: int
+    losses: dict = field(default_factory=dict)
+    images_per_s: float = 0.0
+    eta_s: float = 0.0
+    metrics: dict = field(default_factory=dict)
+    message: str = ""
+
+    def line(self) -> str:
+        terms = " ".join(f"{k} {v:.4g}" for k, v in self.losses.items())
+        return (f"epoch {self.epoch}/{self.epochs} step {self.step}/{self.steps_per_epoch} {terms} | "
+                f"{self.images_per_s:.0f} img/s | {format_seconds(self.eta_s)} left")
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (diverged, no data...); the message says why."""
+
+
+class TrainingStopped(Exception):
+    """should_stop() asked the loop to end after the last saved epoch."""
+
+
+def format_seconds(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """"auto" -> CUDA, then Apple MPS, then CPU. Any other name is checked, not trusted."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("CUDA was asked for but this machine has no usable CUDA GPU; use --device cpu or auto")
+    if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ValueError("MPS was asked for but is not available here; use --device cpu or auto")
+    return device
+
+
+def describe_device(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    if device.type == "cpu":
+        return f"cpu ({torch.get_num_threads()} threads)"
+    return str(device)
+
+
+def model_settings(s: TrainSettings, num_classes: int) -> dict:
+    """The model config dict a training run builds, from the CLI's flat settings."""
+    settings: dict = {"num_classes": num_classes}
+    if s.latent_dim is not None:
+        settings["latent_dim"] = s.latent_dim
+    if s.model in ("gan", "cgan"):
+        if s.width is not None:
+            settings["width"] = s.width
+        settings["conditional"] = s.conditional or s.model == "cgan"
+        return settings
+    if s.width is not None:
+        settings["channels"] = s.width
+    if s.model in ("vae", "cvae"):
+        settings["beta"] = s.beta
+    if s.model in ("ae", "dae"):
+        noise = s.noise or ("mixed" if s.model == "dae" else "none")
+        settings["noise"] = noise
+        settings["noise_level"] = s.noise_level if noise != "none" else 0.0
+    if s.model != "cvae":
+        settings["conditional"] = s.conditional
+    return settings
+
+
+def _optimizers(model: GenerativeModel, lr: float) -> dict[str, torch.optim.Optimizer]:
+    if model.kind in ("gan", "cgan"):
+        # DCGAN paper's Adam settings: lr 2e-4, beta1 0.5 keep the two players stable.
+        return {
+            "d": torch.optim.Adam(model.discriminator.parameters(), lr=lr, betas=(0.5, 0.999)),
+            "g": torch.optim.Adam(model.generator.parameters(), lr=lr, betas=(0.5, 0.999)),
+        }
+    return {"model": torch.optim.Adam(model.parameters(), lr=lr)}
+
+
+def _encoder_step(model, optimizers, x, y, amp: bool) -> dict[str, float]:
+    optimizer = optimizers["model"]
+    with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=amp):
+        terms = model.loss(x, y if model.conditional else None)
+    optimizer.zero_grad(set_to_none=True)
+    terms["loss"].backward()
+    optimizer.step()
+    return {k: float(v) for k, v in terms.items()}
+
+
+def _gan_step(model, optimizers, x, y, amp: bool) -> dict[str, float]:
+    y = y if model.conditional else None
+    # (1) update D: push D(x) towards 1 and D(G(z)) towards 0.
+    d_terms = model.discriminator_loss(x, y)
+    optimizers["d"].zero_grad(set_to_none=True)
+    d_terms["loss"].backward()
+    optimizers["d"].step()
+    # (2) update G: the non-saturating loss, push D(G(z)) towards 1.
+    g_terms = model.generator_loss(x.shape[0])
+    optimizers["g"].zero_grad(set_to_none=True)
+    g_terms["loss"].backward()
+    optimizers["g"].step()
+    return {"d_loss": float(d_terms["loss"]), "g_loss": float(g_terms["loss"]),
+            "d_real": float(d_terms["d_real"]), "d_fake": float(d_terms["d_fake"])}
+
+
+@torch.no_grad()
+def evaluate(model: GenerativeModel, images: torch.Tensor, labels: torch.Tensor, *, batch_size: int = 500) -> dict:
+    """Test metrics of an encoder model: per-pixel MSE, PSNR, and for VAEs the -ELBO terms (nats).
+    images: (N, 1, 28, 28) float in [0, 1]."""
+    if model.kind not in ENCODER_KINDS:
+        return {}
+    model.eval()
+    totals: dict[str, float] = {}
+    generator = torch.Generator().manual_seed(0)
+    for start in range(0, len(images), batch_size):
+        x = images[start: start + batch_size]
+        y = labels[start: start + batch_size] if model.conditional else None
+        recon = model.reconstruct(x, y)
+        batch_terms = {"mse": (recon - x).pow(2).mean(dim=(1, 2, 3)), "psnr": psnr(recon, x)}
+        if model.kind in ("vae", "cvae"):
+            rec, kl = model.elbo_terms(x, y, generator=generator if x.device.type == "cpu" else None)
+            batch_terms.update(rec_nats=rec, kl_nats=kl, neg_elbo_nats=rec + kl)
+        for key, value in batch_terms.items():
+            totals[key] = totals.get(key, 0.0) + float(value.sum())
+    model.train()
+    return {f"test_{k}": round(v / len(images), 5) for k, v in totals.items()}
+
+
+@torch.no_grad()
+def sample_grid(model: GenerativeModel, test_x: torch.Tensor, test_y: torch.Tensor, seed: int = 0) -> np.ndarray:
+    """The picture saved each epoch: for encoders, test images over their reconstructions,
+    then prior samples; for the GAN, 64 samples from fixed noise."""
+    was_training = model.training
+    model.eval()
+    generator = torch.Generator().manual_seed(seed)
+    if model.kind in ENCODER_KINDS:
+        x, y = test_x[:16], test_y[:16]
+        recon = model.reconstruct(x, y if model.conditional else None)
+        labels = torch.arange(16) % model.num_classes if model.conditional else None
+        samples = model.sample(32, labels.repeat(2) if labels is not None else None, generator=generator)
+        pictures = torch.cat([x.cpu(), recon.cpu(), samples.cpu()])
+    else:
+        labels = torch.arange(64) % model.num_classes if model.conditional else None
+        pictures = model.sample(64, labels, generator=generator).cpu()
+    model.train(was_training)
+    return grid(to_uint8(pictures), ncols=16 if model.kind in ENCODER_KINDS else 8)
+
+
+@torch.no_grad()
+def latent_maps(model: GenerativeModel, test_x: torch.Tensor, test_y: torch.Tensor, *, use_umap: bool = True,
+                log: Callable[[str], None] = print) -> dict[str, torch.Tensor]:
+    """2-D coordinates of the test set's codes, stored beside the checkpoint so the app
+    never runs UMAP while someone waits. Keys: "labels", "pca" (N, 2), "pca_mean",
+    "pca_components" (2, latent_dim), and "umap" (N, 2) when umap-learn is installed
+    and the latent has more than two dimensions."""
+    model.eval()
+    codes = torch.cat([model.encode(test_x[i: i + 1000], test_y[i: i + 1000] if model.conditional else None).cpu()
+                       for i in range(0, len(test_x), 1000)]).double()
+    mean = codes.mean(0)
+    if codes.shape[1] >= 2:
+        # PCA by SVD: the two directions of largest spread.
+        _, _, v = torch.linalg.svd(codes - mean, full_matrices=False)
+        components = v[:2]
+    else:
+        components = torch.eye(codes.shape[1], 2).T
+    maps = {
+        "labels": test_y.cpu().to(torch.int64),
+        "pca": ((codes - mean) @ components.T).float(),
+        "pca_mean": mean.float(),
+        "pca_components": components.float(),
+    }
+    if use_umap and codes.shape[1] > 2:
+        try:
+            import umap  # optional: only needed where checkpoints are made
+        except ImportError:
+            log("umap-learn is not installed: storing the PCA map only")
+        else:
+            start = time.time()
+            reducer = umap.UMAP(n_components=2, n_neighbors=15, min_dist=0.1, random_state=0)
+            maps["umap"] = torch.from_numpy(reducer.fit_transform(codes.float().numpy())).float()
+            log(f"UMAP map of {len(codes)} codes computed in {time.time() - start:.1f} s")
+    model.train()
+    return maps
+
+
+def _to_float_images(array: np.ndarray, device) -> torch.Tensor:
+    return torch.from_numpy(array).to(device).float().div_(255.0).unsqueeze(1)
+
+
+def fit(settings: TrainSettings, *, on_step: Callable[[Progress], None] | None = None,
+        should_stop: Callable[[], bool] | None = None, log: Callable[[str], None] = print) -> Path:
+    """Train a model as ``settings`` say and return the checkpoint folder.
+
+    on_step(progress) is called every few steps and after every epoch; should_stop()
+    is polled every step and, when true, ends the run (the last finished epoch stays
+    saved, marked incomplete) by raising TrainingStopped.
+    """
+    settings.validate()
+    started = time.time()
+    out = Path(settings.out)
+    if settings.threads:
+        torch.set_num_threads(settings.threads)
+    device = pick_device(settings.device)
+    log(f"device: {describe_device(device)}")
+    resume_from = None
+    if out.exists() and (out / checkpoints.CONFIG_FILE).exists():
+        if settings.resume:
+            resume_from = out
+        elif not settings.overwrite:
+            raise FileExistsError(f"{out} already holds a checkpoint: pass --overwrite to replace it or --resume to continue it")
+    # While training over an existing checkpoint, epochs are saved beside it and only
+    # replace it once the run completes: the old one stays loadable until then.
+    staging = out if (resume_from is not None or not out.exists()) else out.with_name(f".{out.name}.incomplete")
+    log_dir = Path(settings.log_dir) if settings.log_dir else Path("runs") / out.name
+    log_dir.mkdir(parents=True, exist_ok=True)
+
+    torch.manual_seed(settings.seed)
+    np.random.seed(settings.seed)
+    info = dataset_info(settings.dataset)
+    train_images, train_labels = load_dataset(settings.dataset, "train", data_dir=settings.data_dir)
+    test_images, test_labels = load_dataset(settings.dataset, "test", data_dir=settings.data_dir)
+    num_classes = max(len(info.class_names), int(train_labels.max()) + 1)
+    # These datasets are small: keep them on the device whole, no DataLoader round trips.
+    train_x = torch.from_numpy(train_images).to(device)
+    train_y = torch.from_numpy(train_labels).to(device)
+    test_x = _to_float_images(test_images, device)
+    test_y = torch.from_numpy(test_labels).to(device)
+
+    if resume_from is not None:
+        model = checkpoints.load(resume_from, device=device).train()
+        done = checkpoints.read_config(resume_from).get("epochs_done", 0)
+        log(f"resuming {resume_from} after epoch {done}")
+    else:
+        model = build(settings.model, model_settings(settings, num_classes)).to(device)
+        done = 0
+    model.dataset = settings.dataset if settings.dataset in ("mnist", "fashion") else Path(settings.dataset).name
+    model.class_names = tuple(info.class_names[:num_classes]) if len(info.class_names) >= num_classes else \
+        tuple(str(i) for i in range(num_classes))
+    is_gan = model.kind in ("gan", "cgan")
+    lr = settings.lr or (2e-4 if is_gan else 1e-3)
+    optimizers = _optimizers(model, lr)
+    if resume_from is not None:
+        saved = checkpoints.load_optimizer_state(resume_from)
+        if saved:
+            for name, optimizer in optimizers.items():
+                optimizer.load_state_dict(saved[name])
+    amp = device.type == "cuda"
+    step_fn = _gan_step if is_gan else _encoder_step
+    training_record = {k: v for k, v in asdict(settings).items() if k not in ("overwrite", "resume", "log_dir")}
+    training_record.update(lr=lr, device=str(device), num_train_images=len(train_x))
+
+    steps_per_epoch = math.ceil(len(train_x) / settings.batch_size)
+    total_steps = (settings.epochs - done) * steps_per_epoch
+    if settings.max_steps is not None:
+        total_steps = min(total_steps, settings.max_steps)
+    log(f"{model.kind} on {model.dataset}: {len(train_x)} train / {len(test_x)} test images, "
+        f"{sum(p.numel() for p in model.parameters()):,} parameters, {settings.epochs - done} epochs of {steps_per_epoch} steps")
+    report_every = max(1, steps_per_epoch // 20)
+    steps_run, images_seen, metrics = 0, 0, {}
+    loop_start = time.time()
+    progress_path = log_dir / PROGRESS_FILE
+    if resume_from is None:
+        progress_path.write_text("")
+    model.train()
+    for epoch in range(done + 1, settings.epochs + 1):
+        order = torch.randperm(len(train_x), device=device)
+        sums: dict[str, float] = {}
+        epoch_steps = 0
+        for step in range(1, steps_per_epoch + 1):
+            if should_stop is not None and should_stop():
+                raise TrainingStopped(f"stopped by request during epoch {epoch}; epoch {epoch - 1} is saved")
+            index = order[(step - 1) * settings.batch_size: step * settings.batch_size]
+            x = train_x[index].float().div_(255.0).unsqueeze(1)
+            terms = step_fn(model, optimizers, x, train_y[index], amp)
+            if not all(math.isfinite(v) for v in terms.values()):
+                raise TrainingError(
+                    f"training diverged at epoch {epoch}, step {step} (loss {terms}); "
+                    "try a smaller learning rate. The last finished epoch is still saved."
+                )
+            for key, value in terms.items():
+                sums[key] = sums.get(key, 0.0) + value
+            epoch_steps += 1
+            steps_run += 1
+            images_seen += len(index)
+            if on_step is not None and (step % report_every == 0 or step == steps_per_epoch):
+                elapsed = time.time() - loop_start
+                rate = images_seen / max(elapsed, 1e-9)
+                on_step(Progress("step", epoch, settings.epochs, step, steps_per_epoch,
+                                 {k: v / epoch_steps for k, v in sums.items()}, rate,
+                                 (total_steps - steps_run) * settings.batch_size / max(rate, 1e-9)))
+            if settings.max_steps is not None and steps_run >= settings.max_steps:
+                break
+        final = epoch == settings.epochs or (settings.max_steps is not None and steps_run >= settings.max_steps)
+        train_terms = {f"train_{k}": round(v / max(epoch_steps, 1), 5) for k, v in sums.items()}
+        eval_x = test_x if final else test_x[:EPOCH_EVAL_IMAGES]
+        metrics = {**train_terms, **evaluate(model, eval_x, test_y[: len(eval_x)])}
+        picture = sample_grid(model, test_x, test_y, seed=settings.seed)
+        extra = {}
+        if final and not is_gan and settings.latent_maps:
+            extra[checkpoints.LATENT_MAP_FILE] = latent_maps(model, test_x, test_y, log=log)
+        training_record["seconds"] = round(time.time() - started, 1)
+        training_record["images_per_s"] = round(images_seen / max(time.time() - loop_start, 1e-9), 1)
+        checkpoints.save(
+            model, out if final else staging, training=training_record, metrics=metrics,
+            complete=final and steps_run >= (settings.epochs - done) * steps_per_epoch, epochs_done=epoch,
+            optimizer_state={k: o.state_dict() for k, o in optimizers.items()},
+            extra_tensors=extra, files={SAMPLES_FILE: png_bytes(picture)},
+        )
+        (log_dir / f"epoch_{epoch:03d}.png").write_bytes(png_bytes(picture))
+        record = {"epoch": epoch, "time": round(time.time() - started, 1), **metrics}
+        with progress_path.open("a") as f:
+            f.write(json.dumps(record) + "\n")
+        log(f"epoch {epoch}/{settings.epochs} done: " + " ".join(f"{k} {v:.4g}" for k, v in metrics.items()))
+        if on_step is not None:
+            on_step(Progress("epoch", epoch, settings.epochs, steps_per_epoch, steps_per_epoch,
+                             train_terms, images_seen / max(time.time() - loop_start, 1e-9), 0.0, metrics))
+        if final:
+            break
+    if staging != out and staging.exists():
+        import shutil
+
+        shutil.rmtree(staging, ignore_errors=True)
+    log(f"saved {out} in {format_seconds(time.time() - started)}")
+    if on_step is not None:
+        on_step(Progress("done", settings.epochs, settings.epochs, 0, steps_per_epoch, {}, 0.0, 0.0, metrics))
+    return out
+
+
+def parse_args(argv=None) -> TrainSettings:
+    parser = argparse.ArgumentParser(prog="python -m genexplorer.train", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", required=True, choices=sorted(MODELS))
+    parser.add_argument("--dataset", default="mnist", help="mnist, fashion, or a folder of IDX files / class folders of images")
+    parser.add_argument("--data-dir", help="folder with the Fashion-MNIST IDX files (default: Debian's path or $GENEXPLORER_DATA)")
+    parser.add_argument("--out", required=True, help="checkpoint folder to write, e.g. checkpoints/fashion-vae")
+    parser.add_argument("--latent-dim", type=int)
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--lr", type=float, help="learning rate (default 1e-3; 2e-4 for GANs)")
+    parser.add_argument("--beta", type=float, default=1.0, help="KL weight of the VAE/CVAE")
+    parser.add_argument("--noise", choices=TRAINING_NOISE, help="corruption for the denoising AE (default mixed)")
+    parser.add_argument("--noise-level", type=float, default=0.5, help="largest training noise level")
+    parser.add_argument("--conditional", action="store_true", help="class-conditional variant (ae, vae, gan)")
+    parser.add_argument("--width", type=int, help="conv width (encoders: first conv channels; GAN: base width)")
+    parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, help="CPU threads for torch")
+    parser.add_argument("--max-steps", type=int, help="stop after this many steps (smoke tests)")
+    parser.add_argument("--log-dir", help="where per-epoch sample grids and progress.jsonl go (default runs/<name>)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing checkpoint once the new one is complete")
+    parser.add_argument("--resume", action="store_true", help="continue the checkpoint in --out up to --epochs")
+    parser.add_argument("--no-latent-maps", dest="latent_maps", action="store_false", help="skip the PCA/UMAP maps")
+    args = vars(parser.parse_args(argv))
+    return TrainSettings(**args)
+
+
+def main(argv=None) -> int:
+    try:
+        settings = parse_args(argv)
+        last_print = [0.0]
+
+        def show(progress: Progress) -> None:
+            if progress.phase == "step" and time.time() - last_print[0] > 2.0:
+                last_print[0] = time.time()
+                print(progress.line(), flush=True)
+
+        fit(settings, on_step=show, log=lambda message: print(message, flush=True))
+    except (ValueError, FileExistsError, TrainingError, checkpoints.CheckpointError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: the last finished epoch is saved", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# How the shipped checkpoints were trained (CPU, 2 cores: two queues of one thread each).
+#   bash tools/train_shipped.sh encoders   # AE, VAE, 2-d AE/VAE, DAE, CVAE for both datasets
+#   bash tools/train_shipped.sh gans       # the DCGAN for both datasets
+# Add --device cuda to ARGS on a GPU machine; everything else stays the same.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ARGS=${ARGS:-"--threads 1 --device auto --seed 0 --overwrite"}
+train() { python -m genexplorer.train $ARGS "$@"; }
+
+case "${1:-all}" in
+  encoders|all)
+    for dataset in mnist fashion; do
+      if [ "$dataset" = mnist ]; then epochs=40; else epochs=10; fi
+      train --model ae   --dataset $dataset --latent-dim 16 --epochs $epochs --out checkpoints/$dataset-ae
+      train --model vae  --dataset $dataset --latent-dim 16 --epochs $epochs --out checkpoints/$dataset-vae
+      train --model ae   --dataset $dataset --latent-dim 2  --epochs $epochs --out checkpoints/$dataset-ae2d
+      train --model vae  --dataset $dataset --latent-dim 2  --epochs $epochs --out checkpoints/$dataset-vae2d
+      train --model dae  --dataset $dataset --latent-dim 16 --epochs $epochs --noise mixed --noise-level 0.5 --out checkpoints/$dataset-dae
+      train --model cvae --dataset $dataset --latent-dim 16 --epochs $epochs --out checkpoints/$dataset-cvae
+    done ;;&
+  gans|all)
+    train --model gan --dataset mnist   --epochs 60 --batch-size 64 --out checkpoints/mnist-gan
+    train --model gan --dataset fashion --epochs 5  --batch-size 64 --out checkpoints/fashion-gan
+    ;;
+esac
