@@ -54,19 +54,23 @@ def list_checkpoints(root: str | os.PathLike | None = None) -> list[str]:
     )
 
 
-def resolve(name_or_path: str | os.PathLike, root: str | os.PathLike | None = None) -> Path:
+def resolve(name_or_path: str | os.PathLike, root: str | os.PathLike | None = None, *,
+            allow_paths: bool = True) -> Path:
     """A checkpoint name (a folder in checkpoints/) or an explicit folder path -> folder.
 
-    A bare name is checked against NAME_PATTERN, so a request can never walk out of
-    the checkpoints folder with '../' or an absolute path.
+    With allow_paths=False (what the app uses for anything a request carries) only a
+    bare name matching NAME_PATTERN is accepted, so no '../' or absolute path can walk
+    out of the checkpoints folder.
     """
     text = str(name_or_path)
-    if isinstance(name_or_path, Path) or os.sep in text or text.startswith("."):
+    looks_like_path = isinstance(name_or_path, Path) or "/" in text or os.sep in text or text.startswith(".")
+    if looks_like_path and allow_paths:
         folder = Path(text)
     else:
         if not NAME_PATTERN.match(text):
             raise CheckpointError(f"{text!r} is not a valid checkpoint name (letters, digits, '-', '_', '.')")
         folder = (Path(root) if root is not None else checkpoints_dir()) / text
+    _recover_interrupted_replace(folder)
     if not folder.is_dir():
         known = ", ".join(list_checkpoints(root)) or "none"
         raise CheckpointError(f"no checkpoint folder {folder} (available: {known})")
@@ -92,9 +96,9 @@ def read_config(folder: str | os.PathLike) -> dict:
     return config
 
 
-def load(name_or_path, *, device: str | torch.device = "cpu", root=None) -> GenerativeModel:
+def load(name_or_path, *, device: str | torch.device = "cpu", root=None, allow_paths: bool = True) -> GenerativeModel:
     """Rebuild a model from its checkpoint, in eval mode, on ``device``."""
-    folder = resolve(name_or_path, root)
+    folder = resolve(name_or_path, root, allow_paths=allow_paths)
     config = read_config(folder)
     try:
         model = build(config["kind"], config["model_config"])
@@ -155,6 +159,10 @@ def save(model: GenerativeModel, folder, *, training: dict | None = None, metric
             (tmp / name).write_bytes(data)
         (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2, default=_json_default) + "\n", encoding="utf-8")
         _fsync_dir(tmp)
+        # mkdtemp makes a private folder; a checkpoint is meant to be shared and read.
+        os.chmod(tmp, 0o755)
+        for path in tmp.iterdir():
+            os.chmod(path, 0o644)
         _replace_dir(tmp, folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -177,6 +185,17 @@ def _replace_dir(new: Path, target: Path) -> None:
         os.rename(old, target)
         raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _recover_interrupted_replace(folder: Path) -> None:
+    """If a save died between its two renames, the old checkpoint sits in
+    '.<name>.old-<pid>' and <name> is missing: put it back."""
+    if folder.exists() or not folder.parent.is_dir():
+        return
+    for old in sorted(folder.parent.glob(f".{folder.name}.old-*")):
+        if (old / CONFIG_FILE).is_file():
+            os.rename(old, folder)
+            return
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -177,7 +177,7 @@ def _encoder_step(model, optimizers, x, y, amp: bool) -> dict[str, float]:
     optimizer.zero_grad(set_to_none=True)
     terms["loss"].backward()
     optimizer.step()
-    return {k: float(v) for k, v in terms.items()}
+    return {k: float(v.detach()) for k, v in terms.items()}
 
 
 def _gan_step(model, optimizers, x, y, amp: bool) -> dict[str, float]:
@@ -227,7 +227,9 @@ def sample_grid(model: GenerativeModel, test_x: torch.Tensor, test_y: torch.Tens
     model.eval()
     generator = torch.Generator().manual_seed(seed)
     if model.kind in ENCODER_KINDS:
-        x, y = test_x[:16], test_y[:16]
+        # Spread over the test set: the shipped MNIST split is stored sorted by class.
+        pick = torch.linspace(0, len(test_x) - 1, 16).long().to(test_x.device)
+        x, y = test_x[pick], test_y[pick]
         recon = model.reconstruct(x, y if model.conditional else None)
         labels = torch.arange(16) % model.num_classes if model.conditional else None
         samples = model.sample(32, labels.repeat(2) if labels is not None else None, generator=generator)

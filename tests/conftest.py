@@ -1,0 +1,28 @@
+import os
+
+import pytest
+import torch
+
+os.environ.setdefault("NUMBA_CACHE_DIR", "/tmp/genexplorer-numba-cache")
+torch.set_num_threads(1)
+
+# Tiny settings per kind: fast on CPU, still exercising every layer.
+TINY = {
+    "ae": {"latent_dim": 4, "channels": 4, "hidden": 8},
+    "dae": {"latent_dim": 4, "channels": 4, "hidden": 8},
+    "vae": {"latent_dim": 3, "channels": 4, "hidden": 8},
+    "cvae": {"latent_dim": 3, "channels": 4, "hidden": 8},
+    "gan": {"latent_dim": 8, "width": 8},
+    "cgan": {"latent_dim": 8, "width": 8},
+}
+
+
+@pytest.fixture(params=sorted(TINY))
+def kind(request):
+    return request.param
+
+
+@pytest.fixture
+def images():
+    torch.manual_seed(0)
+    return torch.rand(5, 1, 28, 28), torch.tensor([0, 1, 2, 3, 9])

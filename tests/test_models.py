@@ -1,0 +1,174 @@
+import pytest
+import torch
+from torch.distributions import Normal, kl_divergence
+
+from genexplorer import checkpoints
+from genexplorer.models import MODELS, UnsupportedOperation, build, gaussian_kl, make_config
+from genexplorer.models.base import GenerativeModel
+
+from conftest import TINY
+
+
+def tiny(kind):
+    model = build(kind, TINY[kind]).eval()
+    model.dataset = "mnist"
+    return model
+
+
+def labels_for(model, y):
+    return y if model.conditional else None
+
+
+def test_every_registered_kind_is_a_generative_model():
+    for kind, cls in MODELS.items():
+        assert issubclass(cls, GenerativeModel), kind
+    assert build("dae").kind == "dae" and build("ae").kind == "ae"
+    assert build("cgan").kind == "cgan" and build("cgan").conditional
+
+
+def test_abstract_interface_is_enforced():
+    class Half(GenerativeModel):
+        def encode(self, x, y=None):
+            return x
+
+    with pytest.raises(TypeError):
+        Half(make_config("ae", {}))
+
+
+def test_unknown_kind_and_unknown_setting_are_refused():
+    with pytest.raises(ValueError, match="unknown model kind"):
+        build("diffusion")
+    with pytest.raises(ValueError, match="unknown vae settings.*latnet_dim"):
+        build("vae", {"latnet_dim": 3})
+    with pytest.raises(ValueError, match="latent_dim"):
+        build("vae", {"latent_dim": 0})
+
+
+def test_decode_and_sample_shapes_and_range(kind, images):
+    model = tiny(kind)
+    _, y = images
+    z = torch.randn(5, model.latent_dim) * 3
+    out = model.decode(z, labels_for(model, y))
+    assert out.shape == (5, 1, 28, 28)
+    assert out.min() >= 0 and out.max() <= 1
+    samples = model.sample(4, generator=torch.Generator().manual_seed(1))
+    assert samples.shape == (4, 1, 28, 28) and samples.min() >= 0 and samples.max() <= 1
+    again = model.sample(4, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(samples, again), "sampling must be reproducible from a generator"
+
+
+def test_encode_and_reconstruct(kind, images):
+    model = tiny(kind)
+    x, y = images
+    if kind in ("gan", "cgan"):
+        with pytest.raises(UnsupportedOperation, match="no encoder"):
+            model.encode(x)
+        with pytest.raises(UnsupportedOperation):
+            model.reconstruct(x)
+        return
+    z = model.encode(x, labels_for(model, y))
+    assert z.shape == (5, model.latent_dim)
+    recon = model.reconstruct(x, labels_for(model, y))
+    assert recon.shape == x.shape and recon.min() >= 0 and recon.max() <= 1
+
+
+def test_posterior_only_for_vaes(kind, images):
+    model = tiny(kind)
+    x, y = images
+    if kind in ("vae", "cvae"):
+        mu, logvar = model.posterior(x, labels_for(model, y))
+        assert mu.shape == logvar.shape == (5, model.latent_dim)
+        assert torch.allclose(model.encode(x, labels_for(model, y)), mu)
+    else:
+        with pytest.raises(UnsupportedOperation, match="no posterior"):
+            model.posterior(x)
+
+
+def test_conditional_models_check_labels(images):
+    x, _ = images
+    model = tiny("cvae")
+    with pytest.raises(ValueError, match="pass y"):
+        model.encode(x)
+    with pytest.raises(ValueError, match=r"\[0, 9\]"):
+        model.encode(x, torch.tensor([0, 1, 2, 3, 10]))
+    with pytest.raises(ValueError, match="3 labels for a batch of 5"):
+        model.encode(x, torch.tensor([0, 1, 2]))
+    # one label for the whole batch is broadcast
+    assert model.decode(torch.zeros(5, 3), torch.tensor(7)).shape == (5, 1, 28, 28)
+
+
+def test_cvae_condition_changes_the_output():
+    model = tiny("cvae")
+    torch.nn.init.normal_(model.decoder.net[0].weight, std=1.0)
+    z = torch.zeros(1, model.latent_dim)
+    assert not torch.allclose(model.decode(z, torch.tensor([1])), model.decode(z, torch.tensor([7])))
+
+
+def test_bad_shapes_are_refused(images):
+    model = tiny("vae")
+    with pytest.raises(ValueError, match=r"\(B, 1, 28, 28\)"):
+        model.encode(torch.rand(2, 28, 28))
+    with pytest.raises(ValueError, match=r"\(B, 3\)"):
+        model.decode(torch.rand(2, 5))
+
+
+def test_losses_are_finite_and_named(kind, images):
+    model = tiny(kind).train()
+    x, y = images
+    terms = model.loss(x, labels_for(model, y))
+    assert "loss" in terms and terms["loss"].ndim == 0 and torch.isfinite(terms["loss"])
+    if kind in ("vae", "cvae"):
+        assert torch.allclose(terms["neg_elbo"], terms["rec"] + terms["kl"])
+        assert terms["kl"] >= 0
+    if kind in ("gan", "cgan"):
+        assert {"d_loss", "g_loss", "d_real", "d_fake"} <= set(terms)
+
+
+def test_closed_form_kl_matches_torch_distributions():
+    torch.manual_seed(3)
+    mu, logvar = torch.randn(6, 5), torch.randn(6, 5)
+    reference = kl_divergence(Normal(mu, torch.exp(0.5 * logvar)), Normal(0.0, 1.0)).sum(1)
+    assert torch.allclose(gaussian_kl(mu, logvar), reference, atol=1e-5)
+
+
+def test_beta_weights_the_kl_term(images):
+    x, _ = images
+    torch.manual_seed(0)
+    model = tiny("vae")
+    model.config.beta = 4.0
+    torch.manual_seed(1)
+    terms = model.loss(x)
+    assert torch.allclose(terms["loss"], terms["rec"] + 4.0 * terms["kl"])
+
+
+def test_denoising_ae_corrupts_its_training_input(images, monkeypatch):
+    x, _ = images
+    seen = {}
+    model = tiny("dae").train()
+    original = model.encode
+
+    def spy(inputs, y=None):
+        seen["input"] = inputs
+        return original(inputs, y)
+
+    monkeypatch.setattr(model, "encode", spy)
+    model.loss(x)
+    assert not torch.equal(seen["input"], x), "a denoising AE must see corrupted input"
+    plain = tiny("ae").train()
+    monkeypatch.setattr(plain, "encode", spy)
+    plain.loss(x)
+    assert torch.equal(seen["input"], x)
+
+
+def test_save_load_round_trip_gives_identical_outputs(kind, images, tmp_path):
+    model = tiny(kind)
+    x, y = images
+    folder = checkpoints.save(model, tmp_path / f"mnist-{kind}", metrics={"m": 1.5})
+    loaded = checkpoints.load(folder)
+    assert loaded.kind == model.kind and loaded.dataset == "mnist" and not loaded.training
+    assert loaded.latent_dim == model.latent_dim and loaded.num_classes == 10
+    z = torch.randn(5, model.latent_dim)
+    assert torch.equal(model.decode(z, labels_for(model, y)), loaded.decode(z, labels_for(model, y)))
+    if kind not in ("gan", "cgan"):
+        assert torch.equal(model.encode(x, labels_for(model, y)), loaded.encode(x, labels_for(model, y)))
+    assert loaded.checkpoint_config["metrics"] == {"m": 1.5}

@@ -1,0 +1,141 @@
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import genexplorer as gx
+from genexplorer import checkpoints, train
+from genexplorer.train import TrainSettings, TrainingError, TrainingStopped, fit
+
+from test_data import write_idx
+
+
+@pytest.fixture
+def small_dataset(tmp_path):
+    """64 training and 16 test images from the shipped digits, as an IDX folder."""
+    x, y = gx.load_dataset("mnist", "test")
+    folder = tmp_path / "digits"
+    folder.mkdir()
+    write_idx(folder / "train-images-idx3-ubyte", x[:64])
+    write_idx(folder / "train-labels-idx1-ubyte", y[:64])
+    write_idx(folder / "t10k-images-idx3-ubyte", x[100:116])
+    write_idx(folder / "t10k-labels-idx1-ubyte", y[100:116])
+    return folder
+
+
+def settings(tmp_path, dataset, **overrides):
+    base = dict(model="vae", dataset=str(dataset), out=str(tmp_path / "ckpt" / "digits-vae"), latent_dim=2,
+                epochs=1, batch_size=32, width=4, log_dir=str(tmp_path / "runs"), device="cpu", seed=0)
+    base.update(overrides)
+    return TrainSettings(**base)
+
+
+@pytest.mark.parametrize("model", ["ae", "dae", "vae", "cvae", "gan", "cgan"])
+def test_two_step_training_run_of_every_family(model, tmp_path):
+    """Two real steps on the shipped digits, ending in a loadable checkpoint."""
+    heard = []
+    out = fit(TrainSettings(model=model, dataset="mnist", out=str(tmp_path / f"mnist-{model}"), latent_dim=2,
+                            width=8, epochs=1, batch_size=16, max_steps=2, log_dir=str(tmp_path / "runs"),
+                            device="cpu"),
+              on_step=heard.append, log=lambda message: None)
+    loaded = gx.load(out)
+    assert loaded.kind == model and loaded.dataset == "mnist" and loaded.class_names[3] == "3"
+    config = checkpoints.read_config(out)
+    assert config["complete"] is False, "a run cut short by --max-steps is not complete"
+    assert config["training"]["num_train_images"] == 4500
+    assert [p.phase for p in heard][-2:] == ["epoch", "done"]
+    assert all(math.isfinite(v) for p in heard for v in p.losses.values())
+    assert (out / "samples.png").stat().st_size > 1000
+
+
+def test_full_epochs_give_a_complete_checkpoint_with_metrics_and_maps(small_dataset, tmp_path):
+    out = fit(settings(tmp_path, small_dataset, epochs=2), log=lambda message: None)
+    config = checkpoints.read_config(out)
+    assert config["complete"] is True and config["epochs_done"] == 2
+    assert config["metrics"]["test_neg_elbo_nats"] > 0 and config["metrics"]["test_psnr"] > 0
+    maps = checkpoints.load_tensors(out, checkpoints.LATENT_MAP_FILE)
+    assert maps["pca"].shape == (16, 2) and maps["labels"].shape == (16,)
+    lines = (tmp_path / "runs" / "progress.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == [1, 2]
+    assert (tmp_path / "runs" / "epoch_002.png").exists()
+
+
+def test_same_seed_same_weights(small_dataset, tmp_path):
+    a = fit(settings(tmp_path, small_dataset, out=str(tmp_path / "a"), model="ae", latent_maps=False), log=lambda m: None)
+    b = fit(settings(tmp_path, small_dataset, out=str(tmp_path / "b"), model="ae", latent_maps=False), log=lambda m: None)
+    z = torch.randn(3, 2)
+    assert torch.equal(gx.load(a).decode(z), gx.load(b).decode(z))
+
+
+def test_refuses_to_overwrite_without_the_flag(small_dataset, tmp_path):
+    fit(settings(tmp_path, small_dataset), log=lambda m: None)
+    with pytest.raises(FileExistsError, match="--overwrite"):
+        fit(settings(tmp_path, small_dataset), log=lambda m: None)
+
+
+def test_overwrite_keeps_the_old_checkpoint_until_the_new_one_is_complete(small_dataset, tmp_path):
+    out = fit(settings(tmp_path, small_dataset), log=lambda m: None)
+    old_weights = (out / checkpoints.WEIGHTS_FILE).read_bytes()
+    epochs_seen = []
+
+    def stop_after_first_epoch():
+        return len(epochs_seen) >= 1
+
+    with pytest.raises(TrainingStopped):
+        fit(settings(tmp_path, small_dataset, epochs=3, overwrite=True, seed=5),
+            on_step=lambda p: p.phase == "epoch" and epochs_seen.append(p.epoch),
+            should_stop=stop_after_first_epoch, log=lambda m: None)
+    assert (out / checkpoints.WEIGHTS_FILE).read_bytes() == old_weights, "old checkpoint replaced too early"
+    staged = out.with_name(f".{out.name}.incomplete")
+    assert checkpoints.read_config(staged)["complete"] is False and checkpoints.read_config(staged)["epochs_done"] == 1
+    assert gx.list_checkpoints(out.parent) == [out.name]
+    fit(settings(tmp_path, small_dataset, epochs=2, overwrite=True, seed=5), log=lambda m: None)
+    assert (out / checkpoints.WEIGHTS_FILE).read_bytes() != old_weights
+    assert not staged.exists()
+
+
+def test_resume_continues_where_it_stopped(small_dataset, tmp_path):
+    out = fit(settings(tmp_path, small_dataset, epochs=1), log=lambda m: None)
+    fit(settings(tmp_path, small_dataset, epochs=3, resume=True), log=lambda m: None)
+    config = checkpoints.read_config(out)
+    assert config["epochs_done"] == 3 and config["complete"] is True
+    lines = (tmp_path / "runs" / "progress.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == [1, 2, 3]
+
+
+def test_divergence_stops_with_a_clear_message(small_dataset, tmp_path, monkeypatch):
+    monkeypatch.setattr(train, "_encoder_step", lambda *a: {"loss": float("nan")})
+    with pytest.raises(TrainingError, match="diverged.*smaller learning rate"):
+        fit(settings(tmp_path, small_dataset), log=lambda m: None)
+
+
+@pytest.mark.parametrize("bad", [
+    {"epochs": 0}, {"epochs": 10 ** 6}, {"batch_size": -1}, {"latent_dim": 100000},
+    {"lr": float("nan")}, {"lr": -1.0}, {"beta": float("inf")}, {"noise": "pink"}, {"noise_level": 2.0},
+    {"model": "diffusion"}, {"out": ""},
+])
+def test_bad_settings_are_refused_before_anything_runs(bad, small_dataset, tmp_path):
+    with pytest.raises(ValueError):
+        fit(settings(tmp_path, small_dataset, **bad), log=lambda m: None)
+    assert not (tmp_path / "ckpt").exists()
+
+
+def test_device_choice():
+    assert train.pick_device("auto").type in ("cuda", "mps", "cpu")
+    assert train.pick_device("cpu").type == "cpu"
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no usable CUDA"):
+            train.pick_device("cuda")
+
+
+def test_command_line(small_dataset, tmp_path, capsys):
+    argv = ["--model", "ae", "--dataset", str(small_dataset), "--latent-dim", "2", "--width", "4", "--epochs", "1",
+            "--batch-size", "32", "--device", "cpu", "--out", str(tmp_path / "cli-ae"), "--log-dir", str(tmp_path / "r")]
+    assert train.main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "device: cpu" in printed and "epoch 1/1 done" in printed and "saved" in printed
+    assert train.main(argv) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert train.main(argv[:-4] + ["--out", str(tmp_path / "x"), "--epochs", "-3"]) == 2
