@@ -214,3 +214,48 @@ def _fashion_layout(ink: np.ndarray) -> np.ndarray:
     top, left = (28 - new_h) // 2, (28 - new_w) // 2
     out[top: top + new_h, left: left + new_w] = small
     return np.clip(out / max(out.max(), 1e-6), 0.0, 1.0).astype(np.float32)
+
+
+# --------------------------------------------------------------- uploads
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_UPLOAD_PIXELS = 50_000_000   # a 48-megapixel phone photo passes; 9000x9000 does not
+
+
+def open_picture(path, *, max_bytes: int = MAX_UPLOAD_BYTES, max_pixels: int = MAX_UPLOAD_PIXELS) -> Image.Image:
+    """Open an uploaded file as a picture, checking it before decoding it.
+
+    Raises ValueError with a message for the user: too big, not a picture, damaged.
+    Only the first frame of an animation is used. JPEGs are decoded at reduced size.
+    """
+    import os
+
+    from PIL import UnidentifiedImageError
+
+    size = os.path.getsize(path)
+    if size > max_bytes:
+        raise ValueError(f"the file is {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB")
+    if size == 0:
+        raise ValueError("the file is empty")
+    try:
+        picture = Image.open(path)
+    except UnidentifiedImageError:
+        raise ValueError("that file is not a picture this app can read (PNG, JPEG, GIF, BMP, WebP, TIFF)") from None
+    except Image.DecompressionBombError:
+        raise ValueError(f"the picture is too large; the limit is {max_pixels / 1e6:.0f} megapixels") from None
+    width, height = picture.size
+    if width * height > max_pixels:
+        picture.close()
+        raise ValueError(f"the picture is {width}x{height} ({width * height / 1e6:.0f} megapixels); "
+                         f"the limit is {max_pixels / 1e6:.0f}: make it smaller and upload it again")
+    if width < 1 or height < 1:
+        raise ValueError("the picture has no pixels")
+    try:
+        if getattr(picture, "n_frames", 1) > 1:
+            picture.seek(0)
+        if picture.format == "JPEG":
+            picture.draft("L", (WORKING_SIZE * 2, WORKING_SIZE * 2))  # decode at 1/2..1/8 scale: fast
+        picture.load()
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ValueError(f"the picture is damaged or truncated ({exc})") from None
+    return picture

@@ -1,0 +1,51 @@
+"""The Gradio page: one module per tab, each wiring components to genexplorer.explore."""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr  # noqa: E402
+
+from . import common, draw, generate, interpolate, learn, maps, noise, sliders, upload  # noqa: E402
+from .canvas import CANVAS_CSS  # noqa: E402
+
+CSS = CANVAS_CSS + """
+.ge-hidden { display: none !important; }
+.ge-pixels img { image-rendering: pixelated; object-fit: contain; }
+#ge-title h1 { margin-bottom: 0; }
+"""
+# Runs once when the page loads.
+HEAD_JS = maps.CLICK_JS
+
+
+def build_demo() -> gr.Blocks:
+    with gr.Blocks(title="genexplorer", delete_cache=(1800, 3600)) as demo:
+        with gr.Row():
+            gr.Markdown("# genexplorer\nDraw, add noise, slide through latent space and watch autoencoders, "
+                        "VAEs and GANs at work, side by side.", elem_id="ge-title")
+            dataset = gr.Radio(common.DATASETS, value="mnist", label="Dataset (applies to every tab)",
+                               elem_id="ge-dataset")
+        current = gr.State(None)     # the user's drawing, 28x28 uint8, shared by the tabs
+        uploaded = gr.State(None)    # the user's uploaded picture, 28x28 uint8
+        with gr.Tabs():
+            with gr.Tab("Draw", id="draw"):
+                draw.build(dataset, current)
+            with gr.Tab("Noise", id="noise"):
+                noise.build(dataset, current)
+            with gr.Tab("Latent sliders", id="sliders"):
+                sliders.build(dataset, current)
+            with gr.Tab("Latent map", id="map"):
+                maps.build(dataset, current)
+            with gr.Tab("Interpolate", id="interpolate"):
+                interpolate.build(dataset, current, uploaded)
+            with gr.Tab("Generate", id="generate"):
+                generate.build(dataset)
+            with gr.Tab("Upload", id="upload"):
+                upload.build(dataset, uploaded)
+            with gr.Tab("Learn", id="learn"):
+                learn.build()
+    return demo
+
+
+LAUNCH_OPTIONS = {"css": CSS, "js": HEAD_JS, "theme": gr.themes.Soft(), "max_file_size": "20mb"}

@@ -1,0 +1,97 @@
+"""What every tab shares: the model cache, error translation and picture helpers."""
+from __future__ import annotations
+
+import functools
+import os
+import tempfile
+import uuid
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+
+from ..checkpoints import CheckpointError
+from ..data import DatasetError, dataset_info
+from ..explore import ExploreError, MapStore, ModelCache, as_batch
+from ..images import upscale
+from ..models import UnsupportedOperation
+from ..preprocess import BlankImageError, preprocess
+from .canvas import CanvasError
+
+DATASETS = [("Digits (MNIST)", "mnist"), ("Clothes (Fashion-MNIST)", "fashion")]
+# Problems a user can cause: shown as a message, never a crash.
+USER_ERRORS = (ExploreError, BlankImageError, CheckpointError, CanvasError, DatasetError,
+               UnsupportedOperation, ValueError, TypeError, OSError)
+PIXEL_SCALE = 5          # 28x28 pictures are sent as 140x140 PNGs, crisp squares
+EXPORT_DIR = Path(tempfile.gettempdir()) / "genexplorer-exports"
+
+cache = ModelCache(os.environ.get("GENEXPLORER_CHECKPOINTS") or None)
+maps = MapStore(cache)
+
+
+def picture(image28: np.ndarray | None, scale: int = PIXEL_SCALE) -> np.ndarray | None:
+    """uint8 (28, 28) -> uint8 upscaled copy (nearest neighbour), or None."""
+    if image28 is None:
+        return None
+    return upscale(np.asarray(image28, dtype=np.uint8), scale)
+
+
+def user_errors(function):
+    """Turn the errors a user can cause into a clear message in the page (and through the API)."""
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except gr.Error:
+            raise
+        except USER_ERRORS as exc:
+            raise gr.Error(str(exc) or exc.__class__.__name__, print_exception=False) from None
+    return wrapper
+
+
+def style_of(dataset: str) -> str:
+    return dataset_info(dataset).preprocess_style
+
+
+def model_input(picture28) -> "torch.Tensor":  # noqa: F821
+    """A stored uint8 (28, 28) picture -> (1, 1, 28, 28) float model input."""
+    return as_batch(np.asarray(picture28, dtype=np.uint8))
+
+
+def preprocess_picture(image, dataset: str) -> np.ndarray:
+    """Any picture -> uint8 (28, 28), made as the dataset's images were made."""
+    return np.round(preprocess(image, style=style_of(dataset)).numpy()[0] * 255).astype(np.uint8)
+
+
+def checked_dataset(dataset: str) -> str:
+    if dataset not in ("mnist", "fashion"):
+        raise ExploreError(f"unknown dataset {dataset!r}: use mnist or fashion")
+    return dataset
+
+
+def model_or_none(dataset: str, role: str):
+    """The default checkpoint for a role, loaded, or None when there is none."""
+    name = cache.default(dataset, role)
+    return (name, cache.get(name)) if name else (None, None)
+
+
+def export_file(data: bytes, suffix: str) -> str:
+    """Write bytes to a fresh file in the export folder (a temp folder Gradio may serve)."""
+    EXPORT_DIR.mkdir(parents=True, exist_ok=True)
+    path = EXPORT_DIR / f"genexplorer-{uuid.uuid4().hex[:10]}{suffix}"
+    path.write_bytes(data)
+    return str(path)
+
+
+def class_choices(dataset: str, *, most_likely: bool = False) -> list[tuple[str, int]]:
+    choices = [(name, index) for index, name in enumerate(dataset_info(dataset).class_names)]
+    return ([("most likely", -1)] if most_likely else []) + choices
+
+
+def image_output(label: str, **kwargs) -> gr.Image:
+    """A PNG image output (webp would smear 28x28 pictures) with pixelated scaling."""
+    kwargs.setdefault("height", 150)
+    kwargs.setdefault("width", 150)
+    kwargs.setdefault("min_width", 100)
+    return gr.Image(label=label, type="numpy", format="png", interactive=False, elem_classes=["ge-pixels"],
+                    buttons=["download"], **kwargs)

@@ -1,0 +1,110 @@
+"""Draw tab: draw (or pick an example) and watch AE, VAE, CVAE and DAE rebuild it."""
+from __future__ import annotations
+
+import gradio as gr
+import numpy as np
+
+from .. import explore
+from ..preprocess import BlankImageError
+from . import common
+from .canvas import CANVAS_HTML, CANVAS_JS, decode_payload
+
+ROLES = (("ae", "AE"), ("vae", "VAE"), ("cvae", "CVAE"), ("dae", "Denoising AE"))
+EMPTY_MESSAGE = "Draw in the black box (or pick an example below): the models rebuild what you draw as you draw it."
+
+
+def reconstruct_all(picture28: np.ndarray, dataset: str, cvae_class: int) -> tuple[list, str]:
+    """Each default model's reconstruction of a uint8 (28, 28) picture, and a table of errors."""
+    x = common.model_input(picture28)
+    images, rows = [], []
+    vae_note = ""
+    for role, title in ROLES:
+        name, model = common.model_or_none(dataset, role)
+        if model is None:
+            images.append(None)
+            rows.append(f"| {title} | no checkpoint for {dataset} | | |")
+            continue
+        label = None if (cvae_class is None or int(cvae_class) < 0) else int(cvae_class)
+        result = explore.reconstruct(model, x, label=label, name=name)
+        images.append(common.picture(result.image))
+        note = ""
+        if "class" in result.details:
+            note = f"class **{result.details['class']}** ({result.details['class_source']})"
+        if role == "vae":
+            rec, kl = result.details["rec_nats"], result.details["kl_nats"]
+            vae_note = (f"**VAE loss for this input:** reconstruction {rec:.1f} nats + KL {kl:.1f} nats "
+                        f"= {rec + kl:.1f} nats (the negative ELBO). The KL term is the price of the code "
+                        "straying from the prior N(0, I).")
+        rows.append(f"| {title} | {result.mse:.4f} | {result.psnr:.1f} dB | {note} |")
+    table = "| model | error (MSE) | PSNR | |\n|---|---|---|---|\n" + "\n".join(rows)
+    return images, table + ("\n\n" + vae_note if vae_note else "")
+
+
+@common.user_errors
+def on_drawing(payload: str, dataset: str, cvae_class: int):
+    """Canvas data -> (what the model sees, stored picture, 4 reconstructions, message)."""
+    dataset = common.checked_dataset(dataset)
+    pixels = decode_payload(payload)
+    if pixels is None:
+        return [None, None, None, None, None, None, EMPTY_MESSAGE]
+    try:
+        picture28 = common.preprocess_picture(pixels, dataset)
+    except BlankImageError as exc:
+        return [None, None, None, None, None, None, f"**{exc}**"]
+    images, table = reconstruct_all(picture28, dataset, cvae_class)
+    return [common.picture(picture28), picture28, *images, table]
+
+
+@common.user_errors
+def on_example(index: int, dataset: str, cvae_class: int):
+    """A test example by gallery position -> the same outputs as a drawing."""
+    dataset = common.checked_dataset(dataset)
+    choices = explore.examples(dataset, per_class=2)
+    if not 0 <= int(index) < len(choices):
+        raise explore.ExploreError(f"example index must be between 0 and {len(choices) - 1}")
+    picture28 = choices[int(index)][0]
+    images, table = reconstruct_all(picture28, dataset, cvae_class)
+    return [common.picture(picture28), picture28, *images, table]
+
+
+def gallery_items(dataset: str):
+    return [(common.picture(image, 3), common.class_choices(dataset)[label][0])
+            for image, label in explore.examples(dataset, per_class=2)]
+
+
+def build(dataset: gr.Radio, current: gr.State) -> None:
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=300):
+            gr.HTML(CANVAS_HTML, js_on_load=CANVAS_JS, elem_id="ge-canvas", apply_default_css=False, padding=False)
+            payload = gr.Textbox(elem_id="ge-canvas-data", elem_classes=["ge-hidden"], show_label=False,
+                                 container=False, lines=1, max_lines=1)
+            cvae_class = gr.Dropdown(common.class_choices("mnist", most_likely=True), value=-1,
+                                     label="CVAE condition (the class it is told)", elem_id="ge-draw-class")
+        with gr.Column(scale=2):
+            with gr.Row():
+                seen = common.image_output("Model input", elem_id="ge-seen")
+                outputs = [common.image_output(title, elem_id=f"ge-recon-{role}") for role, title in ROLES]
+            message = gr.Markdown(EMPTY_MESSAGE, elem_id="ge-draw-message")
+    gr.Markdown("**Or pick an example** from the test set:")
+    gallery = gr.Gallery(gallery_items("mnist"), columns=10, height=190, allow_preview=False, show_label=False,
+                         elem_id="ge-examples", object_fit="contain")
+    example_index = gr.Number(visible=False, precision=0)
+
+    results = [seen, current, *outputs, message]
+    payload.change(on_drawing, [payload, dataset, cvae_class], results, api_name="draw",
+                   trigger_mode="always_last", show_progress="hidden")
+    cvae_class.change(on_drawing, [payload, dataset, cvae_class], results, api_name=False, show_progress="hidden")
+
+    def pick(dataset_value, cvae_value, evt: gr.SelectData):
+        return on_example(evt.index, dataset_value, cvae_value)
+
+    gallery.select(pick, [dataset, cvae_class], results, api_name=False, show_progress="hidden")
+    example_index.change(on_example, [example_index, dataset, cvae_class], results, api_name="draw_example")
+
+    def switch(dataset_value):
+        return (gallery_items(dataset_value),
+                gr.update(choices=common.class_choices(dataset_value, most_likely=True), value=-1),
+                None, None, None, None, None, None, EMPTY_MESSAGE)
+
+    dataset.change(switch, dataset, [gallery, cvae_class, seen, current, *outputs, message], api_name=False,
+                   js="(d) => { const c = document.querySelector('#ge-canvas .ge-clear'); if (c) c.click(); return d; }")

@@ -1,0 +1,48 @@
+"""Learn: short, accurate notes on each family, each pointing at the tab that shows it."""
+from __future__ import annotations
+
+import gradio as gr
+
+NOTES = r"""
+### Autoencoder (AE): see it on **Draw** and **Latent map**
+An encoder $f$ squeezes a 784-pixel image $x$ into a short code $z = f(x)$ (16 or 2 numbers here) and a
+decoder $g$ rebuilds it. Training minimises the reconstruction loss, here the Bernoulli cross-entropy summed
+over pixels:
+$$\mathcal{L}_{AE}(x) = -\sum_{i=1}^{784} \big[x_i \log \hat{x}_i + (1 - x_i)\log(1 - \hat{x}_i)\big], \qquad \hat{x} = g(f(x)).$$
+Nothing asks the codes to be arranged nicely, so the 2-D AE map on **Latent map** has gaps and odd shapes.
+
+### Denoising AE: see it on **Noise**
+Corrupt the input, $\tilde{x} \sim q(\tilde{x} \mid x)$, and ask for the clean image back (Vincent et al. 2008):
+$$\mathcal{L}_{DAE}(x) = \mathbb{E}_{\tilde{x} \sim q(\tilde{x}\mid x)}\, \ell\big(x, g(f(\tilde{x}))\big).$$
+Ours was trained on a mix of Gaussian noise ($\tilde{x} = x + \sigma\epsilon$), salt and pepper, and masking
+noise (each pixel set to 0 with probability $\nu$). The plain AE never saw noise, and it shows.
+
+### Variational AE (VAE): see it on **Draw** (its two loss terms), **Latent map** and **Generate**
+The encoder outputs a distribution, $q_\phi(z \mid x) = \mathcal{N}(\mu, \operatorname{diag}\sigma^2)$, and the
+model maximises the evidence lower bound (Kingma & Welling 2014):
+$$\log p(x) \ge \mathrm{ELBO} = \mathbb{E}_{q_\phi(z\mid x)}\big[\log p_\theta(x \mid z)\big] - \mathrm{KL}\big(q_\phi(z \mid x)\,\|\,\mathcal{N}(0, I)\big).$$
+With a Gaussian posterior and prior the KL has a closed form:
+$$\mathrm{KL} = -\tfrac{1}{2}\sum_{j=1}^{d}\big(1 + \log\sigma_j^2 - \mu_j^2 - \sigma_j^2\big).$$
+To let gradients flow through the sampling, the **reparameterisation trick** writes
+$z = \mu + \sigma \odot \epsilon$ with $\epsilon \sim \mathcal{N}(0, I)$. The KL term pulls every code towards
+the prior, which is why its map is filled and why decoding $z \sim \mathcal{N}(0, I)$ gives new images.
+A weight $\beta$ on the KL term trades sharper reconstructions ($\beta < 1$) for a smoother space ($\beta > 1$).
+
+### Conditional VAE (CVAE): see it on **Generate** (the class grid) and **Latent sliders**
+The class $y$, one-hot, is concatenated to the encoder's input and to the decoder's input (Sohn et al. 2015):
+$q_\phi(z \mid x, y)$ and $p_\theta(x \mid z, y)$. The label carries *what*, so the code is free to carry *how*:
+the same $z$ with a different $y$ keeps the style and changes the class.
+
+### GAN (DCGAN): see it on **Generate**, **Interpolate** (the tour) and **Latent sliders**
+A generator $G$ maps noise $z \sim \mathcal{N}(0, I)$ to images; a discriminator $D$ tells real from fake.
+They play a minimax game (Goodfellow et al. 2014):
+$$\min_G \max_D \; \mathbb{E}_{x \sim p_{data}}[\log D(x)] + \mathbb{E}_{z}[\log(1 - D(G(z)))].$$
+Early on $D$ wins easily and $\log(1 - D(G(z)))$ saturates, so $G$ instead maximises $\log D(G(z))$, the
+**non-saturating** loss: $\mathcal{L}_G = -\mathbb{E}_z[\log D(G(z))]$. A GAN has no encoder: it cannot
+rebuild your drawing, only make new pictures, and its losses say little about how good they look.
+"""
+
+
+def build() -> None:
+    gr.Markdown(NOTES, latex_delimiters=[{"left": "$$", "right": "$$", "display": True},
+                                         {"left": "$", "right": "$", "display": False}], elem_id="ge-learn")

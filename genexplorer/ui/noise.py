@@ -1,0 +1,90 @@
+"""Noise tab: corrupt a picture and compare how AE, denoising AE and VAE clean it."""
+from __future__ import annotations
+
+import gradio as gr
+
+from .. import explore
+from . import common
+
+NOISE_CHOICES = [("Gaussian (sigma)", "gaussian"), ("Salt and pepper (fraction)", "salt_pepper"),
+                 ("Masking (each pixel zeroed with probability nu)", "masking")]
+ROLES = (("ae", "AE"), ("dae", "Denoising AE"), ("vae", "VAE"))
+LESSON = ("The denoising AE was trained to map corrupted inputs to clean ones; the plain AE was only ever "
+          "shown clean images, so it tends to copy the noise or break down. Raise the level and watch the gap grow.")
+
+
+@common.user_errors
+def on_noise(clean28, dataset: str, kind: str, level: float, seed: int):
+    """-> (clean, noisy, AE, DAE, VAE pictures, score table)."""
+    dataset = common.checked_dataset(dataset)
+    if clean28 is None:
+        return [None] * 5 + ["Pick an example, use your drawing or upload a picture first."]
+    clean = common.model_input(clean28)
+    noisy = explore.make_noisy(clean, kind, level, seed)
+    models, missing = {}, []
+    for role, title in ROLES:
+        name, model = common.model_or_none(dataset, role)
+        if model is None:
+            missing.append(title)
+        else:
+            models[title] = model
+    results = explore.denoise(models, clean, noisy)
+    by_name = {r.name: r for r in results}
+    pictures = [common.picture(by_name[title].image) if title in by_name else None for _, title in ROLES]
+    rows = [f"| {r.name} | {r.psnr:.1f} dB | {r.ssim:.3f} |" for r in results]
+    table = "| against the clean image | PSNR | SSIM |\n|---|---|---|\n" + "\n".join(rows)
+    if missing:
+        table += f"\n\nNo checkpoint for: {', '.join(missing)}."
+    return [common.picture(clean28), common.picture(by_name["noisy input"].image), *pictures, table + "\n\n" + LESSON]
+
+
+@common.user_errors
+def use_example(index: int, dataset: str):
+    dataset = common.checked_dataset(dataset)
+    choices = explore.examples(dataset, per_class=1, offset=3)
+    return choices[int(index) % len(choices)][0]
+
+
+@common.user_errors
+def use_upload(path, dataset: str):
+    from .upload import load_picture
+
+    if not path:
+        return None
+    return common.preprocess_picture(load_picture(path), common.checked_dataset(dataset))
+
+
+def build(dataset: gr.Radio, current: gr.State) -> None:
+    clean_state = gr.State(None)
+    with gr.Row():
+        with gr.Column(scale=1, min_width=280):
+            with gr.Row():
+                from_drawing = gr.Button("Use my drawing", elem_id="ge-noise-use-drawing")
+                example_button = gr.Button("Next test example", elem_id="ge-noise-example")
+            upload = gr.Image(type="filepath", sources=["upload", "clipboard"], label="…or upload a picture",
+                              height=140, elem_id="ge-noise-upload")
+            kind = gr.Radio(NOISE_CHOICES, value="gaussian", label="Noise type", elem_id="ge-noise-kind")
+            level = gr.Slider(0, 1, value=0.3, step=0.01, label="Level (sigma, fraction or nu)", elem_id="ge-noise-level")
+            seed = gr.Number(0, precision=0, minimum=0, label="Seed (same seed, same noise)", elem_id="ge-noise-seed")
+        with gr.Column(scale=2):
+            with gr.Row():
+                clean_out = common.image_output("Clean", elem_id="ge-noise-clean")
+                noisy_out = common.image_output("Noisy", elem_id="ge-noise-noisy")
+                outs = [common.image_output(title, elem_id=f"ge-noise-{role}") for role, title in ROLES]
+            table = gr.Markdown(LESSON, elem_id="ge-noise-table")
+    example_counter = gr.State(0)
+    outputs = [clean_out, noisy_out, *outs, table]
+    inputs = [clean_state, dataset, kind, level, seed]
+
+    level.input(on_noise, inputs, outputs, api_name="noise", trigger_mode="always_last", show_progress="hidden")
+    for trigger in (kind.change, seed.change):
+        trigger(on_noise, inputs, outputs, api_name=False, show_progress="hidden")
+    from_drawing.click(lambda c: c, current, clean_state, api_name=False).then(
+        on_noise, inputs, outputs, api_name=False, show_progress="hidden")
+    example_button.click(lambda i: i + 1, example_counter, example_counter, api_name=False).then(
+        use_example, [example_counter, dataset], clean_state, api_name=False).then(
+        on_noise, inputs, outputs, api_name=False, show_progress="hidden")
+    upload.upload(use_upload, [upload, dataset], clean_state, api_name="noise_upload").then(
+        on_noise, inputs, outputs, api_name=False, show_progress="hidden")
+    dataset.change(lambda: None, None, clean_state, api_name=False).then(
+        on_noise, inputs, outputs, api_name=False, show_progress="hidden")

@@ -1,0 +1,99 @@
+"""Latent sliders: move through a model's code space and watch the picture morph."""
+from __future__ import annotations
+
+import gradio as gr
+import numpy as np
+import torch
+
+from .. import explore
+from . import common
+
+MAX_SLIDERS = 16
+SLIDER_RANGE = 3.0   # about +/-3 standard deviations of the N(0, I) prior
+
+
+def _model_info(model) -> str:
+    shown = min(model.latent_dim, MAX_SLIDERS)
+    rest = f" (the other {model.latent_dim - shown} stay as they are; 'randomise the rest' redraws them)" \
+        if model.latent_dim > shown else ""
+    return f"**{model.kind.upper()}** with a {model.latent_dim}-d latent: {shown} sliders{rest}."
+
+
+@common.user_errors
+def start(name: str, mode: str, seed: int, label: int, current28):
+    """-> (latent state, picture, info, class dropdown update, rest button update, *slider updates)."""
+    model = common.cache.get(name)
+    x = common.model_input(current28) if current28 is not None else None
+    label = None if label is None or int(label) < 0 else int(label)
+    z = explore.start_latent(model, mode, x=x, label=label, seed=int(seed or 0))
+    z = z.clamp(-SLIDER_RANGE, SLIDER_RANGE)
+    if model.conditional and label is None:
+        label = explore.best_class(model, x)[0] if (mode == "drawing" and x is not None) else 0
+    image = explore.decode_image(model, z, label)
+    values = z[0].tolist()
+    sliders = [gr.update(value=round(values[i], 3), visible=True, label=f"z{i + 1}") if i < len(values)
+               else gr.update(visible=False) for i in range(MAX_SLIDERS)]
+    class_update = gr.update(visible=model.conditional,
+                             choices=common.class_choices(model.dataset) if model.conditional else [],
+                             value=label if model.conditional else None)
+    return [values, common.picture(image), _model_info(model), class_update,
+            gr.update(visible=model.latent_dim > MAX_SLIDERS), *sliders]
+
+
+@common.user_errors
+def slide(name: str, label, latent: list, *values):
+    """The hot path: the first sliders' values over the stored latent -> picture."""
+    model = common.cache.get(name)
+    if not latent or len(latent) != model.latent_dim:
+        latent = [0.0] * model.latent_dim
+    shown = min(model.latent_dim, MAX_SLIDERS)
+    z = explore.check_latent(model, list(values[:shown]) + list(latent[shown:]))
+    label = None if label is None or int(label) < 0 else int(label)
+    return common.picture(explore.decode_image(model, z, label))
+
+
+@common.user_errors
+def randomise_rest(name: str, latent: list, seed: int, label, *values):
+    model = common.cache.get(name)
+    generator = torch.Generator().manual_seed(int(seed or 0) + 1)
+    rest = torch.randn(max(0, model.latent_dim - MAX_SLIDERS), generator=generator).tolist()
+    shown = min(model.latent_dim, MAX_SLIDERS)
+    latent = [float(v) for v in values[:shown]] + rest
+    return latent, slide(name, label, latent, *values)
+
+
+def build(dataset: gr.Radio, current: gr.State) -> None:
+    names = common.cache.names("mnist")
+    default = common.cache.default("mnist", "vae") or (names[0] if names else None)
+    latent = gr.State([])
+    with gr.Row():
+        with gr.Column(scale=1, min_width=260):
+            model = gr.Dropdown(names, value=default, label="Model", elem_id="ge-slider-model")
+            mode = gr.Radio([("my drawing's code", "drawing"), ("a random draw from the prior", "random"), ("zero", "zero")],
+                            value="zero", label="Start from", elem_id="ge-slider-start")
+            seed = gr.Number(0, precision=0, minimum=0, label="Seed", elem_id="ge-slider-seed")
+            go = gr.Button("Start here", variant="primary", elem_id="ge-slider-go")
+            label = gr.Dropdown([], label="CVAE class (keeps the style, changes the class)", visible=False,
+                                elem_id="ge-slider-class")
+            rest = gr.Button("Randomise the rest", visible=False, elem_id="ge-slider-rest")
+            image = common.image_output("Decoded", height=220, width=220, elem_id="ge-slider-image")
+            info = gr.Markdown(elem_id="ge-slider-info")
+        with gr.Column(scale=2):
+            sliders = [gr.Slider(-SLIDER_RANGE, SLIDER_RANGE, value=0, step=0.01, label=f"z{i + 1}",
+                                 elem_id=f"ge-z{i}", visible=i < 2) for i in range(MAX_SLIDERS)]
+    start_outputs = [latent, image, info, label, rest, *sliders]
+    start_inputs = [model, mode, seed, label, current]
+    go.click(start, start_inputs, start_outputs, api_name="slider_start")
+    model.change(lambda: gr.update(value=None), None, label, api_name=False).then(
+        start, start_inputs, start_outputs, api_name=False)
+    gr.on([s.input for s in sliders], slide, [model, label, latent, *sliders], image, api_name="slide",
+          trigger_mode="always_last", show_progress="hidden")
+    label.input(slide, [model, label, latent, *sliders], image, api_name=False, show_progress="hidden")
+    rest.click(randomise_rest, [model, latent, seed, label, *sliders], [latent, image], api_name="slider_rest")
+
+    def switch(dataset_value):
+        names = common.cache.names(dataset_value)
+        value = common.cache.default(dataset_value, "vae") or (names[0] if names else None)
+        return gr.update(choices=names, value=value)
+
+    dataset.change(switch, dataset, model, api_name=False)

@@ -1,0 +1,127 @@
+"""Upload: bring your own picture, see what the model sees, denoise it, hide part of it and inpaint."""
+from __future__ import annotations
+
+import gradio as gr
+import numpy as np
+import torch
+
+from .. import explore
+from ..images import upscale
+from ..preprocess import open_picture
+from . import common
+
+EDITOR_SCALE = 10   # the 28x28 picture is painted on at 280x280
+MASK_CHOICES = [("what I paint", "painted"), ("the centre 14x14", "centre"), ("the bottom half", "bottom"),
+                ("the right half", "right")]
+
+
+def load_picture(path):
+    """An uploaded file's path -> PIL picture (checked: size, type, damage)."""
+    return open_picture(path)
+
+
+@common.user_errors
+def on_upload(path, dataset: str):
+    """-> (what the model sees, stored picture, editor background, DAE, VAE, message)."""
+    dataset = common.checked_dataset(dataset)
+    if not path:
+        return None, None, None, None, None, "Upload a picture: a photo of a digit on paper, or of a piece of clothing."
+    picture28 = common.preprocess_picture(load_picture(path), dataset)
+    x = common.model_input(picture28)
+    outs, notes = [], []
+    for role, title in (("dae", "Denoising AE"), ("vae", "VAE")):
+        name, model = common.model_or_none(dataset, role)
+        if model is None:
+            outs.append(None)
+            continue
+        result = explore.reconstruct(model, x, name=name)
+        outs.append(common.picture(result.image))
+        notes.append(f"{title}: MSE {result.mse:.4f} against your picture")
+    background = np.stack([upscale(picture28, EDITOR_SCALE)] * 3, axis=-1)
+    editor_value = {"background": background, "layers": [], "composite": background}
+    return (common.picture(picture28), picture28, editor_value, *outs,
+            "Cleaned by each model (they only know how to draw what they were trained on). " + "; ".join(notes))
+
+
+def painted_mask(editor_value) -> torch.Tensor:
+    """The painted layer of the editor -> bool (1, 1, 28, 28): a pixel is hidden when a
+    quarter or more of its 10x10 block is painted."""
+    layers = (editor_value or {}).get("layers") or []
+    if not layers or layers[0] is None:
+        raise explore.ExploreError("paint over the part to hide first (or choose a ready-made mask)")
+    layer = np.asarray(layers[0])
+    if layer.ndim != 3 or layer.shape[2] != 4:
+        raise explore.ExploreError("the painted mask could not be read")
+    alpha = layer[:, :, 3].astype(np.float32) / 255.0
+    height, width = alpha.shape
+    rows = (np.arange(height) * 28 // height)
+    cols = (np.arange(width) * 28 // width)
+    coverage = np.zeros((28, 28), np.float32)
+    counts = np.zeros((28, 28), np.float32)
+    np.add.at(coverage, (rows[:, None], cols[None, :]), alpha)
+    np.add.at(counts, (rows[:, None], cols[None, :]), 1.0)
+    hidden = coverage / np.maximum(counts, 1) >= 0.25
+    if not hidden.any():
+        raise explore.ExploreError("nothing is painted: paint over the part to hide first")
+    return torch.from_numpy(hidden).reshape(1, 1, 28, 28)
+
+
+@common.user_errors
+def on_inpaint(picture28, editor_value, mask_name: str, dataset: str):
+    """-> (input with the hole shown, VAE fill, AE fill, mean-image fill, score table)."""
+    dataset = common.checked_dataset(dataset)
+    if picture28 is None:
+        raise explore.ExploreError("upload a picture first")
+    hidden = painted_mask(editor_value) if mask_name == "painted" else explore.preset_mask(mask_name)
+    truth = np.asarray(picture28, dtype=np.uint8)
+    x = common.model_input(truth)
+    shown = truth.copy()
+    shown[hidden.reshape(28, 28).numpy()] = 90   # the hole, in grey
+    results, rows = [], []
+    for role, title in (("vae", "VAE (latent optimisation)"), ("ae", "AE (reconstruct, keep known pixels)")):
+        name, model = common.model_or_none(dataset, role)
+        if model is None:
+            results.append(None)
+            continue
+        filled = explore.inpaint(model, x, hidden)
+        results.append(common.picture(filled))
+        rows.append(f"| {title} | {explore.hidden_psnr(filled, truth, hidden):.1f} dB |")
+    mean = (explore.mean_image(dataset).numpy()[0, 0] * 255).round().astype(np.uint8)
+    baseline = np.where(hidden.reshape(28, 28).numpy(), mean, truth)
+    rows.append(f"| mean image (baseline) | {explore.hidden_psnr(baseline, truth, hidden):.1f} dB |")
+    table = "| filled by | PSNR on the hidden pixels |\n|---|---|\n" + "\n".join(rows)
+    return (common.picture(shown), *results, common.picture(baseline), table)
+
+
+def build(dataset: gr.Radio, uploaded: gr.State) -> None:
+    with gr.Row():
+        with gr.Column(scale=1, min_width=260):
+            upload = gr.Image(type="filepath", sources=["upload", "clipboard"], label="Your picture",
+                              height=260, elem_id="ge-upload")
+            seen = common.image_output("What the model sees", elem_id="ge-upload-seen")
+        with gr.Column(scale=2):
+            message = gr.Markdown("Upload a picture: a photo of a digit on paper, or of a piece of clothing.",
+                                  elem_id="ge-upload-message")
+            with gr.Row():
+                dae_out = common.image_output("Denoising AE", elem_id="ge-upload-dae")
+                vae_out = common.image_output("VAE", elem_id="ge-upload-vae")
+    gr.Markdown("### Inpainting: hide part of the picture and let the models fill it in")
+    with gr.Row():
+        with gr.Column(scale=1, min_width=300):
+            editor = gr.ImageEditor(type="numpy", image_mode="RGBA", sources=[], label="Paint the part to hide",
+                                    brush=gr.Brush(colors=["#ff3030"], default_size=30, color_mode="fixed"),
+                                    transforms=(), layers=False, height=340, width=340, elem_id="ge-mask-editor")
+            mask_name = gr.Radio(MASK_CHOICES, value="painted", label="Hide", elem_id="ge-mask-choice")
+            go = gr.Button("Inpaint", variant="primary", elem_id="ge-inpaint-go")
+        with gr.Column(scale=2):
+            with gr.Row():
+                holed = common.image_output("With the hole", elem_id="ge-inpaint-input")
+                vae_fill = common.image_output("VAE", elem_id="ge-inpaint-vae")
+                ae_fill = common.image_output("AE", elem_id="ge-inpaint-ae")
+                mean_fill = common.image_output("Mean image", elem_id="ge-inpaint-mean")
+            scores = gr.Markdown(elem_id="ge-inpaint-scores")
+
+    upload.upload(on_upload, [upload, dataset], [seen, uploaded, editor, dae_out, vae_out, message], api_name="upload")
+    go.click(on_inpaint, [uploaded, editor, mask_name, dataset], [holed, vae_fill, ae_fill, mean_fill, scores],
+             api_name="inpaint")
+    dataset.change(on_upload, [upload, dataset], [seen, uploaded, editor, dae_out, vae_out, message], api_name=False)
