@@ -97,7 +97,7 @@ def _no_grad(function):
 
 def as_batch(image) -> torch.Tensor:
     """(28, 28) / (1, 28, 28) / (B, 1, 28, 28), uint8 or float -> float (B, 1, 28, 28) in [0, 1]."""
-    tensor = torch.as_tensor(np.asarray(image) if not isinstance(image, torch.Tensor) else image)
+    tensor = torch.as_tensor(np.array(image) if not isinstance(image, torch.Tensor) else image)
     if tensor.dtype == torch.uint8:
         tensor = tensor.float() / 255.0
     tensor = tensor.float()

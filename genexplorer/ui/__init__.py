@@ -31,16 +31,16 @@ def build_demo() -> gr.Blocks:
         with gr.Tabs():
             with gr.Tab("Draw", id="draw"):
                 draw.build(dataset, current)
-            with gr.Tab("Noise", id="noise"):
-                noise.build(dataset, current)
-            with gr.Tab("Latent sliders", id="sliders"):
-                sliders.build(dataset, current)
-            with gr.Tab("Latent map", id="map"):
-                maps.build(dataset, current)
-            with gr.Tab("Interpolate", id="interpolate"):
-                interpolate.build(dataset, current, uploaded)
-            with gr.Tab("Generate", id="generate"):
-                generate.build(dataset)
+            with gr.Tab("Noise", id="noise") as tab:
+                noise.build(dataset, current, tab)
+            with gr.Tab("Latent sliders", id="sliders") as tab:
+                sliders.build(dataset, current, tab)
+            with gr.Tab("Latent map", id="map") as tab:
+                maps.build(dataset, current, tab)
+            with gr.Tab("Interpolate", id="interpolate") as tab:
+                interpolate.build(dataset, current, uploaded, tab)
+            with gr.Tab("Generate", id="generate") as tab:
+                generate.build(dataset, tab)
             with gr.Tab("Upload", id="upload"):
                 upload.build(dataset, uploaded)
             with gr.Tab("Learn", id="learn"):

@@ -34,7 +34,7 @@ def on_gan(dataset: str, count: int, seed: int):
     return common.picture(grid(explore.prior_samples(model, count, seed), ncols=10), 2)
 
 
-def build(dataset: gr.Radio) -> None:
+def build(dataset: gr.Radio, tab: gr.Tab) -> None:
     gr.Markdown("Every picture here is new: decoded from a random code z ~ N(0, I). The same seed always gives the same pictures.")
     with gr.Row():
         with gr.Column():
@@ -57,9 +57,9 @@ def build(dataset: gr.Radio) -> None:
     cvae_out = common.image_output("CVAE grid", height=420, width=None, elem_id="ge-gen-cvae")
     cvae_legend = gr.Markdown()
 
-    gr.on([vae_button.click, vae_seed.change, vae_count.release], on_vae, [dataset, vae_count, vae_seed], vae_out,
+    gr.on([vae_button.click, vae_seed.change, vae_count.release, tab.select, dataset.change], on_vae, [dataset, vae_count, vae_seed], vae_out,
           api_name="generate_vae")
-    gr.on([gan_button.click, gan_seed.change, gan_count.release], on_gan, [dataset, gan_count, gan_seed], gan_out,
+    gr.on([gan_button.click, gan_seed.change, gan_count.release, tab.select, dataset.change], on_gan, [dataset, gan_count, gan_seed], gan_out,
           api_name="generate_gan")
-    gr.on([cvae_button.click, cvae_seed.change, styles.release], on_cvae, [dataset, styles, cvae_seed],
+    gr.on([cvae_button.click, cvae_seed.change, styles.release, tab.select, dataset.change], on_cvae, [dataset, styles, cvae_seed],
           [cvae_out, cvae_legend], api_name="generate_cvae")

@@ -81,7 +81,7 @@ def on_tour(dataset: str, seed: int, stops: int, steps: int):
     return common.picture(grid(frames, ncols=int(steps)), 2)
 
 
-def build(dataset: gr.Radio, current: gr.State, uploaded: gr.State) -> None:
+def build(dataset: gr.Radio, current: gr.State, uploaded: gr.State, tab: gr.Tab) -> None:
     choices = endpoint_choices("mnist")
     with gr.Row():
         source_a = gr.Dropdown(choices, value="1", label="From", elem_id="ge-interp-a")
@@ -108,6 +108,8 @@ def build(dataset: gr.Radio, current: gr.State, uploaded: gr.State) -> None:
     inputs = [source_a, index_a, source_b, index_b, steps, dataset, current, uploaded]
     gr.on([source_a.change, source_b.change, index_a.input, index_b.input, steps.input], on_interpolate, inputs,
           [strip, legend], api_name="interpolate", trigger_mode="always_last", show_progress="hidden")
+    tab.select(on_interpolate, inputs, [strip, legend], api_name=False, show_progress="hidden").then(
+        on_tour, [dataset, tour_seed, tour_stops, tour_steps], tour, api_name=False)
     png_button.click(lambda *a: on_export("png", *a), inputs, export, api_name="interpolate_png")
     gif_button.click(lambda *a: on_export("gif", *a), inputs, export, api_name="interpolate_gif")
     gr.on([tour_button.click, tour_seed.change, tour_stops.input, tour_steps.input], on_tour,

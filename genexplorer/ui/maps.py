@@ -128,7 +128,7 @@ def on_click(payload: str, dataset: str, any_model: str):
     return common.picture(result.image), f"{name}: reconstruction of test image {index} ({model.class_names[labels[index]]})"
 
 
-def build(dataset: gr.Radio, current: gr.State) -> None:
+def build(dataset: gr.Radio, current: gr.State, tab: gr.Tab) -> None:
     gr.Markdown("Each dot is a test image, placed by its code. The star is your drawing. "
                 "**Click a point to decode it.** Left: a plain AE's 2-D codes spread in odd, gappy shapes, so "
                 "points between the clusters decode to nonsense. Right: the VAE's KL term pulls codes towards "
@@ -161,6 +161,8 @@ def build(dataset: gr.Radio, current: gr.State) -> None:
     def show_single(name, chosen, current28):
         return single(name, method_for(name, chosen), current28)
 
+    tab.select(compare, [dataset, current], [ae_plot, ae_grid, vae_plot, vae_grid], api_name=False).then(
+        show_single, [any_model, method, current], any_plot, api_name=False)
     refresh.click(compare, [dataset, current], [ae_plot, ae_grid, vae_plot, vae_grid], api_name="maps_compare").then(
         show_single, [any_model, method, current], any_plot, api_name=False)
     gr.on([any_model.change, method.change], show_single, [any_model, method, current], any_plot, api_name="map")

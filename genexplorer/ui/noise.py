@@ -54,7 +54,16 @@ def use_upload(path, dataset: str):
     return common.preprocess_picture(load_picture(path), common.checked_dataset(dataset))
 
 
-def build(dataset: gr.Radio, current: gr.State) -> None:
+def initial_clean(clean28, current28, dataset: str):
+    """What the tab shows when first opened: the drawing, else a test example."""
+    if clean28 is not None:
+        return clean28
+    if current28 is not None:
+        return current28
+    return explore.examples(common.checked_dataset(dataset), per_class=1, offset=3)[3][0]
+
+
+def build(dataset: gr.Radio, current: gr.State, tab: gr.Tab) -> None:
     clean_state = gr.State(None)
     with gr.Row():
         with gr.Column(scale=1, min_width=280):
@@ -86,5 +95,7 @@ def build(dataset: gr.Radio, current: gr.State) -> None:
         on_noise, inputs, outputs, api_name=False, show_progress="hidden")
     upload.upload(use_upload, [upload, dataset], clean_state, api_name="noise_upload").then(
         on_noise, inputs, outputs, api_name=False, show_progress="hidden")
-    dataset.change(lambda: None, None, clean_state, api_name=False).then(
+    tab.select(initial_clean, [clean_state, current, dataset], clean_state, api_name=False).then(
+        on_noise, inputs, outputs, api_name=False, show_progress="hidden")
+    dataset.change(lambda d: initial_clean(None, None, d), dataset, clean_state, api_name=False).then(
         on_noise, inputs, outputs, api_name=False, show_progress="hidden")

@@ -62,7 +62,7 @@ def randomise_rest(name: str, latent: list, seed: int, label, *values):
     return latent, slide(name, label, latent, *values)
 
 
-def build(dataset: gr.Radio, current: gr.State) -> None:
+def build(dataset: gr.Radio, current: gr.State, tab: gr.Tab) -> None:
     names = common.cache.names("mnist")
     default = common.cache.default("mnist", "vae") or (names[0] if names else None)
     latent = gr.State([])
@@ -84,6 +84,11 @@ def build(dataset: gr.Radio, current: gr.State) -> None:
     start_outputs = [latent, image, info, label, rest, *sliders]
     start_inputs = [model, mode, seed, label, current]
     go.click(start, start_inputs, start_outputs, api_name="slider_start")
+
+    def first_view(latent_now, *args):
+        return start(*args) if not latent_now else [gr.skip()] * len(start_outputs)
+
+    tab.select(first_view, [latent, *start_inputs], start_outputs, api_name=False)
     model.change(lambda: gr.update(value=None), None, label, api_name=False).then(
         start, start_inputs, start_outputs, api_name=False)
     gr.on([s.input for s in sliders], slide, [model, label, latent, *sliders], image, api_name="slide",

@@ -1,0 +1,156 @@
+"""Tab handlers called as plain functions: what the page gets back for good and bad input."""
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+import gradio as gr
+
+from genexplorer.ui import draw, generate, interpolate, maps, noise, sliders, upload
+from genexplorer.ui.canvas import CanvasError, decode_payload, encode_payload
+
+
+def drawn_seven(size=112):
+    picture = Image.new("L", (size, size), 0)
+    ImageDraw.Draw(picture).line([(30, 20), (80, 20), (45, 95)], fill=255, width=8)
+    return np.asarray(picture)
+
+
+def test_canvas_payload_round_trip_and_bad_payloads():
+    pixels = drawn_seven()
+    assert np.array_equal(decode_payload(encode_payload(pixels)), pixels)
+    assert decode_payload("") is None
+    assert decode_payload(encode_payload(np.zeros((112, 112), np.uint8))) is None
+    for bad in ("{", '{"w": 112}', '{"w": 112, "h": 112, "data": "!!!"}', '{"w": 5000, "h": 5000, "data": ""}',
+                '{"w": 112, "h": 112, "data": "AAAA"}', "x" * 300_000):
+        with pytest.raises(CanvasError):
+            decode_payload(bad)
+
+
+def test_drawing_gives_every_reconstruction_and_the_vae_terms():
+    seen, stored, *images, message = draw.on_drawing(encode_payload(drawn_seven()), "mnist", -1)
+    assert stored.shape == (28, 28) and seen.shape == (140, 140)
+    assert all(image is not None and image.shape == (140, 140) for image in images)
+    assert "nats" in message and "class **7** (most likely)" in message
+
+
+def test_empty_and_blank_canvases_give_a_message_not_an_error():
+    result = draw.on_drawing("", "mnist", -1)
+    assert result[:6] == [None] * 6 and "Draw" in result[6]
+    speck = np.zeros((112, 112), np.uint8)
+    speck[50, 50] = 40
+    result = draw.on_drawing(encode_payload(speck), "mnist", -1)
+    assert result[0] is None and "blank" in result[6]
+
+
+def test_bad_values_raise_clear_gradio_errors():
+    with pytest.raises(gr.Error, match="malformed"):
+        draw.on_drawing("{broken", "mnist", -1)
+    with pytest.raises(gr.Error, match="unknown dataset"):
+        draw.on_drawing(encode_payload(drawn_seven()), "cifar", -1)
+    with pytest.raises(gr.Error, match="example index"):
+        draw.on_example(999, "mnist", -1)
+    with pytest.raises(gr.Error, match="noise level"):
+        noise.on_noise(drawn_seven()[::4, ::4], "mnist", "gaussian", float("nan"), 0)
+    with pytest.raises(gr.Error, match="latent value"):
+        sliders.slide("mnist-vae", None, [], *([float("inf")] * 16))
+    with pytest.raises(gr.Error, match="not a valid checkpoint name"):
+        sliders.slide("../../etc/passwd", None, [], *([0.0] * 16))
+    with pytest.raises(gr.Error, match="steps"):
+        interpolate.on_interpolate("1", 0, "7", 0, 10 ** 9, "mnist", None, None)
+    with pytest.raises(gr.Error, match="draw something"):
+        interpolate.on_interpolate("drawing", 0, "7", 0, 5, "mnist", None, None)
+
+
+def test_noise_tab_scores_every_model():
+    clean = noise.initial_clean(None, None, "mnist")
+    clean_img, noisy_img, *pictures, table = noise.on_noise(clean, "mnist", "masking", 0.5, 3)
+    assert all(p is not None for p in [clean_img, noisy_img, *pictures])
+    assert table.count("dB") == 4
+    assert noise.on_noise(None, "mnist", "gaussian", 0.3, 0)[-1].startswith("Pick an example")
+
+
+def test_slider_start_and_slide():
+    latent, image, info, class_update, rest_update, *slider_updates = sliders.start("mnist-gan", "random", 5, None, None)
+    assert len(latent) == 100 and image.shape == (140, 140) and rest_update["visible"] is True
+    assert sum(1 for u in slider_updates if u.get("visible")) == 16
+    moved = sliders.slide("mnist-gan", None, latent, *([2.0] * 16))
+    assert not np.array_equal(moved, image)
+    latent2, image2 = sliders.randomise_rest("mnist-gan", latent, 5, None, *latent[:16])
+    assert latent2[:16] == latent[:16] and latent2[16:] != latent[16:]
+    cvae = sliders.start("mnist-cvae", "zero", 0, 3, None)
+    assert cvae[3]["visible"] is True and cvae[3]["value"] == 3
+    a = sliders.slide("mnist-cvae", 3, cvae[0], *([0.0] * 16))
+    b = sliders.slide("mnist-cvae", 8, cvae[0], *([0.0] * 16))
+    assert not np.array_equal(a, b), "the class selector must change the picture"
+
+
+def test_maps_and_clicks():
+    ae_fig, ae_grid, vae_fig, vae_grid = maps.compare("mnist", drawn_seven()[::4, ::4])
+    assert ae_grid is not None and vae_grid is not None
+    assert ae_fig.data[-1].name == "your drawing"
+    image, caption = maps.on_click('{"plot": "ge-map-vae2d", "x": 0.5, "y": -1.0, "index": 3, "nonce": 1}', "mnist", "mnist-vae")
+    assert image.shape == (140, 140) and "z = (0.50, -1.00)" in caption
+    image, caption = maps.on_click('{"plot": "ge-map-any", "x": 1, "y": 2, "index": 42}', "mnist", "mnist-vae")
+    assert "test image 42" in caption
+    with pytest.raises(gr.Error):
+        maps.on_click('{"plot": "ge-map-evil", "x": 1, "y": 2}', "mnist", "mnist-vae")
+
+
+def test_interpolate_generate_and_export():
+    strip, legend = interpolate.on_interpolate("1", 0, "7", 2, 6, "mnist", None, None)
+    assert strip.shape[0] == 3 * (28 + 2) * 3 + 2 * 3 and "VAE latent line" in legend
+    path = interpolate.on_export("gif", "1", 0, "7", 2, 6, "mnist", None, None)
+    assert Image.open(path).format == "GIF"
+    assert generate.on_vae("mnist", 20, 1).shape[0] > 0
+    assert np.array_equal(generate.on_gan("mnist", 20, 1), generate.on_gan("mnist", 20, 1))
+    grid_image, legend = generate.on_cvae("mnist", 4, 0)
+    assert "0 / 1 / 2" in legend
+
+
+def test_upload_denoise_and_inpaint(tmp_path):
+    photo = Image.new("RGB", (900, 700), (235, 230, 220))
+    ImageDraw.Draw(photo).line([(300, 150), (600, 150), (420, 600)], fill=(30, 30, 40), width=40)
+    path = tmp_path / "photo.jpg"
+    photo.save(path)
+    seen, stored, editor, dae, vae, message = upload.on_upload(str(path), "mnist")
+    assert stored.shape == (28, 28) and dae is not None and vae is not None
+    assert editor["background"].shape == (280, 280, 3)
+    holed, vae_fill, ae_fill, mean_fill, table = upload.on_inpaint(stored, None, "centre", "mnist")
+    assert table.count("dB") == 3
+    layer = np.zeros((280, 280, 4), np.uint8)
+    layer[140:, :, 3] = 255
+    outputs = upload.on_inpaint(stored, {"layers": [layer]}, "painted", "mnist")
+    assert outputs[1] is not None
+    with pytest.raises(gr.Error, match="paint over"):
+        upload.on_inpaint(stored, {"layers": []}, "painted", "mnist")
+
+
+@pytest.mark.parametrize("content,message", [
+    (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj", "not a picture"),
+    (b"MZ\x90\x00\x03" + b"\x00" * 100, "not a picture"),
+    (b"", "empty"),
+])
+def test_uploads_that_are_not_pictures(tmp_path, content, message):
+    path = tmp_path / "fake.png"
+    path.write_bytes(content)
+    with pytest.raises(gr.Error, match=message):
+        upload.on_upload(str(path), "mnist")
+
+
+def test_huge_truncated_and_blank_uploads(tmp_path):
+    huge = tmp_path / "huge.png"
+    Image.new("L", (9000, 9000), 255).save(huge)
+    with pytest.raises(gr.Error, match="9000x9000"):
+        upload.on_upload(str(huge), "mnist")
+    good = tmp_path / "good.png"
+    picture = Image.new("L", (200, 200), 255)
+    ImageDraw.Draw(picture).ellipse((50, 50, 150, 150), outline=0, width=12)
+    picture.save(good)
+    truncated = tmp_path / "truncated.png"
+    truncated.write_bytes(good.read_bytes()[:300])
+    with pytest.raises(gr.Error, match="damaged or truncated"):
+        upload.on_upload(str(truncated), "mnist")
+    blank = tmp_path / "blank.png"
+    Image.new("L", (300, 300), 255).save(blank)
+    with pytest.raises(gr.Error, match="blank"):
+        upload.on_upload(str(blank), "mnist")
