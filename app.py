@@ -14,7 +14,7 @@ import torch  # noqa: E402
 # only add synchronisation; concurrent users spread over the cores instead.
 torch.set_num_threads(1)
 
-from genexplorer.ui import LAUNCH_OPTIONS, build_demo  # noqa: E402
+from genexplorer.ui import LAUNCH_OPTIONS, build_demo  # noqa: E402,F401
 
 demo = build_demo()
 demo.queue(default_concurrency_limit=4)

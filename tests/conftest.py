@@ -26,3 +26,21 @@ def kind(request):
 def images():
     torch.manual_seed(0)
     return torch.rand(5, 1, 28, 28), torch.tensor([0, 1, 2, 3, 9])
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    """The real app, launched once for the API and browser tests."""
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    import app
+
+    _, url, _ = app.demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True, **app.LAUNCH_OPTIONS)
+    yield url.rstrip("/")
+    app.demo.close()
+
+
+@pytest.fixture
+def client(app_url):
+    from gradio_client import Client
+
+    return Client(app_url, analytics_enabled=False, verbose=False)

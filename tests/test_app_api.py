@@ -1,0 +1,123 @@
+"""The running app through its API, as gradio_client sees it."""
+import hashlib
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gradio_client import handle_file
+from PIL import Image, ImageDraw
+
+from genexplorer.ui.canvas import encode_payload
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def seven(size=112):
+    picture = Image.new("L", (size, size), 0)
+    ImageDraw.Draw(picture).line([(30, 20), (80, 20), (45, 95)], fill=255, width=8)
+    return np.asarray(picture)
+
+
+def read(path):
+    return np.asarray(Image.open(path))
+
+
+def snapshot_checkpoints():
+    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in (ROOT / "checkpoints").rglob("*") if p.is_file()}
+
+
+def test_draw_returns_all_reconstructions(client):
+    seen, ae, vae, cvae, dae, message = client.predict(encode_payload(seven()), "mnist", -1, api_name="/draw")
+    assert "nats" in message and "class **7**" in message
+    for path in (seen, ae, vae, cvae, dae):
+        assert read(path).shape[:2] == (140, 140)
+
+
+def test_upload_then_noise_then_inpaint_in_one_session(client, tmp_path):
+    photo = Image.new("RGB", (640, 480), (240, 238, 230))
+    ImageDraw.Draw(photo).line([(200, 100), (420, 100), (300, 420)], fill=(20, 20, 30), width=30)
+    photo.save(tmp_path / "photo.png")
+    seen, editor, dae, vae, message = client.predict(handle_file(str(tmp_path / "photo.png")), "mnist", api_name="/upload")
+    assert read(seen).shape[:2] == (140, 140) and "Cleaned" in message
+    outputs = client.predict(None, "bottom", "mnist", api_name="/inpaint")
+    assert "PSNR on the hidden pixels" in outputs[-1]
+
+
+def test_slider_start_and_slide(client):
+    outputs = client.predict("mnist-vae", "random", 3, None, api_name="/slider_start")
+    image = read(client.predict("mnist-vae", None, *([0.5] * 16), api_name="/slide"))
+    other = read(client.predict("mnist-vae", None, *([-0.5] * 16), api_name="/slide"))
+    assert image.shape[:2] == (140, 140) and not np.array_equal(image, other)
+
+
+def test_interpolate_generate_and_exports(client):
+    strip, legend = client.predict("1", 0, "7", 0, 8, "mnist", api_name="/interpolate")
+    assert "AE latent line" in legend
+    gif = client.predict("1", 0, "7", 0, 8, "mnist", api_name="/interpolate_gif")
+    assert Image.open(gif).format == "GIF"
+    first = read(client.predict("mnist", 20, 4, api_name="/generate_gan"))
+    again = read(client.predict("mnist", 20, 4, api_name="/generate_gan"))
+    assert np.array_equal(first, again), "the same seed must give the same samples"
+    assert client.predict("mnist", 3, 2, 4, api_name="/gan_tour")
+
+
+def test_maps(client):
+    ae_fig, ae_grid, vae_fig, vae_grid = client.predict("mnist", api_name="/maps_compare")
+    assert read(vae_grid).ndim >= 2
+    image, caption = client.predict('{"plot": "ge-map-vae2d", "x": 0, "y": 0}', "mnist", "mnist-vae", api_name="/map_click")
+    assert "decoded at z" in caption
+
+
+@pytest.mark.parametrize("api_name,args,message", [
+    ("/draw", ("{not json", "mnist", -1), "malformed"),
+    ("/draw", (encode_payload(seven()), "../../etc", -1), "not in the list of choices"),
+    ("/slide", ("../../etc/passwd", None, *([0.0] * 16)), "not in the list of choices|not a valid checkpoint"),
+    ("/slide", ("/etc", None, *([0.0] * 16)), "not in the list of choices|not a valid checkpoint"),
+    ("/slide", ("mnist-vae", None, *([1e30] * 16)), "greater than maximum"),
+    ("/interpolate", ("1", 0, "7", 0, 10 ** 6, "mnist"), "greater than maximum"),
+    ("/interpolate", ("1", 0, "7", float("nan"), 5, "mnist"), "."),
+    ("/generate_vae", ("mnist", 10 ** 7, 0), "greater than maximum"),
+    ("/generate_gan", ("mnist", 10, -5), "less than minimum"),
+    ("/noise", ("mnist", "gaussian", 0.3, 0), None),
+])
+def test_bad_values_get_clear_errors_and_the_server_keeps_serving(client, api_name, args, message):
+    before = snapshot_checkpoints()
+    if message is None:
+        # no picture chosen yet in this session: a message, not an error
+        assert "Pick an example" in client.predict(*args, api_name=api_name)[-1]
+    else:
+        with pytest.raises(Exception, match=message):
+            client.predict(*args, api_name=api_name)
+    assert client.predict("mnist", 10, 0, api_name="/generate_vae"), "the server must keep serving"
+    assert snapshot_checkpoints() == before, "nothing on disk may change"
+
+
+def test_sessions_keep_their_own_state(app_url):
+    """Ten clients at once, each uploading a different picture, each gets its own result back."""
+    from gradio_client import Client
+
+    results, errors = {}, []
+
+    def user(index):
+        try:
+            c = Client(app_url, analytics_enabled=False, verbose=False)
+            picture = Image.new("L", (200, 200), 255)
+            ImageDraw.Draw(picture).rectangle((20 + index * 8, 30, 60 + index * 8, 170), fill=0)
+            path = Path(f"/tmp/ge-session-{index}.png")
+            picture.save(path)
+            seen = read(c.predict(handle_file(str(path)), "fashion", api_name="/upload")[0])
+            holed = read(c.predict(None, "right", "fashion", api_name="/inpaint")[0])
+            results[index] = (seen, holed)
+        except Exception as exc:  # noqa: BLE001 - collected and reported below
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=user, args=(i,)) for i in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors and len(results) == 10
+    for index, (seen, holed) in results.items():
+        # the left half (kept by the right-half mask) of each user's result is that user's own picture
+        assert np.array_equal(seen[:, :70], holed[:, :70]), index
