@@ -7,6 +7,10 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
 
+from . import gradio_fixes  # noqa: E402
+
+gradio_fixes.apply()
+
 from . import common, draw, generate, interpolate, learn, maps, noise, sliders, upload  # noqa: E402
 from .canvas import CANVAS_CSS  # noqa: E402
 
