@@ -38,7 +38,7 @@ def test_upload_then_noise_then_inpaint_in_one_session(client, tmp_path):
     photo = Image.new("RGB", (640, 480), (240, 238, 230))
     ImageDraw.Draw(photo).line([(200, 100), (420, 100), (300, 420)], fill=(20, 20, 30), width=30)
     photo.save(tmp_path / "photo.png")
-    seen, editor, dae, vae, message = client.predict(handle_file(str(tmp_path / "photo.png")), "mnist", api_name="/upload")
+    original, seen, editor, dae, vae, message = client.predict(handle_file(str(tmp_path / "photo.png")), "mnist", api_name="/upload")
     assert read(seen).shape[:2] == (140, 140) and "Cleaned" in message
     outputs = client.predict(None, "bottom", "mnist", api_name="/inpaint")
     assert "PSNR on the hidden pixels" in outputs[-1]
@@ -106,7 +106,7 @@ def test_sessions_keep_their_own_state(app_url):
             ImageDraw.Draw(picture).rectangle((20 + index * 8, 30, 60 + index * 8, 170), fill=0)
             path = Path(f"/tmp/ge-session-{index}.png")
             picture.save(path)
-            seen = read(c.predict(handle_file(str(path)), "fashion", api_name="/upload")[0])
+            seen = read(c.predict(handle_file(str(path)), "fashion", api_name="/upload")[1])
             holed = read(c.predict(None, "right", "fashion", api_name="/inpaint")[0])
             results[index] = (seen, holed)
         except Exception as exc:  # noqa: BLE001 - collected and reported below
@@ -121,3 +121,15 @@ def test_sessions_keep_their_own_state(app_url):
     for index, (seen, holed) in results.items():
         # the left half (kept by the right-half mask) of each user's result is that user's own picture
         assert np.array_equal(seen[:, :70], holed[:, :70]), index
+
+
+@pytest.mark.parametrize("name,content,message", [
+    ("homework.png", b"%PDF-1.4\n" + b"0" * 500, "not a picture"),
+    ("tool.png", b"MZ\x90\x00" + b"\x00" * 500, "not a picture"),
+    ("empty.png", b"", "empty"),
+])
+def test_uploads_that_are_not_pictures_through_the_api(client, tmp_path, name, content, message):
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(Exception, match=message):
+        client.predict(handle_file(str(tmp_path / name)), "mnist", api_name="/upload")
+    assert client.predict("mnist", 10, 0, api_name="/generate_vae")

@@ -112,7 +112,8 @@ def test_upload_denoise_and_inpaint(tmp_path):
     ImageDraw.Draw(photo).line([(300, 150), (600, 150), (420, 600)], fill=(30, 30, 40), width=40)
     path = tmp_path / "photo.jpg"
     photo.save(path)
-    seen, stored, editor, dae, vae, message = upload.on_upload(str(path), "mnist")
+    original, seen, stored, editor, dae, vae, message = upload.on_upload(str(path), "mnist")
+    assert original.ndim == 3 and max(original.shape[:2]) <= 320
     assert stored.shape == (28, 28) and dae is not None and vae is not None
     assert editor["background"].shape == (280, 280, 3)
     holed, vae_fill, ae_fill, mean_fill, table = upload.on_inpaint(stored, None, "centre", "mnist")

@@ -70,8 +70,8 @@ def build(dataset: gr.Radio, current: gr.State, tab: gr.Tab) -> None:
             with gr.Row():
                 from_drawing = gr.Button("Use my drawing", elem_id="ge-noise-use-drawing")
                 example_button = gr.Button("Next test example", elem_id="ge-noise-example")
-            upload = gr.Image(type="filepath", sources=["upload", "clipboard"], label="…or upload a picture",
-                              height=140, elem_id="ge-noise-upload")
+            upload = gr.File(file_types=["image"], type="filepath", label="…or upload a picture", height=100,
+                             elem_id="ge-noise-upload")
             kind = gr.Radio(NOISE_CHOICES, value="gaussian", label="Noise type", elem_id="ge-noise-kind")
             level = gr.Slider(0, 1, value=0.3, step=0.01, label="Level (sigma, fraction or nu)", elem_id="ge-noise-level")
             seed = gr.Number(0, precision=0, minimum=0, label="Seed (same seed, same noise)", elem_id="ge-noise-seed")

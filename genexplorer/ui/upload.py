@@ -22,11 +22,14 @@ def load_picture(path):
 
 @common.user_errors
 def on_upload(path, dataset: str):
-    """-> (what the model sees, stored picture, editor background, DAE, VAE, message)."""
+    """-> (original, what the model sees, stored picture, editor background, DAE, VAE, message)."""
     dataset = common.checked_dataset(dataset)
     if not path:
-        return None, None, None, None, None, "Upload a picture: a photo of a digit on paper, or of a piece of clothing."
-    picture28 = common.preprocess_picture(load_picture(path), dataset)
+        return None, None, None, None, None, None, "Upload a picture: a photo of a digit on paper, or of a piece of clothing."
+    picture = load_picture(path)
+    picture28 = common.preprocess_picture(picture, dataset)
+    preview = picture.convert("RGB")
+    preview.thumbnail((320, 320))
     x = common.model_input(picture28)
     outs, notes = [], []
     for role, title in (("dae", "Denoising AE"), ("vae", "VAE")):
@@ -39,7 +42,7 @@ def on_upload(path, dataset: str):
         notes.append(f"{title}: MSE {result.mse:.4f} against your picture")
     background = np.stack([upscale(picture28, EDITOR_SCALE)] * 3, axis=-1)
     editor_value = {"background": background, "layers": [], "composite": background}
-    return (common.picture(picture28), picture28, editor_value, *outs,
+    return (np.asarray(preview), common.picture(picture28), picture28, editor_value, *outs,
             "Cleaned by each model (they only know how to draw what they were trained on). " + "; ".join(notes))
 
 
@@ -96,8 +99,12 @@ def on_inpaint(picture28, editor_value, mask_name: str, dataset: str):
 def build(dataset: gr.Radio, uploaded: gr.State) -> None:
     with gr.Row():
         with gr.Column(scale=1, min_width=260):
-            upload = gr.Image(type="filepath", sources=["upload", "clipboard"], label="Your picture",
-                              height=260, elem_id="ge-upload")
+            # A file box, not gr.Image: gr.Image decodes uploads itself and fails with a bare
+            # "Error" on a PDF renamed .png; here our own checks give the message.
+            upload = gr.File(file_types=["image"], type="filepath", label="Your picture", height=120,
+                             elem_id="ge-upload")
+            original = gr.Image(label="Your picture", type="numpy", format="png", interactive=False, height=200,
+                                elem_id="ge-upload-original")
             seen = common.image_output("What the model sees", elem_id="ge-upload-seen")
         with gr.Column(scale=2):
             message = gr.Markdown("Upload a picture: a photo of a digit on paper, or of a piece of clothing.",
@@ -121,7 +128,7 @@ def build(dataset: gr.Radio, uploaded: gr.State) -> None:
                 mean_fill = common.image_output("Mean image", elem_id="ge-inpaint-mean")
             scores = gr.Markdown(elem_id="ge-inpaint-scores")
 
-    upload.upload(on_upload, [upload, dataset], [seen, uploaded, editor, dae_out, vae_out, message], api_name="upload")
+    upload.upload(on_upload, [upload, dataset], [original, seen, uploaded, editor, dae_out, vae_out, message], api_name="upload")
     go.click(on_inpaint, [uploaded, editor, mask_name, dataset], [holed, vae_fill, ae_fill, mean_fill, scores],
              api_name="inpaint")
-    dataset.change(on_upload, [upload, dataset], [seen, uploaded, editor, dae_out, vae_out, message], api_name=False)
+    dataset.change(on_upload, [upload, dataset], [original, seen, uploaded, editor, dae_out, vae_out, message], api_name=False)

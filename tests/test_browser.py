@@ -1,0 +1,122 @@
+"""What a person does, in a real browser: Playwright driving Debian's Chromium."""
+import os
+import shutil
+import time
+
+import pytest
+from PIL import Image, ImageDraw
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip("playwright is not installed (pip install -r requirements-dev.txt)")
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is missing: .ci/run installs it with apt-get install chromium")
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, app_url):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(app_url)
+    page.wait_for_selector("#ge-canvas canvas", timeout=30_000)
+    yield page
+    page.close()
+
+
+def image_src(page, elem_id):
+    img = page.locator(f"#{elem_id} img")
+    return img.first.get_attribute("src") if img.count() else None
+
+
+def wait_for_new_image(page, elem_id, old=None, timeout=15.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        src = image_src(page, elem_id)
+        if src and src != old:
+            return src
+        time.sleep(0.1)
+    raise AssertionError(f"#{elem_id} showed no new image within {timeout} s")
+
+
+def stroke(page, selector, points):
+    box = page.locator(selector).bounding_box()
+    page.mouse.move(box["x"] + points[0][0], box["y"] + points[0][1])
+    page.mouse.down()
+    for x, y in points[1:]:
+        page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
+    page.mouse.up()
+
+
+def test_draw_a_seven_and_see_it_rebuilt(page):
+    """The canvas takes ink the moment the page opens; the reconstructions follow."""
+    stroke(page, "#ge-canvas canvas", [(90, 60), (190, 60), (120, 230)])
+    for elem_id in ("ge-seen", "ge-recon-ae", "ge-recon-vae", "ge-recon-cvae", "ge-recon-dae"):
+        wait_for_new_image(page, elem_id)
+    page.wait_for_function("document.querySelector('#ge-draw-message').innerText.includes('nats')")
+    # Undo and clear work like any drawing program's
+    page.click("#ge-canvas .ge-clear")
+    page.wait_for_function("document.querySelector('#ge-draw-message').innerText.includes('Draw in the black box')")
+
+
+def test_drag_a_latent_slider_and_the_picture_changes(page):
+    page.get_by_role("tab", name="Latent sliders").click()
+    before = wait_for_new_image(page, "ge-slider-image")
+    slider = page.locator("#ge-z0 input[type=range]")
+    box = slider.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.95, box["y"] + box["height"] / 2, steps=8)
+    page.mouse.up()
+    wait_for_new_image(page, "ge-slider-image", before)
+
+
+def test_upload_a_photo_denoise_and_inpaint_a_painted_hole(page, tmp_path):
+    photo = Image.new("RGB", (800, 600), (228, 224, 215))
+    ImageDraw.Draw(photo).line([(280, 120), (520, 120), (360, 500)], fill=(25, 25, 35), width=36)
+    photo.save(tmp_path / "digit.jpg")
+    page.get_by_role("tab", name="Upload").click()
+    page.locator("#ge-upload input[type=file]").set_input_files(str(tmp_path / "digit.jpg"))
+    for elem_id in ("ge-upload-seen", "ge-upload-dae", "ge-upload-vae"):
+        wait_for_new_image(page, elem_id)
+    # paint a mask over the lower half in the editor, then inpaint
+    editor = page.locator("#ge-mask-editor")
+    brush = editor.locator("button[aria-label='Brush']")
+    if brush.count():
+        brush.first.click()
+    canvas = editor.locator("canvas").first
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.1, box["y"] + box["height"] * 0.75)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.9, box["y"] + box["height"] * 0.75, steps=12)
+    page.mouse.up()
+    page.click("#ge-inpaint-go")
+    for elem_id in ("ge-inpaint-input", "ge-inpaint-vae", "ge-inpaint-ae", "ge-inpaint-mean"):
+        wait_for_new_image(page, elem_id, timeout=30)
+    assert "PSNR on the hidden pixels" in page.locator("#ge-inpaint-scores").inner_text()
+
+
+def test_a_pdf_renamed_png_gets_a_clear_message(page, tmp_path):
+    fake = tmp_path / "homework.png"
+    fake.write_bytes(b"%PDF-1.4\n" + b"0" * 2000)
+    page.get_by_role("tab", name="Upload").click()
+    page.locator("#ge-upload input[type=file]").set_input_files(str(fake))
+    page.wait_for_selector("text=not a picture", timeout=15_000)
+    # and the page keeps working
+    page.get_by_role("tab", name="Draw").click()
+    stroke(page, "#ge-canvas canvas", [(120, 60), (130, 230)])
+    wait_for_new_image(page, "ge-recon-vae")
