@@ -101,7 +101,7 @@ canvas.addEventListener('pointerdown', (e) => {
   history.push(ctx.getImageData(0, 0, canvas.width, canvas.height));
   if (history.length > 30) history.shift();
   drawing = true; last = point(e);
-  canvas.setPointerCapture(e.pointerId);
+  try { canvas.setPointerCapture(e.pointerId); } catch (_) { /* synthetic events have no capture */ }
   stroke(last, last); schedule();
 });
 canvas.addEventListener('pointermove', (e) => {

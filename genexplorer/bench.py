@@ -1,0 +1,248 @@
+"""Benchmarks: how fast the explorer answers, measured, not assumed.
+
+    python -m genexplorer.bench            # everything, writes BENCHMARKS.md
+    python -m genexplorer.bench --quick    # a small version (CI runs it so it never rots)
+
+Speed figures are medians and 95th percentiles over repeated runs on this machine; the
+machine is shared and noisy, so rerun before trusting a small difference.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def summary(samples_ms: list[float]) -> dict:
+    ordered = sorted(samples_ms)
+    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    return {"n": len(ordered), "median": statistics.median(ordered), "p95": p95}
+
+
+def timed(function, repeats: int, warmup: int = 3) -> dict:
+    for _ in range(warmup):
+        function()
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        samples.append((time.perf_counter() - start) * 1000)
+    return summary(samples)
+
+
+# ------------------------------------------------------------ handlers
+
+def handler_speed(repeats: int) -> list[tuple[str, dict]]:
+    """The handlers' own time, called in-process (no network, no browser)."""
+    import torch
+
+    torch.set_num_threads(1)  # as app.py runs them
+    from .images import png_bytes
+    from .ui import draw, sliders
+    from .ui.canvas import encode_payload
+    from .ui.common import picture
+
+    rows = []
+    rng = np.random.default_rng(0)
+    for name in ("mnist-vae", "mnist-gan", "fashion-vae"):
+        try:
+            sliders.slide(name, None, [], *([0.0] * 16))
+        except Exception:  # noqa: BLE001 - a checkpoint not shipped here is skipped, not fatal
+            continue
+        values = lambda: rng.uniform(-2, 2, 16).tolist()  # noqa: E731
+        latent = [0.0] * 100
+        rows.append((f"slider step, {name} (decode)", timed(lambda: sliders.slide(name, None, latent, *values()), repeats)))
+        rows.append((f"slider step, {name} (decode + PNG)",
+                     timed(lambda: png_bytes(sliders.slide(name, None, latent, *values())), repeats)))
+    from PIL import Image, ImageDraw
+
+    canvas = Image.new("L", (112, 112), 0)
+    ImageDraw.Draw(canvas).line([(30, 20), (80, 20), (45, 95)], fill=255, width=8)
+    payload = encode_payload(np.asarray(canvas))
+    rows.append(("drawing -> 4 reconstructions (draw handler)", timed(lambda: draw.on_drawing(payload, "mnist", -1), max(10, repeats // 4))))
+    del picture
+    return rows
+
+
+# ------------------------------------------------------------ start-up
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(port: int) -> subprocess.Popen:
+    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1")
+    return subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def wait_ready(port: int, timeout: float = 120.0) -> float:
+    start = time.perf_counter()
+    while time.perf_counter() - start < timeout:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/config", timeout=2) as response:
+                if response.status == 200:
+                    return time.perf_counter() - start
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("the app did not start")
+
+
+def startup_speed(runs: int) -> dict:
+    """`python app.py` to its first successful request, in seconds."""
+    samples = []
+    for _ in range(runs):
+        port = free_port()
+        process = start_app(port)
+        try:
+            samples.append(wait_ready(port) * 1000)
+        finally:
+            process.terminate()
+            process.wait(30)
+    return summary(samples)
+
+
+# ------------------------------------------------------------ browser
+
+SLIDER_JS = """
+async ([value]) => {
+  const img = () => document.querySelector('#ge-slider-image img');
+  const before = img() ? img().src : null;
+  const input = document.querySelector('#ge-z0 input[type=range]');
+  const t0 = performance.now();
+  Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set.call(input, String(value));
+  input.dispatchEvent(new Event('input', { bubbles: true }));
+  return await new Promise((resolve) => {
+    const check = () => {
+      const i = img();
+      if (i && i.src !== before && i.complete && i.naturalWidth) resolve(performance.now() - t0);
+      else if (performance.now() - t0 > 5000) resolve(-1);
+      else requestAnimationFrame(check);
+    };
+    check();
+  });
+}
+"""
+
+STROKE_JS = """
+async ([x0, y0]) => {
+  const canvas = document.querySelector('#ge-canvas canvas');
+  const img = () => document.querySelector('#ge-recon-vae img');
+  const before = img() ? img().src : null;
+  const r = canvas.getBoundingClientRect();
+  const ev = (type, x, y) => canvas.dispatchEvent(new PointerEvent(type,
+      { clientX: r.left + x, clientY: r.top + y, pointerId: 1, bubbles: true, isPrimary: true }));
+  ev('pointerdown', x0, y0);
+  for (let i = 1; i <= 6; i++) ev('pointermove', x0 + 8 * i, y0 + 20 * i);
+  const t0 = performance.now();
+  ev('pointerup', x0 + 48, y0 + 120);
+  return await new Promise((resolve) => {
+    const check = () => {
+      const i = img();
+      if (i && i.src !== before && i.complete && i.naturalWidth) resolve(performance.now() - t0);
+      else if (performance.now() - t0 > 5000) resolve(-1);
+      else requestAnimationFrame(check);
+    };
+    check();
+  });
+}
+"""
+
+
+def browser_speed(steps: int) -> list[tuple[str, dict]]:
+    """Input in a real browser (Playwright + Debian's Chromium) to the new picture painted."""
+    from playwright.sync_api import sync_playwright
+
+    port = free_port()
+    process = start_app(port)
+    rows = []
+    try:
+        wait_ready(port)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"http://127.0.0.1:{port}")
+            page.wait_for_selector("#ge-canvas canvas", timeout=60_000)
+            strokes = []
+            for i in range(steps + 3):
+                if i % 4 == 0:
+                    page.click("#ge-canvas .ge-clear")
+                    page.wait_for_function("!document.querySelector('#ge-recon-vae img')", timeout=10_000)
+                strokes.append(page.evaluate(STROKE_JS, [40 + 40 * (i % 4), 40 + (i % 3) * 10]))
+            rows.append(("stroke (pointer-up) -> VAE reconstruction painted", summary([s for s in strokes[3:] if s >= 0])))
+            failures = sum(1 for s in strokes if s < 0)
+            page.get_by_role("tab", name="Latent sliders").click()
+            page.wait_for_selector("#ge-slider-image img", timeout=30_000)
+            samples = []
+            for i in range(steps + 3):
+                samples.append(page.evaluate(SLIDER_JS, [round(-2.5 + 5 * ((i * 0.37) % 1), 2)]))
+            rows.append(("slider input -> decoded picture painted", summary([s for s in samples[3:] if s >= 0])))
+            failures += sum(1 for s in samples if s < 0)
+            if failures:
+                rows.append((f"(updates not seen within 5 s: {failures})", {"n": failures, "median": float("nan"), "p95": float("nan")}))
+            browser.close()
+    finally:
+        process.terminate()
+        process.wait(30)
+    return rows
+
+
+# ------------------------------------------------------------ report
+
+def table(rows: list[tuple[str, dict]], unit: str = "ms") -> str:
+    lines = [f"| what | runs | median ({unit}) | p95 ({unit}) |", "|---|---|---|---|"]
+    for name, stats in rows:
+        lines.append(f"| {name} | {stats['n']} | {stats['median']:.1f} | {stats['p95']:.1f} |")
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    return (f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, "
+            f"torch {torch.__version__}, CUDA {'yes: ' + torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no'}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m genexplorer.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a small version, well under two minutes")
+    parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
+    parser.add_argument("--no-browser", action="store_true", help="skip the real-browser measurements")
+    args = parser.parse_args(argv)
+    command = "python -m genexplorer.bench" + (" --quick" if args.quick else "") + (" --no-browser" if args.no_browser else "")
+    repeats, startups, steps = (30, 1, 10) if args.quick else (300, 5, 60)
+    sections = []
+    print("handlers...", flush=True)
+    sections.append("## Handler time (in-process, one thread)\n\n" + table(handler_speed(repeats)))
+    print("start-up...", flush=True)
+    startup = startup_speed(startups)
+    sections.append("## Start-up\n\n" + table([("`python app.py` -> first successful request", startup)]))
+    if not args.no_browser:
+        print("browser...", flush=True)
+        sections.append("## In a real browser (headless Chromium, software rendering)\n\n" + table(browser_speed(steps)))
+    report = (f"# genexplorer benchmarks\n\nCommand: `{command}`  \nDate: {datetime.date.today()}  \n"
+              f"Machine: {machine()}\n\n" + "\n\n".join(sections) + "\n")
+    Path(args.out).write_text(report)
+    print(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
