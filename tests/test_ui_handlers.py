@@ -155,3 +155,24 @@ def test_huge_truncated_and_blank_uploads(tmp_path):
     Image.new("L", (300, 300), 255).save(blank)
     with pytest.raises(gr.Error, match="blank"):
         upload.on_upload(str(blank), "mnist")
+
+
+def test_a_corrupt_checkpoint_is_named_and_the_others_still_work(tmp_path, monkeypatch):
+    import shutil
+
+    from genexplorer import checkpoints, explore
+    from genexplorer.ui import common
+
+    for name in ("mnist-ae", "mnist-vae", "mnist-cvae", "mnist-dae"):
+        shutil.copytree(checkpoints.checkpoints_dir() / name, tmp_path / name,
+                        ignore=shutil.ignore_patterns(checkpoints.TRAINING_STATE_FILE))
+    (tmp_path / "mnist-vae" / "model.safetensors").write_bytes(b"garbage")
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    cache = explore.ModelCache(tmp_path)
+    monkeypatch.setattr(common, "cache", cache)
+    seen, stored, ae, vae, cvae, dae, message = draw.on_drawing(encode_payload(drawn_seven()), "mnist", -1)
+    assert ae is not None and cvae is not None and dae is not None and vae is None
+    assert "mnist-vae" in message and "corrupt" in message
+    *_, table = noise.on_noise(stored, "mnist", "gaussian", 0.3, 0)
+    assert "corrupt" in table
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before, "nothing on disk may change"

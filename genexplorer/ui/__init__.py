@@ -45,8 +45,8 @@ def build_demo() -> gr.Blocks:
                 interpolate.build(dataset, current, uploaded, tab)
             with gr.Tab("Generate", id="generate") as tab:
                 generate.build(dataset, tab)
-            with gr.Tab("Upload", id="upload"):
-                upload.build(dataset, uploaded)
+            with gr.Tab("Upload", id="upload") as tab:
+                upload.build(dataset, uploaded, tab)
             with gr.Tab("Learn", id="learn"):
                 learn.build()
     return demo

@@ -70,9 +70,27 @@ def checked_dataset(dataset: str) -> str:
 
 
 def model_or_none(dataset: str, role: str):
-    """The default checkpoint for a role, loaded, or None when there is none."""
+    """The default checkpoint for a role, loaded, or None when there is none.
+    A broken checkpoint raises CheckpointError naming its folder."""
     name = cache.default(dataset, role)
     return (name, cache.get(name)) if name else (None, None)
+
+
+def models_for(dataset: str, roles) -> tuple[dict, list[str]]:
+    """{title: model} for each (role, title) that loads, and a note for each that does not:
+    one broken checkpoint must not take the other models' results down with it."""
+    models, notes = {}, []
+    for role, title in roles:
+        try:
+            name, model = model_or_none(dataset, role)
+        except CheckpointError as exc:
+            notes.append(f"{title}: {exc}")
+            continue
+        if model is None:
+            notes.append(f"{title}: no {role} checkpoint for {dataset}")
+        else:
+            models[title] = (name, model)
+    return models, notes
 
 
 def export_file(data: bytes, suffix: str) -> str:

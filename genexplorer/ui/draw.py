@@ -18,12 +18,13 @@ def reconstruct_all(picture28: np.ndarray, dataset: str, cvae_class: int) -> tup
     x = common.model_input(picture28)
     images, rows = [], []
     vae_note = ""
+    loaded, problems = common.models_for(dataset, ROLES)
     for role, title in ROLES:
-        name, model = common.model_or_none(dataset, role)
-        if model is None:
+        if title not in loaded:
             images.append(None)
-            rows.append(f"| {title} | no checkpoint for {dataset} | | |")
+            rows.append(f"| {title} | not available | | |")
             continue
+        name, model = loaded[title]
         label = None if (cvae_class is None or int(cvae_class) < 0) else int(cvae_class)
         result = explore.reconstruct(model, x, label=label, name=name)
         images.append(common.picture(result.image))
@@ -37,7 +38,8 @@ def reconstruct_all(picture28: np.ndarray, dataset: str, cvae_class: int) -> tup
                         "straying from the prior N(0, I).")
         rows.append(f"| {title} | {result.mse:.4f} | {result.psnr:.1f} dB | {note} |")
     table = "| model | error (MSE) | PSNR | |\n|---|---|---|---|\n" + "\n".join(rows)
-    return images, table + ("\n\n" + vae_note if vae_note else "")
+    notes = "".join(f"\n\n**{problem}**" for problem in problems)
+    return images, table + ("\n\n" + vae_note if vae_note else "") + notes
 
 
 @common.user_errors

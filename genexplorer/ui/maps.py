@@ -138,10 +138,10 @@ def build(dataset: gr.Radio, current: gr.State, tab: gr.Tab) -> None:
     with gr.Row():
         with gr.Column():
             ae_plot = gr.Plot(elem_id="ge-map-ae2d", label="AE, 2-D latent")
-            ae_grid = common.image_output("AE decoded over its plane", height=300, width=300, elem_id="ge-manifold-ae")
+            ae_grid = common.image_output("AE decoded over its plane", height=420, width=420, elem_id="ge-manifold-ae")
         with gr.Column():
             vae_plot = gr.Plot(elem_id="ge-map-vae2d", label="VAE, 2-D latent")
-            vae_grid = common.image_output("VAE decoded over its plane", height=300, width=300, elem_id="ge-manifold-vae")
+            vae_grid = common.image_output("VAE decoded over its plane", height=420, width=420, elem_id="ge-manifold-vae")
     with gr.Row():
         clicked = common.image_output("Decoded at the clicked point", height=180, width=180, elem_id="ge-map-decoded")
         clicked_info = gr.Markdown(elem_id="ge-map-info")

@@ -21,20 +21,14 @@ def on_noise(clean28, dataset: str, kind: str, level: float, seed: int):
         return [None] * 5 + ["Pick an example, use your drawing or upload a picture first."]
     clean = common.model_input(clean28)
     noisy = explore.make_noisy(clean, kind, level, seed)
-    models, missing = {}, []
-    for role, title in ROLES:
-        name, model = common.model_or_none(dataset, role)
-        if model is None:
-            missing.append(title)
-        else:
-            models[title] = model
-    results = explore.denoise(models, clean, noisy)
+    loaded, missing = common.models_for(dataset, ROLES)
+    results = explore.denoise({title: model for title, (_, model) in loaded.items()}, clean, noisy)
     by_name = {r.name: r for r in results}
     pictures = [common.picture(by_name[title].image) if title in by_name else None for _, title in ROLES]
     rows = [f"| {r.name} | {r.psnr:.1f} dB | {r.ssim:.3f} |" for r in results]
     table = "| against the clean image | PSNR | SSIM |\n|---|---|---|\n" + "\n".join(rows)
     if missing:
-        table += f"\n\nNo checkpoint for: {', '.join(missing)}."
+        table += "".join(f"\n\n**{problem}**" for problem in missing)
     return [common.picture(clean28), common.picture(by_name["noisy input"].image), *pictures, table + "\n\n" + LESSON]
 
 

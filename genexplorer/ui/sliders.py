@@ -78,9 +78,12 @@ def build(dataset: gr.Radio, current: gr.State, tab: gr.Tab) -> None:
             rest = gr.Button("Randomise the rest", visible=False, elem_id="ge-slider-rest")
             image = common.image_output("Decoded", height=220, width=220, elem_id="ge-slider-image")
             info = gr.Markdown(elem_id="ge-slider-info")
-        with gr.Column(scale=2):
-            sliders = [gr.Slider(-SLIDER_RANGE, SLIDER_RANGE, value=0, step=0.01, label=f"z{i + 1}",
-                                 elem_id=f"ge-z{i}", visible=i < 2) for i in range(MAX_SLIDERS)]
+        sliders = []
+        for half in range(2):
+            with gr.Column(scale=1, min_width=240):
+                sliders += [gr.Slider(-SLIDER_RANGE, SLIDER_RANGE, value=0, step=0.01, label=f"z{i + 1}",
+                                      elem_id=f"ge-z{i}", visible=i < 2)
+                            for i in range(half * MAX_SLIDERS // 2, (half + 1) * MAX_SLIDERS // 2)]
     start_outputs = [latent, image, info, label, rest, *sliders]
     start_inputs = [model, mode, seed, label, current]
     go.click(start, start_inputs, start_outputs, api_name="slider_start")

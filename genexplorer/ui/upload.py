@@ -96,7 +96,7 @@ def on_inpaint(picture28, editor_value, mask_name: str, dataset: str):
     return (common.picture(shown), *results, common.picture(baseline), table)
 
 
-def build(dataset: gr.Radio, uploaded: gr.State) -> None:
+def build(dataset: gr.Radio, uploaded: gr.State, tab: gr.Tab) -> None:
     with gr.Row():
         with gr.Column(scale=1, min_width=260):
             # A file box, not gr.Image: gr.Image decodes uploads itself and fails with a bare
@@ -131,4 +131,7 @@ def build(dataset: gr.Radio, uploaded: gr.State) -> None:
     upload.upload(on_upload, [upload, dataset], [original, seen, uploaded, editor, dae_out, vae_out, message], api_name="upload")
     go.click(on_inpaint, [uploaded, editor, mask_name, dataset], [holed, vae_fill, ae_fill, mean_fill, scores],
              api_name="inpaint")
+    # The editor's brush is not active until its button is clicked: click it for the user.
+    tab.select(None, None, None, api_name=False,
+               js="() => setTimeout(() => document.querySelector(\"#ge-mask-editor button[aria-label='Brush']\")?.click(), 300)")
     dataset.change(on_upload, [upload, dataset], [original, seen, uploaded, editor, dae_out, vae_out, message], api_name=False)

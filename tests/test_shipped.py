@@ -1,0 +1,80 @@
+"""The checkpoints we ship: all there, complete, loadable, and good enough to teach with."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import genexplorer as gx
+from genexplorer import checkpoints
+
+ROLES = ("ae", "dae", "vae", "cvae", "ae2d", "vae2d", "gan")
+SHIPPED = [f"{dataset}-{role}" for dataset in ("mnist", "fashion") for role in ROLES]
+# Test-set quality floors, well below what the shipped models measure (README has the figures),
+# so a broken retrain fails here.
+FLOORS = {"mnist": {"psnr16": 17.0, "psnr2": 13.0, "neg_elbo": 125.0},
+          "fashion": {"psnr16": 18.0, "psnr2": 14.0, "neg_elbo": 260.0}}
+
+
+def test_every_shipped_checkpoint_is_there():
+    assert set(SHIPPED) <= set(gx.list_checkpoints())
+
+
+def test_checkpoints_stay_small():
+    root = checkpoints.checkpoints_dir()
+    shipped = [p for p in root.rglob("*") if p.is_file() and p.name != checkpoints.TRAINING_STATE_FILE
+               and not any(part.startswith(".") for part in p.relative_to(root).parts)]
+    assert sum(p.stat().st_size for p in shipped) < 80e6
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_checkpoint_is_complete_and_good(name):
+    dataset, role = name.split("-")
+    model = gx.load(name)
+    config = checkpoints.read_config(checkpoints.resolve(name))
+    assert config["complete"] is True and model.dataset == dataset
+    assert model.kind == role.replace("2d", "")
+    metrics = config["metrics"]
+    if role == "gan":
+        assert model.latent_dim == 100
+        assert 0.2 < metrics["train_d_real"] < 0.95, "the discriminator should not have won outright"
+        return
+    expected_dim = 2 if role.endswith("2d") else 16
+    assert model.latent_dim == expected_dim
+    floor = FLOORS[dataset]
+    assert metrics["test_psnr"] > (floor["psnr2"] if expected_dim == 2 else floor["psnr16"])
+    if role in ("vae", "cvae"):
+        assert metrics["test_neg_elbo_nats"] < floor["neg_elbo"]
+    maps = checkpoints.load_tensors(checkpoints.resolve(name), checkpoints.LATENT_MAP_FILE)
+    test_size = len(gx.load_dataset(dataset, "test")[1])
+    assert maps["pca"].shape == (test_size, 2)
+    if expected_dim > 2:
+        assert maps["umap"].shape == (test_size, 2)
+
+
+def nearest_labels(samples: np.ndarray, dataset: str) -> np.ndarray:
+    """Label of each sample's nearest training image (pixel space): a crude but honest reader."""
+    images, labels = gx.load_dataset(dataset, "train" if dataset == "mnist" else "test")
+    reference = torch.from_numpy(images.reshape(len(images), -1)).float() / 255
+    queries = torch.from_numpy(samples.reshape(len(samples), -1)).float()
+    return labels[torch.cdist(queries, reference).argmin(1).numpy()]
+
+
+@pytest.mark.parametrize("dataset", ["mnist", "fashion"])
+def test_gan_and_vae_samples_cover_every_class(dataset):
+    """No mode collapse: every class turns up among 500 samples."""
+    for role in ("gan", "vae"):
+        model = gx.load(f"{dataset}-{role}")
+        samples = model.sample(500, generator=torch.Generator().manual_seed(0)).numpy()[:, 0]
+        counts = np.bincount(nearest_labels(samples, dataset), minlength=10)
+        assert counts.min() >= 10, (role, counts.tolist())
+
+
+@pytest.mark.parametrize("dataset", ["mnist", "fashion"])
+def test_cvae_draws_the_class_it_is_told(dataset):
+    model = gx.load(f"{dataset}-cvae")
+    labels = torch.arange(10).repeat(30)
+    samples = model.sample(300, labels, generator=torch.Generator().manual_seed(0)).numpy()[:, 0]
+    agreement = (nearest_labels(samples, dataset) == labels.numpy()).mean()
+    assert agreement > 0.6, agreement

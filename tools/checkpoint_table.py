@@ -1,0 +1,36 @@
+"""Print the README's table of shipped checkpoints from their config.json files.
+
+    python tools/checkpoint_table.py
+"""
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from genexplorer.checkpoints import list_checkpoints, read_config  # noqa: E402
+
+
+def main() -> None:
+    print("| checkpoint | kind | latent | epochs | train images | training time (CPU) | test PSNR (dB) | test -ELBO (nats) | notes |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name in list_checkpoints(ROOT / "checkpoints"):
+        config = read_config(ROOT / "checkpoints" / name)
+        metrics, training = config["metrics"], config["training"]
+        psnr = f"{metrics['test_psnr']:.1f}" if "test_psnr" in metrics else ""
+        elbo = f"{metrics['test_neg_elbo_nats']:.1f}" if "test_neg_elbo_nats" in metrics else ""
+        notes = []
+        if config["kind"] == "dae":
+            notes.append(f"noise {config['model_config']['noise']} up to {config['model_config']['noise_level']}")
+        if config["kind"] in ("gan", "cgan"):
+            notes.append(f"last epoch: D(x) {metrics['train_d_real']:.2f}, D(G(z)) {metrics['train_d_fake']:.2f}")
+        if not config.get("complete", True):
+            notes.append("INCOMPLETE")
+        minutes = training.get("seconds", 0) / 60
+        print(f"| {name} | {config['kind']} | {config['model_config']['latent_dim']} | {config['epochs_done']} | "
+              f"{training.get('num_train_images', '')} | {minutes:.0f} min | {psnr} | {elbo} | {'; '.join(notes)} |")
+
+
+if __name__ == "__main__":
+    main()
