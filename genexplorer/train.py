@@ -12,7 +12,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import signal
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -421,7 +424,45 @@ def fit(settings: TrainSettings, *, on_step: Callable[[Progress], None] | None =
     return out
 
 
-def parse_args(argv=None) -> TrainSettings:
+class StatusFile:
+    """The run's state as JSON, rewritten atomically about once a second, so another
+    process (the app's training tab) can show it live and after a restart."""
+
+    def __init__(self, path: str | None):
+        self.path = Path(path) if path else None
+        self.data: dict = {"state": "starting", "message": "", "pid": os.getpid(), "started": time.time(),
+                           "progress": {}, "curve": [], "epochs": []}
+        self._last_write = 0.0
+
+    def update(self, progress: Progress) -> None:
+        if progress.phase == "step":
+            position = progress.epoch - 1 + progress.step / max(progress.steps_per_epoch, 1)
+            self.data["curve"].append({"epoch": round(position, 4), **{k: round(v, 5) for k, v in progress.losses.items()}})
+            del self.data["curve"][:-3000]
+        if progress.phase == "epoch":
+            self.data["epochs"].append({"epoch": progress.epoch, **progress.metrics})
+        self.data["state"] = "running"
+        self.data["progress"] = {"epoch": progress.epoch, "epochs": progress.epochs, "step": progress.step,
+                                 "steps_per_epoch": progress.steps_per_epoch, "images_per_s": round(progress.images_per_s, 1),
+                                 "eta_s": round(progress.eta_s, 1), "losses": progress.losses}
+        self.write(force=progress.phase != "step")
+
+    def finish(self, state: str, message: str = "", **extra) -> None:
+        self.data.update(state=state, message=message, finished=time.time(), **extra)
+        self.write(force=True)
+
+    def write(self, *, force: bool = False) -> None:
+        if self.path is None or (not force and time.time() - self._last_write < 1.0):
+            return
+        self._last_write = time.time()
+        self.data["updated"] = self._last_write
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text(json.dumps(self.data, default=str))
+        os.replace(tmp, self.path)
+
+
+def parse_args(argv=None) -> tuple[TrainSettings, dict]:
+    """-> (the training settings, the CLI-only options: status_file)."""
     parser = argparse.ArgumentParser(prog="python -m genexplorer.train", description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", required=True, choices=sorted(MODELS))
     parser.add_argument("--dataset", default="mnist", help="mnist, fashion, or a folder of IDX files / class folders of images")
@@ -444,27 +485,50 @@ def parse_args(argv=None) -> TrainSettings:
     parser.add_argument("--overwrite", action="store_true", help="replace an existing checkpoint once the new one is complete")
     parser.add_argument("--resume", action="store_true", help="continue the checkpoint in --out up to --epochs")
     parser.add_argument("--no-latent-maps", dest="latent_maps", action="store_false", help="skip the PCA/UMAP maps")
+    parser.add_argument("--status-file", help="keep the run's live state in this JSON file (used by the app)")
     args = vars(parser.parse_args(argv))
-    return TrainSettings(**args)
+    cli_only = {"status_file": args.pop("status_file")}
+    return TrainSettings(**args), cli_only
 
 
 def main(argv=None) -> int:
+    status = StatusFile(None)
+    stop_requested = threading.Event()
+    # SIGTERM (the app's Cancel button) ends the run at the next step; the last finished epoch stays saved.
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop_requested.set())
     try:
-        settings = parse_args(argv)
+        settings, cli_only = parse_args(argv)
+        status = StatusFile(cli_only["status_file"])
+        status.data["settings"] = asdict(settings)
+        status.write(force=True)
         last_print = [0.0]
 
         def show(progress: Progress) -> None:
+            status.update(progress)
             if progress.phase == "step" and time.time() - last_print[0] > 2.0:
                 last_print[0] = time.time()
                 print(progress.line(), flush=True)
 
-        fit(settings, on_step=show, log=lambda message: print(message, flush=True))
-    except (ValueError, FileExistsError, TrainingError, checkpoints.CheckpointError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        out = fit(settings, on_step=show, should_stop=stop_requested.is_set, log=lambda message: print(message, flush=True))
+        status.finish("done", f"saved {out}", checkpoint=str(out))
+    except TrainingStopped as exc:
+        print(f"cancelled: {exc}", file=sys.stderr)
+        status.finish("cancelled", str(exc))
+        return 3
     except KeyboardInterrupt:
         print("interrupted: the last finished epoch is saved", file=sys.stderr)
+        status.finish("cancelled", "interrupted; the last finished epoch is saved")
         return 130
+    except (ValueError, FileExistsError, TrainingError, checkpoints.CheckpointError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        status.finish("failed", str(exc))
+        return 2
+    except OSError as exc:
+        # Disk full, permissions...: the atomic save left no half-written checkpoint behind.
+        message = f"{exc.strerror or exc} ({exc.filename or 'while saving'}); no half-written checkpoint was left"
+        print(f"error: {message}", file=sys.stderr)
+        status.finish("failed", message)
+        return 2
     return 0
 
 

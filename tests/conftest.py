@@ -29,8 +29,19 @@ def images():
 
 
 @pytest.fixture(scope="session")
-def app_url():
-    """The real app, launched once for the API and browser tests."""
+def app_url(tmp_path_factory):
+    """The real app, launched once for the API and browser tests, on a copy of the
+    shipped checkpoints (training from the page writes there, not into the repository)."""
+    import shutil
+
+    from genexplorer import checkpoints
+
+    copy = tmp_path_factory.mktemp("checkpoints")
+    for name in checkpoints.list_checkpoints():
+        shutil.copytree(checkpoints.checkpoints_dir() / name, copy / name,
+                        ignore=shutil.ignore_patterns(checkpoints.TRAINING_STATE_FILE))
+    os.environ["GENEXPLORER_CHECKPOINTS"] = str(copy)
+    os.environ["GENEXPLORER_RUNS"] = str(tmp_path_factory.mktemp("runs"))
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     import app
 

@@ -24,7 +24,9 @@ def read(path):
 
 
 def snapshot_checkpoints():
-    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in (ROOT / "checkpoints").rglob("*") if p.is_file()}
+    from genexplorer.checkpoints import checkpoints_dir
+
+    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in checkpoints_dir().rglob("*") if p.is_file()}
 
 
 def test_draw_returns_all_reconstructions(client):
@@ -133,3 +135,28 @@ def test_uploads_that_are_not_pictures_through_the_api(client, tmp_path, name, c
     with pytest.raises(Exception, match=message):
         client.predict(handle_file(str(tmp_path / name)), "mnist", api_name="/upload")
     assert client.predict("mnist", 10, 0, api_name="/generate_vae")
+
+
+def test_a_real_training_run_through_the_api_ends_in_a_new_checkpoint(client):
+    import time
+
+    from genexplorer import checkpoints
+
+    run, message = client.predict("mnist-apitest", "vae", "mnist", None, 2, 1, 128, 0, 0, 1.0, "mixed", 0.5, "cpu",
+                                  False, api_name="/train_start")
+    assert "Queued **mnist-apitest**" in message
+    run = run["value"] if isinstance(run, dict) else run  # the client hands back the dropdown's update
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        progress = client.predict(run, api_name="/train_status")[0]
+        if "data-state='done'" in progress or "data-state='failed'" in progress:
+            break
+        time.sleep(1)
+    assert "data-state='done'" in progress, progress
+    assert "mnist-apitest" in checkpoints.list_checkpoints()
+    from genexplorer.ui import common
+
+    assert "mnist-apitest" in common.cache.names("mnist"), "the explorer lists it without a restart"
+    with pytest.raises(Exception, match="exists"):
+        client.predict("mnist-apitest", "vae", "mnist", None, 2, 1, 128, 0, 0, 1.0, "mixed", 0.5, "cpu", False,
+                       api_name="/train_start")

@@ -120,3 +120,17 @@ def test_a_pdf_renamed_png_gets_a_clear_message(page, tmp_path):
     page.get_by_role("tab", name="Draw").click()
     stroke(page, "#ge-canvas canvas", [(120, 60), (130, 230)])
     wait_for_new_image(page, "ge-recon-vae")
+
+
+def test_start_a_tiny_run_watch_it_and_cancel_it(page):
+    page.get_by_role("tab", name="Train").click()
+    page.fill("#ge-train-name input, #ge-train-name textarea", "mnist-browserrun")
+    page.fill("#ge-train-epochs input", "50")
+    page.click("#ge-train-start")
+    page.wait_for_selector("#ge-train-progress[data-state='running']", timeout=30_000)
+    # the bar moves and the loss curve appears
+    page.wait_for_function(
+        "Number(document.querySelector('#ge-train-progress')?.dataset.fraction || 0) > 0", timeout=90_000)
+    page.wait_for_selector("#ge-train-curves .js-plotly-plot", timeout=30_000)
+    page.click("#ge-train-cancel")
+    page.wait_for_selector("#ge-train-progress[data-state='cancelled']", timeout=30_000)

@@ -11,7 +11,7 @@ from . import gradio_fixes  # noqa: E402
 
 gradio_fixes.apply()
 
-from . import common, draw, generate, interpolate, learn, maps, noise, sliders, upload  # noqa: E402
+from . import common, draw, generate, interpolate, learn, maps, noise, sliders, training, upload  # noqa: E402
 from .canvas import CANVAS_CSS  # noqa: E402
 
 CSS = CANVAS_CSS + """
@@ -47,6 +47,8 @@ def build_demo() -> gr.Blocks:
                 generate.build(dataset, tab)
             with gr.Tab("Upload", id="upload") as tab:
                 upload.build(dataset, uploaded, tab)
+            with gr.Tab("Train", id="train") as tab:
+                training.build(tab)
             with gr.Tab("Learn", id="learn"):
                 learn.build()
     return demo

@@ -101,6 +101,12 @@ def export_file(data: bytes, suffix: str) -> str:
     return str(path)
 
 
+def refresh_choices(dataset: str, current: str | None, kinds: tuple[str, ...] | None = None):
+    """A model picker's choices re-read from disk (new checkpoints appear without a restart)."""
+    names = cache.names(dataset, kinds=kinds)
+    return gr.update(choices=names, value=current if current in names else (names[0] if names else None))
+
+
 def class_choices(dataset: str, *, most_likely: bool = False) -> list[tuple[str, int]]:
     choices = [(name, index) for index, name in enumerate(dataset_info(dataset).class_names)]
     return ([("most likely", -1)] if most_likely else []) + choices

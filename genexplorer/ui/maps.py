@@ -161,7 +161,9 @@ def build(dataset: gr.Radio, current: gr.State, tab: gr.Tab) -> None:
     def show_single(name, chosen, current28):
         return single(name, method_for(name, chosen), current28)
 
-    tab.select(compare, [dataset, current], [ae_plot, ae_grid, vae_plot, vae_grid], api_name=False).then(
+    tab.select(lambda d, m: common.refresh_choices(d, m, ("ae", "dae", "vae", "cvae")), [dataset, any_model], any_model,
+               api_name=False).then(
+        compare, [dataset, current], [ae_plot, ae_grid, vae_plot, vae_grid], api_name=False).then(
         show_single, [any_model, method, current], any_plot, api_name=False)
     refresh.click(compare, [dataset, current], [ae_plot, ae_grid, vae_plot, vae_grid], api_name="maps_compare").then(
         show_single, [any_model, method, current], any_plot, api_name=False)

@@ -91,7 +91,8 @@ def build(dataset: gr.Radio, current: gr.State, tab: gr.Tab) -> None:
     def first_view(latent_now, *args):
         return start(*args) if not latent_now else [gr.skip()] * len(start_outputs)
 
-    tab.select(first_view, [latent, *start_inputs], start_outputs, api_name=False)
+    tab.select(common.refresh_choices, [dataset, model], model, api_name=False).then(
+        first_view, [latent, *start_inputs], start_outputs, api_name=False)
     model.change(lambda: gr.update(value=None), None, label, api_name=False).then(
         start, start_inputs, start_outputs, api_name=False)
     gr.on([s.input for s in sliders], slide, [model, label, latent, *sliders], image, api_name="slide",

@@ -1,0 +1,211 @@
+"""Training tab: launch, watch, cancel and reuse training runs. The runs are separate
+processes managed by genexplorer.jobs; this module only shows their state."""
+from __future__ import annotations
+
+import html
+import os
+import time
+import uuid
+from pathlib import Path
+
+import gradio as gr
+import plotly.graph_objects as go
+
+from .. import jobs
+from ..data import DEBIAN_FASHION_DIR
+from . import common
+
+FAMILIES = [("Autoencoder (AE)", "ae"), ("Denoising AE", "dae"), ("VAE", "vae"), ("Conditional VAE", "cvae"),
+            ("GAN (DCGAN)", "gan"), ("Conditional GAN", "cgan")]
+NOISES = [("mixed", "mixed"), ("Gaussian", "gaussian"), ("salt and pepper", "salt_pepper"), ("masking", "masking")]
+# Which curves go together on the plot, per family.
+CURVES = {"gan": (("d_loss", "g_loss"), ("d_real", "d_fake")), "vae": (("rec", "kl"),), "ae": (("rec",),)}
+
+_manager: jobs.JobManager | None = None
+
+
+def manager() -> jobs.JobManager:
+    """The one job manager of this app process (shared by every browser session)."""
+    global _manager
+    if _manager is None:
+        _manager = jobs.JobManager(os.environ.get("GENEXPLORER_RUNS") or None)
+    return _manager
+
+
+def dataset_choices() -> list[tuple[str, str]]:
+    full = (DEBIAN_FASHION_DIR / "train-images-idx3-ubyte.gz").exists() or os.environ.get("GENEXPLORER_DATA")
+    return [("digits (4,500 shipped MNIST)", "mnist"),
+            ("fashion (60,000 Fashion-MNIST)" if full else
+             "fashion: NOT INSTALLED (sudo apt-get install dataset-fashion-mnist)", "fashion"),
+            ("my .zip (IDX files or one folder of images per class)", "zip")]
+
+
+def run_choices() -> list[tuple[str, str]]:
+    return [(f"{job.name} · {job.state} · {time.strftime('%H:%M', time.localtime(job.created))}", job.id)
+            for job in manager().jobs()]
+
+
+@common.user_errors
+def on_start(name, family, dataset, zip_file, latent_dim, epochs, batch_size, lr, seed, beta, noise, noise_level,
+             device, overwrite):
+    """Queue a run; -> (runs dropdown update, message)."""
+    if dataset == "zip":
+        if not zip_file:
+            raise jobs.JobError("upload a .zip of IDX files or of one folder of images per class first")
+        folder = manager().runs_dir / "uploads" / uuid.uuid4().hex[:12]
+        dataset = str(jobs.extract_dataset_zip(zip_file, folder))
+    settings = {"model": family, "dataset": dataset, "latent_dim": _int(latent_dim, "latent size"),
+                "epochs": _int(epochs, "epochs"), "batch_size": _int(batch_size, "batch size"),
+                "lr": float(lr) if lr else None, "seed": _int(seed, "seed"), "beta": float(beta),
+                "device": device or "auto"}
+    if family == "dae":
+        settings.update(noise=noise, noise_level=float(noise_level))
+    job = manager().submit((name or "").strip(), settings, overwrite=bool(overwrite))
+    job = manager().get(job.id)
+    waiting = "" if job.state == "running" else " It waits until the run before it on this device ends."
+    return gr.update(choices=run_choices(), value=job.id), f"Queued **{job.name}** on {job.device}.{waiting}"
+
+
+def _int(value, what: str) -> int:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise jobs.JobError(f"{what} must be a whole number") from None
+    if number != number or number in (float("inf"), float("-inf")) or number != int(number):
+        raise jobs.JobError(f"{what} must be a whole number, got {value!r}")
+    return int(number)
+
+
+@common.user_errors
+def on_cancel(job_id):
+    if not job_id:
+        raise jobs.JobError("pick a run to cancel")
+    job = manager().cancel(job_id)
+    return f"Cancelling **{job.name}**: it stops at the next step and keeps its last finished epoch."
+
+
+def progress_html(job: jobs.Job, status: dict) -> str:
+    progress = status.get("progress") or {}
+    epochs = progress.get("epochs") or job.settings.get("epochs") or 1
+    steps = progress.get("steps_per_epoch") or 1
+    done = (progress.get("epoch", 1) - 1 + progress.get("step", 0) / steps) / epochs if progress else 0.0
+    if job.state == "done":
+        done = 1.0
+    colour = {"failed": "#d62728", "cancelled": "#7f7f7f", "done": "#2ca02c"}.get(job.state, "#4f6df5")
+    detail = ""
+    if progress and job.state == "running":
+        detail = (f"epoch {progress['epoch']}/{epochs}, step {progress['step']}/{steps} · "
+                  f"{progress.get('images_per_s', 0):.0f} images/s · {int(progress.get('eta_s', 0) // 60)} min "
+                  f"{int(progress.get('eta_s', 0) % 60)} s left")
+    elif job.state == "queued":
+        detail = "waiting for its device"
+    message = html.escape(job.message or status.get("message", ""))
+    return (f"<div id='ge-train-progress' data-state='{job.state}' data-fraction='{done:.4f}'>"
+            f"<b>{html.escape(job.name)}</b>: {job.state} {html.escape(detail)}"
+            f"<div style='background:#e5e7eb;border-radius:6px;height:14px;margin:6px 0'>"
+            f"<div style='width:{100 * min(done, 1):.1f}%;background:{colour};height:14px;border-radius:6px'></div></div>"
+            f"<span>{message}</span></div>")
+
+
+def curve_figure(job: jobs.Job, status: dict):
+    curve = status.get("curve") or []
+    if not curve:
+        return None
+    family = "gan" if job.settings.get("model") in ("gan", "cgan") else (
+        "vae" if job.settings.get("model") in ("vae", "cvae") else "ae")
+    groups = CURVES[family]
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=len(groups), subplot_titles=[" and ".join(g) for g in groups])
+    x = [point["epoch"] for point in curve]
+    for column, keys in enumerate(groups, start=1):
+        for key in keys:
+            if key in curve[-1]:
+                fig.add_trace(go.Scatter(x=x, y=[point.get(key) for point in curve], mode="lines", name=key),
+                              row=1, col=column)
+    fig.update_xaxes(title_text="epoch")
+    fig.update_layout(height=320, margin={"l": 40, "r": 10, "t": 40, "b": 40})
+    return fig
+
+
+def runs_table() -> str:
+    rows = []
+    for job in manager().jobs()[:20]:
+        status = manager().status(job.id)
+        final = (status.get("epochs") or [{}])[-1]
+        metric = ", ".join(f"{k} {v:.3g}" for k, v in final.items()
+                           if k in ("test_psnr", "test_neg_elbo_nats", "train_d_loss", "train_g_loss"))
+        s = job.settings
+        rows.append(f"| {job.name} | {job.state} | {s.get('model')} | {Path(str(s.get('dataset'))).name} | "
+                    f"{s.get('latent_dim') or ''} | {s.get('epochs')} | {job.device} | {metric} |")
+    return ("| run | state | model | data | latent | epochs | device | last metrics |\n|---|---|---|---|---|---|---|---|\n"
+            + "\n".join(rows)) if rows else "No runs yet."
+
+
+def on_view(job_id):
+    """-> (progress, curves, samples, log, runs table, timer update). Called by the timer."""
+    if not job_id:
+        return "<div id='ge-train-progress' data-state='none'>No run selected.</div>", None, None, "", runs_table(), gr.update()
+    try:
+        job = manager().get(job_id)
+    except jobs.JobError as exc:
+        return f"<div id='ge-train-progress' data-state='none'>{html.escape(str(exc))}</div>", None, None, "", runs_table(), gr.update()
+    status = manager().status(job_id)
+    samples = manager().latest_samples(job_id)
+    return (progress_html(job, status), curve_figure(job, status), str(samples) if samples else None,
+            manager().log_tail(job_id, lines=8), runs_table(), gr.update(active=job.state in ("queued", "running")))
+
+
+def build(tab: gr.Tab) -> None:
+    gr.Markdown("Train a model from here and watch it learn. Runs go on in a separate process (and survive closing "
+                "this tab); when one ends, its checkpoint appears in every model picker of the app.")
+    with gr.Row():
+        with gr.Column(scale=1, min_width=300):
+            name = gr.Textbox(label="Name (becomes the checkpoint's name)", value="mnist-myvae2d", elem_id="ge-train-name")
+            family = gr.Dropdown(FAMILIES, value="vae", label="Model", elem_id="ge-train-family")
+            dataset = gr.Dropdown(dataset_choices(), value="mnist", label="Data", elem_id="ge-train-dataset")
+            zip_file = gr.File(file_types=[".zip"], type="filepath", label="Your data (.zip)", height=90,
+                               visible=False, elem_id="ge-train-zip")
+            with gr.Row():
+                latent_dim = gr.Number(2, precision=0, minimum=1, maximum=512, label="Latent size", elem_id="ge-train-latent")
+                epochs = gr.Number(10, precision=0, minimum=1, maximum=jobs.MAX_EPOCHS, label="Epochs", elem_id="ge-train-epochs")
+            with gr.Row():
+                batch_size = gr.Number(128, precision=0, minimum=1, maximum=4096, label="Batch size", elem_id="ge-train-batch")
+                lr = gr.Number(0, minimum=0, maximum=1, label="Learning rate (0: 1e-3, GANs 2e-4)", elem_id="ge-train-lr")
+            with gr.Row():
+                seed = gr.Number(0, precision=0, minimum=0, label="Seed", elem_id="ge-train-seed")
+                beta = gr.Number(1.0, minimum=0, maximum=100, label="VAE beta", elem_id="ge-train-beta")
+            with gr.Row():
+                noise = gr.Dropdown(NOISES, value="mixed", label="DAE noise", elem_id="ge-train-noise")
+                noise_level = gr.Slider(0, 1, value=0.5, step=0.05, label="DAE noise level", elem_id="ge-train-noise-level")
+            device = gr.Dropdown(jobs.available_devices(), value="auto", label="Device", elem_id="ge-train-device")
+            overwrite = gr.Checkbox(False, label="overwrite a checkpoint of the same name", elem_id="ge-train-overwrite")
+            with gr.Row():
+                start = gr.Button("Start", variant="primary", elem_id="ge-train-start")
+                cancel = gr.Button("Cancel run", variant="stop", elem_id="ge-train-cancel")
+            message = gr.Markdown(elem_id="ge-train-message")
+        with gr.Column(scale=2):
+            run = gr.Dropdown(run_choices(), label="Run", elem_id="ge-train-run")
+            progress = gr.HTML(elem_id="ge-train-status")
+            curves = gr.Plot(label="Loss curves", elem_id="ge-train-curves")
+            samples = gr.Image(label="Samples and reconstructions, refreshed every epoch", type="filepath",
+                               interactive=False, height=320, elem_id="ge-train-samples")
+            log = gr.Textbox(label="Log", lines=8, max_lines=8, interactive=False, elem_id="ge-train-log")
+    runs = gr.Markdown(elem_id="ge-train-runs")
+    timer = gr.Timer(1.0, active=False)
+
+    view_outputs = [progress, curves, samples, log, runs, timer]
+    dataset.change(lambda d: gr.update(visible=d == "zip"), dataset, zip_file, api_name=False)
+    start.click(on_start, [name, family, dataset, zip_file, latent_dim, epochs, batch_size, lr, seed, beta, noise,
+                           noise_level, device, overwrite], [run, message], api_name="train_start").then(
+        on_view, run, view_outputs, api_name=False)
+    cancel.click(on_cancel, run, message, api_name="train_cancel")
+    run.change(on_view, run, view_outputs, api_name="train_status", show_progress="hidden")
+    timer.tick(on_view, run, view_outputs, api_name=False, show_progress="hidden")
+
+    def first_view(current):
+        choices = run_choices()
+        value = current if current in [c[1] for c in choices] else (choices[0][1] if choices else None)
+        return gr.update(choices=choices, value=value)
+
+    tab.select(first_view, run, run, api_name=False).then(on_view, run, view_outputs, api_name=False)
