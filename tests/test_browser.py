@@ -134,3 +134,19 @@ def test_start_a_tiny_run_watch_it_and_cancel_it(page):
     page.wait_for_selector("#ge-train-curves .js-plotly-plot", timeout=30_000)
     page.click("#ge-train-cancel")
     page.wait_for_selector("#ge-train-progress[data-state='cancelled']", timeout=30_000)
+
+
+def test_click_a_point_on_the_latent_map_and_it_is_decoded(page):
+    page.get_by_role("tab", name="Latent map").click()
+    page.wait_for_selector("#ge-map-vae2d .js-plotly-plot", timeout=30_000)
+    time.sleep(1.0)  # the click bridge hooks new plots every 0.5 s
+    box = page.locator("#ge-map-vae2d .nsewdrag").first.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    page.wait_for_function("document.querySelector('#ge-map-info').innerText.includes('decoded at z')", timeout=15_000)
+    wait_for_new_image(page, "ge-map-decoded")
+
+
+def test_learn_tab_renders_the_formulas_offline(page):
+    page.get_by_role("tab", name="Learn").click()
+    page.wait_for_selector("#ge-learn .katex", timeout=15_000)
+    assert page.locator("#ge-learn .katex").count() > 10
