@@ -120,6 +120,17 @@ def startup_speed(runs: int) -> dict:
 
 # ------------------------------------------------------------ browser
 
+# Resolves with the ms from t0 until img() shows a new, loaded picture (-1 after 5 s).
+WAIT_FOR_NEW_IMAGE = """new Promise((resolve) => {
+    const check = () => {
+      const i = img();
+      if (i && i.src !== before && i.complete && i.naturalWidth) resolve(performance.now() - t0);
+      else if (performance.now() - t0 > 5000) resolve(-1);
+      else requestAnimationFrame(check);
+    };
+    check();
+  })"""
+
 SLIDER_JS = """
 async ([value]) => {
   const img = () => document.querySelector('#ge-slider-image img');
@@ -128,15 +139,7 @@ async ([value]) => {
   const t0 = performance.now();
   Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set.call(input, String(value));
   input.dispatchEvent(new Event('input', { bubbles: true }));
-  return await new Promise((resolve) => {
-    const check = () => {
-      const i = img();
-      if (i && i.src !== before && i.complete && i.naturalWidth) resolve(performance.now() - t0);
-      else if (performance.now() - t0 > 5000) resolve(-1);
-      else requestAnimationFrame(check);
-    };
-    check();
-  });
+  return await WAIT_FOR_NEW_IMAGE;
 }
 """
 
@@ -152,15 +155,7 @@ async ([x0, y0]) => {
   for (let i = 1; i <= 6; i++) ev('pointermove', x0 + 8 * i, y0 + 20 * i);
   const t0 = performance.now();
   ev('pointerup', x0 + 48, y0 + 120);
-  return await new Promise((resolve) => {
-    const check = () => {
-      const i = img();
-      if (i && i.src !== before && i.complete && i.naturalWidth) resolve(performance.now() - t0);
-      else if (performance.now() - t0 > 5000) resolve(-1);
-      else requestAnimationFrame(check);
-    };
-    check();
-  });
+  return await WAIT_FOR_NEW_IMAGE;
 }
 """
 
@@ -179,19 +174,21 @@ def browser_speed(steps: int) -> list[tuple[str, dict]]:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(f"http://127.0.0.1:{port}")
             page.wait_for_selector("#ge-canvas canvas", timeout=60_000)
+            stroke_js = STROKE_JS.replace("WAIT_FOR_NEW_IMAGE", WAIT_FOR_NEW_IMAGE)
+            slider_js = SLIDER_JS.replace("WAIT_FOR_NEW_IMAGE", WAIT_FOR_NEW_IMAGE)
             strokes = []
             for i in range(steps + 3):
                 if i % 4 == 0:
                     page.click("#ge-canvas .ge-clear")
                     page.wait_for_function("!document.querySelector('#ge-recon-vae img')", timeout=10_000)
-                strokes.append(page.evaluate(STROKE_JS, [40 + 40 * (i % 4), 40 + (i % 3) * 10]))
+                strokes.append(page.evaluate(stroke_js, [40 + 40 * (i % 4), 40 + (i % 3) * 10]))
             rows.append(("stroke (pointer-up) -> VAE reconstruction painted", summary([s for s in strokes[3:] if s >= 0])))
             failures = sum(1 for s in strokes if s < 0)
             page.get_by_role("tab", name="Latent sliders").click()
             page.wait_for_selector("#ge-slider-image img", timeout=30_000)
             samples = []
             for i in range(steps + 3):
-                samples.append(page.evaluate(SLIDER_JS, [round(-2.5 + 5 * ((i * 0.37) % 1), 2)]))
+                samples.append(page.evaluate(slider_js, [round(-2.5 + 5 * ((i * 0.37) % 1), 2)]))
             rows.append(("slider input -> decoded picture painted", summary([s for s in samples[3:] if s >= 0])))
             failures += sum(1 for s in samples if s < 0)
             if failures:

@@ -8,19 +8,25 @@ from ..images import grid
 from . import common
 
 
+def _default_model(dataset: str, role: str):
+    name, model = common.model_or_none(common.checked_dataset(dataset), role)
+    if model is None:
+        raise explore.ExploreError(f"no {role.upper()} checkpoint for {dataset}")
+    return model
+
+
+def _prior_grid(dataset: str, role: str, count: int, seed: int):
+    return common.picture(grid(explore.prior_samples(_default_model(dataset, role), count, seed), ncols=10), 2)
+
+
 @common.user_errors
 def on_vae(dataset: str, count: int, seed: int):
-    name, model = common.model_or_none(common.checked_dataset(dataset), "vae")
-    if model is None:
-        raise explore.ExploreError(f"no VAE checkpoint for {dataset}")
-    return common.picture(grid(explore.prior_samples(model, count, seed), ncols=10), 2)
+    return _prior_grid(dataset, "vae", count, seed)
 
 
 @common.user_errors
 def on_cvae(dataset: str, styles: int, seed: int):
-    name, model = common.model_or_none(common.checked_dataset(dataset), "cvae")
-    if model is None:
-        raise explore.ExploreError(f"no CVAE checkpoint for {dataset}")
+    model = _default_model(dataset, "cvae")
     rows = " / ".join(model.class_names)
     return (common.picture(grid(explore.class_grid(model, styles, seed), ncols=int(styles)), 2),
             f"Rows, top to bottom: {rows}. Each column shares one code z: the same *style* told a different class.")
@@ -28,10 +34,7 @@ def on_cvae(dataset: str, styles: int, seed: int):
 
 @common.user_errors
 def on_gan(dataset: str, count: int, seed: int):
-    name, model = common.model_or_none(common.checked_dataset(dataset), "gan")
-    if model is None:
-        raise explore.ExploreError(f"no GAN checkpoint for {dataset}")
-    return common.picture(grid(explore.prior_samples(model, count, seed), ncols=10), 2)
+    return _prior_grid(dataset, "gan", count, seed)
 
 
 def build(dataset: gr.Radio, tab: gr.Tab) -> None:
