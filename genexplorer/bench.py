@@ -191,6 +191,7 @@ def browser_speed(steps: int) -> list[tuple[str, dict]]:
                 samples.append(page.evaluate(slider_js, [round(-2.5 + 5 * ((i * 0.37) % 1), 2)]))
             rows.append(("slider input -> decoded picture painted", summary([s for s in samples[3:] if s >= 0])))
             failures += sum(1 for s in samples if s < 0)
+            rows.append(concurrent_pages(browser, port))
             if failures:
                 rows.append((f"(updates not seen within 5 s: {failures})", {"n": failures, "median": float("nan"), "p95": float("nan")}))
             browser.close()
@@ -198,6 +199,33 @@ def browser_speed(steps: int) -> list[tuple[str, dict]]:
         process.terminate()
         process.wait(30)
     return rows
+
+
+def concurrent_pages(browser, port: int, sessions: int = 10) -> tuple[str, dict]:
+    """Ten browser sessions at once, each drawing its own stroke: each must get back its own
+    reconstruction. Returns the time from the strokes to the last session served."""
+    contexts = [browser.new_context(viewport={"width": 1200, "height": 900}) for _ in range(sessions)]
+    try:
+        pages = [context.new_page() for context in contexts]
+        for page in pages:
+            page.goto(f"http://127.0.0.1:{port}")
+        for page in pages:
+            page.wait_for_selector("#ge-canvas canvas", timeout=60_000)
+        start = time.perf_counter()
+        for index, page in enumerate(pages):
+            # a vertical bar at a different slant in each session
+            page.evaluate(STROKE_JS.replace("WAIT_FOR_NEW_IMAGE", "Promise.resolve(0)"), [40 + 15 * index, 40])
+        seen = []
+        for page in pages:
+            page.wait_for_function("document.querySelector('#ge-draw-message').innerText.includes('nats')", timeout=60_000)
+            seen.append(page.locator("#ge-seen img").get_attribute("src"))
+        elapsed = (time.perf_counter() - start) * 1000
+        own = len(set(seen)) == sessions
+        label = f"{sessions} sessions at once: all served{' each with its own result' if own else ' BUT RESULTS MIXED UP'}"
+        return label, {"n": sessions, "median": elapsed, "p95": elapsed}
+    finally:
+        for context in contexts:
+            context.close()
 
 
 # ------------------------------------------------------------ report
