@@ -324,9 +324,12 @@ def fit(settings: TrainSettings, *, on_step: Callable[[Progress], None] | None =
     test_x = _to_float_images(test_images, device)
     test_y = torch.from_numpy(test_labels).to(device)
 
+    earlier_seconds = 0.0
     if resume_from is not None:
         model = checkpoints.load(resume_from, device=device).train()
-        done = checkpoints.read_config(resume_from).get("epochs_done", 0)
+        resumed_config = checkpoints.read_config(resume_from)
+        done = resumed_config.get("epochs_done", 0)
+        earlier_seconds = float(resumed_config.get("training", {}).get("seconds", 0.0))
         log(f"resuming {resume_from} after epoch {done}")
     else:
         model = build(settings.model, model_settings(settings, num_classes)).to(device)
@@ -396,7 +399,7 @@ def fit(settings: TrainSettings, *, on_step: Callable[[Progress], None] | None =
         extra = {}
         if final and not is_gan and settings.latent_maps:
             extra[checkpoints.LATENT_MAP_FILE] = latent_maps(model, test_x, test_y, log=log)
-        training_record["seconds"] = round(time.time() - started, 1)
+        training_record["seconds"] = round(earlier_seconds + time.time() - started, 1)
         training_record["images_per_s"] = round(images_seen / max(time.time() - loop_start, 1e-9), 1)
         checkpoints.save(
             model, out if final else staging, training=training_record, metrics=metrics,
