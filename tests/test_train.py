@@ -98,9 +98,11 @@ def test_overwrite_keeps_the_old_checkpoint_until_the_new_one_is_complete(small_
 
 def test_resume_continues_where_it_stopped(small_dataset, tmp_path):
     out = fit(settings(tmp_path, small_dataset, epochs=1), log=lambda m: None)
+    first_seconds = checkpoints.read_config(out)["training"]["seconds"]
     fit(settings(tmp_path, small_dataset, epochs=3, resume=True), log=lambda m: None)
     config = checkpoints.read_config(out)
     assert config["epochs_done"] == 3 and config["complete"] is True
+    assert config["training"]["seconds"] >= first_seconds, "the time before the resume still counts"
     lines = (tmp_path / "runs" / "progress.jsonl").read_text().splitlines()
     assert [json.loads(line)["epoch"] for line in lines] == [1, 2, 3]
 
