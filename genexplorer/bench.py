@@ -144,7 +144,7 @@ async ([value]) => {
 """
 
 STROKE_JS = """
-async ([x0, y0]) => {
+async ([x0, y0, dx = 8]) => {
   const canvas = document.querySelector('#ge-canvas canvas');
   const img = () => document.querySelector('#ge-recon-vae img');
   const before = img() ? img().src : null;
@@ -152,9 +152,9 @@ async ([x0, y0]) => {
   const ev = (type, x, y) => canvas.dispatchEvent(new PointerEvent(type,
       { clientX: r.left + x, clientY: r.top + y, pointerId: 1, bubbles: true, isPrimary: true }));
   ev('pointerdown', x0, y0);
-  for (let i = 1; i <= 6; i++) ev('pointermove', x0 + 8 * i, y0 + 20 * i);
+  for (let i = 1; i <= 6; i++) ev('pointermove', x0 + dx * i, y0 + 20 * i);
   const t0 = performance.now();
-  ev('pointerup', x0 + 48, y0 + 120);
+  ev('pointerup', x0 + 6 * dx, y0 + 120);
   return await WAIT_FOR_NEW_IMAGE;
 }
 """
@@ -213,8 +213,8 @@ def concurrent_pages(browser, port: int, sessions: int = 10) -> tuple[str, dict]
             page.wait_for_selector("#ge-canvas canvas", timeout=60_000)
         start = time.perf_counter()
         for index, page in enumerate(pages):
-            # a vertical bar at a different slant in each session
-            page.evaluate(STROKE_JS.replace("WAIT_FOR_NEW_IMAGE", "Promise.resolve(0)"), [40 + 15 * index, 40])
+            # a stroke at a different slant in each session, so each result is different
+            page.evaluate(STROKE_JS.replace("WAIT_FOR_NEW_IMAGE", "Promise.resolve(0)"), [60, 40, 3 * index - 12])
         seen = []
         for page in pages:
             page.wait_for_function("document.querySelector('#ge-draw-message').innerText.includes('nats')", timeout=60_000)
