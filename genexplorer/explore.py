@@ -126,17 +126,19 @@ def best_class(model: GenerativeModel, x: torch.Tensor) -> tuple[int, np.ndarray
     -ELBO of every class (nats). Uses the posterior mean, so it is deterministic."""
     batch = x.expand(model.num_classes, -1, -1, -1)
     classes = torch.arange(model.num_classes)
-    neg_elbo = _neg_elbo_at_mean(model, batch, classes)
+    rec, kl = _elbo_terms_at_mean(model, batch, classes)
+    neg_elbo = rec + kl
     return int(neg_elbo.argmin()), neg_elbo.numpy()
 
 
-def _neg_elbo_at_mean(model, x, y=None):
+def _elbo_terms_at_mean(model, x, y=None):
+    """Reconstruction (BCE) and KL in nats, each (B,), decoding the posterior mean so the
+    numbers a user sees do not jitter from one update to the next."""
     from .models.base import bce_per_image
     from .models.vae import gaussian_kl
 
     mu, logvar = model.posterior(x, y)
-    rec = bce_per_image(model.decode_logits(mu, y), x)
-    return rec + gaussian_kl(mu, logvar)
+    return bce_per_image(model.decode_logits(mu, y), x), gaussian_kl(mu, logvar)
 
 
 @_no_grad
@@ -157,13 +159,8 @@ def reconstruct(model: GenerativeModel, x: torch.Tensor, *, label: int | None = 
         details["class"] = model.class_names[label]
     recon = model.reconstruct(x, y)
     if model.kind in ("vae", "cvae"):
-        from .models.base import bce_per_image
-        from .models.vae import gaussian_kl
-
-        mu, logvar = model.posterior(x, y)
-        # The two terms of the loss for this input, at the posterior mean (deterministic).
-        details["rec_nats"] = float(bce_per_image(model.decode_logits(mu, y), x)[0])
-        details["kl_nats"] = float(gaussian_kl(mu, logvar)[0])
+        rec, kl = _elbo_terms_at_mean(model, x, y)
+        details["rec_nats"], details["kl_nats"] = float(rec[0]), float(kl[0])
     return Reconstruction(name or model.kind, model.kind, to_uint8(recon)[0],
                           float((recon - x).pow(2).mean()), float(psnr(recon, x)[0]), details)
 
