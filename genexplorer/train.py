@@ -176,7 +176,7 @@ def _optimizers(model: GenerativeModel, lr: float) -> dict[str, torch.optim.Opti
 def _encoder_step(model, optimizers, x, y, amp: bool) -> dict[str, float]:
     optimizer = optimizers["model"]
     with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=amp):
-        terms = model.loss(x, y if model.conditional else None)
+        terms = model.loss(x, y if model.conditional or model.trains_on_labels else None)
     optimizer.zero_grad(set_to_none=True)
     terms["loss"].backward()
     optimizer.step()
@@ -203,6 +203,8 @@ def _gan_step(model, optimizers, x, y, amp: bool) -> dict[str, float]:
 def evaluate(model: GenerativeModel, images: torch.Tensor, labels: torch.Tensor, *, batch_size: int = 500) -> dict:
     """Test metrics of an encoder model: per-pixel MSE, PSNR, and for VAEs the -ELBO terms (nats).
     images: (N, 1, 28, 28) float in [0, 1]."""
+    if model.kind == "classifier":
+        return _evaluate_classifier(model, images, labels, batch_size=batch_size)
     if model.kind not in ENCODER_KINDS:
         return {}
     model.eval()
@@ -223,12 +225,33 @@ def evaluate(model: GenerativeModel, images: torch.Tensor, labels: torch.Tensor,
 
 
 @torch.no_grad()
+def _evaluate_classifier(model, images: torch.Tensor, labels: torch.Tensor, *, batch_size: int) -> dict:
+    """Test accuracy and cross-entropy (nats per image) of a classifier."""
+    model.eval()
+    correct, nats = 0.0, 0.0
+    for start in range(0, len(images), batch_size):
+        logits = model.logits(images[start: start + batch_size])
+        y = labels[start: start + batch_size].to(logits.device)
+        correct += float((logits.argmax(1) == y).sum())
+        nats += float(torch.nn.functional.cross_entropy(logits, y, reduction="sum"))
+    model.train()
+    return {"test_accuracy": round(correct / len(images), 5), "test_cross_entropy_nats": round(nats / len(images), 5)}
+
+
+@torch.no_grad()
 def sample_grid(model: GenerativeModel, test_x: torch.Tensor, test_y: torch.Tensor, seed: int = 0) -> np.ndarray:
     """The picture saved each epoch: for encoders, test images over their reconstructions,
-    then prior samples; for the GAN, 64 samples from fixed noise."""
+    then prior samples; for the GAN, 64 samples from fixed noise; for the classifier, the
+    test images it misreads first."""
     was_training = model.training
     model.eval()
     generator = torch.Generator().manual_seed(seed)
+    if model.kind == "classifier":
+        # A classifier draws nothing: show the test images it misreads (then the others).
+        predicted = torch.cat([model.logits(test_x[i: i + 1000]).argmax(1) for i in range(0, len(test_x), 1000)])
+        order = torch.argsort((predicted == test_y.to(predicted.device)).int(), stable=True)[:64]
+        model.train(was_training)
+        return grid(to_uint8(test_x[order.to(test_x.device)].cpu()), ncols=8)
     if model.kind in ENCODER_KINDS:
         # Spread over the test set: the shipped MNIST split is stored sorted by class.
         pick = torch.linspace(0, len(test_x) - 1, 16).long().to(test_x.device)
@@ -397,7 +420,7 @@ def fit(settings: TrainSettings, *, on_step: Callable[[Progress], None] | None =
         metrics = {**train_terms, **evaluate(model, eval_x, test_y[: len(eval_x)])}
         picture = sample_grid(model, test_x, test_y, seed=settings.seed)
         extra = {}
-        if final and not is_gan and settings.latent_maps:
+        if final and model.kind in ENCODER_KINDS and settings.latent_maps:
             extra[checkpoints.LATENT_MAP_FILE] = latent_maps(model, test_x, test_y, log=log)
         training_record["seconds"] = round(earlier_seconds + time.time() - started, 1)
         training_record["images_per_s"] = round(images_seen / max(time.time() - loop_start, 1e-9), 1)

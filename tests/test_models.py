@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 from torch.distributions import Normal, kl_divergence
@@ -172,3 +174,24 @@ def test_save_load_round_trip_gives_identical_outputs(kind, images, tmp_path):
     if kind not in ("gan", "cgan"):
         assert torch.equal(model.encode(x, labels_for(model, y)), loaded.encode(x, labels_for(model, y)))
     assert loaded.checkpoint_config["metrics"] == {"m": 1.5}
+
+
+def test_classifier_reads_but_does_not_draw(images, tmp_path):
+    x, y = images
+    model = build("classifier", {"latent_dim": 8, "channels": 4}).eval()
+    labels, probabilities = model.predict(x)
+    assert labels.shape == (5,) and labels.dtype == torch.int64
+    assert probabilities.shape == (5, 10) and torch.allclose(probabilities.sum(1), torch.ones(5))
+    features = model.encode(x)
+    assert features.shape == (5, 8) and (features >= 0).all(), "the penultimate layer, after its ReLU"
+    for call in (lambda: model.decode(torch.zeros(5, 8)), lambda: model.sample(2), lambda: model.reconstruct(x)):
+        with pytest.raises(UnsupportedOperation, match="no decoder"):
+            call()
+    terms = model.train().loss(x, y)
+    assert math.isfinite(terms["loss"].item()) and 0 <= terms["accuracy"].item() <= 1
+    with pytest.raises(ValueError, match="class labels"):
+        model.loss(x)
+    with pytest.raises(ValueError, match="not class-conditional"):
+        build("classifier", {"conditional": True})
+    loaded = checkpoints.load(checkpoints.save(model.eval(), tmp_path / "mnist-classifier"))
+    assert loaded.kind == "classifier" and torch.equal(loaded.logits(x), model.logits(x))

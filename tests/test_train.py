@@ -32,7 +32,7 @@ def settings(tmp_path, dataset, **overrides):
     return TrainSettings(**base)
 
 
-@pytest.mark.parametrize("model", ["ae", "dae", "vae", "cvae", "gan", "cgan"])
+@pytest.mark.parametrize("model", ["ae", "dae", "vae", "cvae", "gan", "cgan", "classifier"])
 def test_two_step_training_run_of_every_family(model, tmp_path):
     """Two real steps on the shipped digits, ending in a loadable checkpoint."""
     heard = []
@@ -141,3 +141,11 @@ def test_command_line(small_dataset, tmp_path, capsys):
     assert train.main(argv) == 2
     assert "--overwrite" in capsys.readouterr().err
     assert train.main(argv[:-4] + ["--out", str(tmp_path / "x"), "--epochs", "-3"]) == 2
+
+
+def test_classifier_trains_on_the_labels_and_reports_test_accuracy(small_dataset, tmp_path):
+    out = fit(settings(tmp_path, small_dataset, model="classifier", latent_dim=8, epochs=2), log=lambda message: None)
+    metrics = checkpoints.read_config(out)["metrics"]
+    assert 0.0 <= metrics["test_accuracy"] <= 1.0 and metrics["test_cross_entropy_nats"] > 0
+    assert "train_accuracy" in metrics
+    assert checkpoints.load_tensors(out, checkpoints.LATENT_MAP_FILE) is None, "a classifier has no latent map"

@@ -25,6 +25,8 @@ def main() -> None:
             notes.append(f"noise {config['model_config']['noise']} up to {config['model_config']['noise_level']}")
         if config["kind"] in ("gan", "cgan"):
             notes.append(f"last epoch: D(x) {metrics['train_d_real']:.2f}, D(G(z)) {metrics['train_d_fake']:.2f}")
+        if config["kind"] == "classifier":
+            notes.append(f"test accuracy {100 * metrics['test_accuracy']:.1f}%")
         if not config.get("complete", True):
             notes.append("INCOMPLETE")
         minutes = training.get("seconds", 0) / 60

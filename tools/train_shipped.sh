@@ -2,6 +2,7 @@
 # How the shipped checkpoints were trained (CPU, 2 cores: two queues of one thread each).
 #   bash tools/train_shipped.sh encoders   # AE, VAE, 2-d AE/VAE, DAE, CVAE for both datasets
 #   bash tools/train_shipped.sh gans       # the DCGAN for both datasets
+#   bash tools/train_shipped.sh classifiers  # the CNN classifier for both datasets (the benchmark's reader)
 # Add --device cuda to ARGS on a GPU machine; everything else stays the same.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,5 +23,9 @@ case "${1:-all}" in
   gans|all)
     train --model gan --dataset mnist   --epochs 60 --batch-size 64 --out checkpoints/mnist-gan
     train --model gan --dataset fashion --epochs 5  --batch-size 64 --out checkpoints/fashion-gan
+    ;;&
+  classifiers|all)
+    train --model classifier --dataset mnist   --epochs 40 --out checkpoints/mnist-classifier
+    train --model classifier --dataset fashion --epochs 15 --out checkpoints/fashion-classifier
     ;;
 esac

@@ -40,6 +40,8 @@ class GenerativeModel(nn.Module, abc.ABC):
     """
     kind: str = "?"
     config_class = ModelConfig
+    # Whether training feeds it the class labels even though it is not conditional (the classifier).
+    trains_on_labels: bool = False
 
     def __init__(self, config: ModelConfig):
         super().__init__()

@@ -1,0 +1,81 @@
+"""A small CNN classifier: the project's own "reader" of digits and clothes.
+
+It scores the generative models (does a reconstructed 7 still read as a 7? which
+classes do the samples fall in? the Frechet distance between its features of samples
+and of test images) and tells a user what it sees in a drawing. It lives behind the
+same interface as the generative models so that the checkpoints, the registry and the
+training loop serve it unchanged: ``encode`` gives its penultimate-layer features,
+and it says early that it cannot decode or sample.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+from .base import ConvEncoder, ModelConfig, GenerativeModel, UnsupportedOperation
+
+
+@dataclass
+class ClassifierConfig(ModelConfig):
+    latent_dim: int = 128        # the penultimate layer: the features the Frechet distance uses
+    channels: int = 32           # first conv width; the second is twice this
+    dropout: float = 0.3         # on the features, while training only
+
+    def validate(self) -> None:
+        super().validate()
+        if self.conditional:
+            raise ValueError("a classifier is not class-conditional: it predicts the class")
+        if not 1 <= self.channels <= 256:
+            raise ValueError(f"channels must be between 1 and 256, got {self.channels}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
+
+class Classifier(GenerativeModel):
+    kind = "classifier"
+    config_class = ClassifierConfig
+    trains_on_labels = True
+
+    def __init__(self, config: ClassifierConfig):
+        super().__init__(config)
+        # The encoders' two strided convs and dense layer; its last layer gives the class logits.
+        self.net = ConvEncoder(1, config.channels, config.latent_dim, config.num_classes).net
+        self.dropout = nn.Dropout(config.dropout)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 1, 28, 28) -> (B, latent_dim): the penultimate layer, after its ReLU."""
+        return self.net[:-1](self._check_images(x).to(self.device))
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 1, 28, 28) -> (B, num_classes) unnormalised class scores."""
+        return self.net[-1](self.dropout(self.features(x)))
+
+    @torch.no_grad()
+    def predict(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, 1, 28, 28) -> (labels (B,) int64, class probabilities (B, num_classes))."""
+        probabilities = F.softmax(self.logits(x), dim=1)
+        return probabilities.argmax(1), probabilities
+
+    def encode(self, x, y=None):
+        return self.features(x)
+
+    def decode(self, z, y=None):
+        raise UnsupportedOperation("a classifier has no decoder: it reads images, it does not draw them")
+
+    def sample(self, n, y=None, generator=None):
+        self.decode(None)
+
+    def reconstruct(self, x, y=None):
+        self.decode(None)
+
+    def loss(self, x, y=None):
+        if y is None:
+            raise ValueError("a classifier trains on labelled images: pass y, the class labels (B,)")
+        logits = self.logits(x)
+        y = y.to(self.device)
+        # Cross-entropy of the softmax over classes: -log p(y | x), in nats.
+        loss = F.cross_entropy(logits, y)
+        return {"loss": loss, "accuracy": (logits.argmax(1) == y).float().mean()}
