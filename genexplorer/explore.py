@@ -20,10 +20,11 @@ from . import checkpoints
 from .data import DATASETS, dataset_info, load_dataset
 from .images import grid, to_uint8
 from .metrics import psnr, ssim
-from .models import ENCODER_KINDS, GenerativeModel
+from .models import ENCODER_KINDS, GENERATIVE_KINDS, GenerativeModel
 from .noise import NOISE_TYPES, add_noise
 
-# The roles the tabs fill by default, each the shipped checkpoint "<dataset>-<role>".
+# The roles the tabs fill by default, each the shipped checkpoint "<dataset>-<role>";
+# "<dataset>-classifier" reads pictures (``classify``).
 ROLES = ("ae", "dae", "vae", "cvae", "ae2d", "vae2d", "gan")
 MAX_STEPS = 64
 MAX_SAMPLES = 100
@@ -60,7 +61,9 @@ class ModelCache:
         return model
 
     def names(self, dataset: str | None = None, kinds: tuple[str, ...] | None = None) -> list[str]:
-        """Checkpoint names, optionally only those of ``dataset`` and of ``kinds``."""
+        """Checkpoint names, optionally only those of ``dataset``; of ``kinds``, by default
+        the models that draw (the pickers never offer the classifier, which only reads)."""
+        kinds = GENERATIVE_KINDS if kinds is None else kinds
         out = []
         for name in checkpoints.list_checkpoints(self.root):
             try:
@@ -77,7 +80,7 @@ class ModelCache:
     def default(self, dataset: str, role: str) -> str | None:
         """The shipped "<dataset>-<role>" if present, else the first checkpoint of that kind."""
         name = f"{dataset}-{role}"
-        available = self.names(dataset)
+        available = self.names(dataset, kinds=("classifier",) if role == "classifier" else None)
         if name in available:
             return name
         kind = role.replace("2d", "")
@@ -163,6 +166,19 @@ def reconstruct(model: GenerativeModel, x: torch.Tensor, *, label: int | None = 
         details["rec_nats"], details["kl_nats"] = float(rec[0]), float(kl[0])
     return Reconstruction(name or model.kind, model.kind, to_uint8(recon)[0],
                           float((recon - x).pow(2).mean()), float(psnr(recon, x)[0]), details)
+
+
+# ------------------------------------------------------------- classifier
+
+@_no_grad
+def classify(model: GenerativeModel, x: torch.Tensor, *, top: int = 3) -> list[tuple[str, float]]:
+    """What a classifier checkpoint reads in x (1, 1, 28, 28): the ``top`` most probable
+    classes as (class name, probability in [0, 1]), most probable first."""
+    if model.kind != "classifier":
+        raise ExploreError(f"{model.kind} is not a classifier: pick a <dataset>-classifier checkpoint")
+    _, probabilities = model.predict(x)
+    values, indices = probabilities[0].topk(min(int(top), model.num_classes))
+    return [(model.class_names[int(i)], float(p)) for p, i in zip(values, indices)]
 
 
 # ------------------------------------------------------------------ noise
@@ -475,21 +491,32 @@ def class_grid(model: GenerativeModel, styles: int, seed: int) -> np.ndarray:
 def inpaint(model: GenerativeModel, x: torch.Tensor, hidden: torch.Tensor, *, iterations: int = 100,
             label: int | None = None, seed: int = 0) -> np.ndarray:
     """Fill the hidden pixels of x (1, 1, 28, 28); hidden is a bool mask of the same shape.
+    Returns uint8 (28, 28). The method is ``inpaint_batch``'s."""
+    hidden = hidden.bool().reshape(1, 1, 28, 28)
+    if hidden.sum() == 0:
+        return to_uint8(x)[0]
+    labels = None if label is None else torch.tensor([label])
+    return to_uint8(inpaint_batch(model, x, hidden, iterations=iterations, labels=labels))[0]
+
+
+def inpaint_batch(model: GenerativeModel, x: torch.Tensor, hidden: torch.Tensor, *, iterations: int = 100,
+                  labels: torch.Tensor | None = None) -> torch.Tensor:
+    """Fill the hidden pixels of each image of x (B, 1, 28, 28); hidden is a bool mask,
+    (1, 1, 28, 28) for all or (B, 1, 28, 28).
 
     VAE/CVAE: find the code z that best explains the known pixels under the prior,
     maximising log p(known | z) + log p(z) by gradient steps on z (starting from the
     encoding of the image with its hole blanked). AE/DAE: iterate reconstruct-and-keep-
     known-pixels, the classic projection method. Known pixels are kept exactly.
-    Returns uint8 (28, 28).
+    Each image's code is optimised on its own (Adam works elementwise), so a batch gives
+    the same pictures as one image at a time. Returns float (B, 1, 28, 28) in [0, 1].
     """
-    hidden = hidden.bool().reshape(1, 1, 28, 28)
+    hidden = hidden.bool().expand_as(x)
     known = ~hidden
-    if hidden.sum() == 0:
-        return to_uint8(x)[0]
     start = torch.where(hidden, torch.zeros_like(x), x)
     y = None
     if model.conditional:
-        y = torch.tensor([label if label is not None else best_class(model, start)[0]])
+        y = labels if labels is not None else torch.tensor([best_class(model, image[None])[0] for image in start])
     iterations = int(_finite(iterations, "iterations", 1, 1000))
     if model.kind in ("vae", "cvae"):
         from torch.nn import functional as F
@@ -514,7 +541,7 @@ def inpaint(model: GenerativeModel, x: torch.Tensor, hidden: torch.Tensor, *, it
             for _ in range(min(iterations, 50)):
                 current = torch.where(hidden, model.reconstruct(current, y), x)
             filled = current
-    return to_uint8(torch.where(hidden, filled.detach(), x))[0]
+    return torch.where(hidden, filled.detach(), x)
 
 
 def mean_image(dataset: str) -> torch.Tensor:
