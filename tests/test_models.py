@@ -195,3 +195,15 @@ def test_classifier_reads_but_does_not_draw(images, tmp_path):
         build("classifier", {"conditional": True})
     loaded = checkpoints.load(checkpoints.save(model.eval(), tmp_path / "mnist-classifier"))
     assert loaded.kind == "classifier" and torch.equal(loaded.logits(x), model.logits(x))
+
+
+def test_classifier_training_shift_moves_each_image_whole_pixels():
+    from genexplorer.models.classifier import random_shift
+
+    torch.manual_seed(0)
+    x = torch.zeros(64, 1, 28, 28)
+    x[:, 0, 10:13, 10:13] = 1.0
+    moved = random_shift(x, 2)
+    assert moved.shape == x.shape and torch.equal(moved.sum((1, 2, 3)), x.sum((1, 2, 3))), "nothing lost near the centre"
+    corners = [tuple((image[0] == 1).nonzero()[0].tolist()) for image in moved]
+    assert all(8 <= r <= 12 and 8 <= c <= 12 for r, c in corners) and len(set(corners)) > 5
