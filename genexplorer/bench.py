@@ -3,6 +3,10 @@
     python -m genexplorer.bench            # everything, writes BENCHMARKS.md
     python -m genexplorer.bench --quick    # a small version (CI runs it so it never rots)
 
+Speed: the handlers, start-up and a real browser. Quality (genexplorer/quality.py): the
+shipped models on the held-out test sets, read by the shipped classifiers, against PCA and
+the pytorch/examples VAE trained in the same run; and training speed.
+
 Speed figures are medians and 95th percentiles over repeated runs on this machine; the
 machine is shared and noisy, so rerun before trusting a small difference.
 """
@@ -180,7 +184,8 @@ def browser_speed(steps: int) -> list[tuple[str, dict]]:
             for i in range(steps + 3):
                 if i % 4 == 0:
                     page.click("#ge-canvas .ge-clear")
-                    page.wait_for_function("!document.querySelector('#ge-recon-vae img')", timeout=10_000)
+                    page.wait_for_function("document.querySelector('#ge-draw-message').innerText.includes('Draw in the black box')",
+                                           timeout=10_000)
                 strokes.append(page.evaluate(stroke_js, [40 + 40 * (i % 4), 40 + (i % 3) * 10]))
             rows.append(("stroke (pointer-up) -> VAE reconstruction painted", summary([s for s in strokes[3:] if s >= 0])))
             failures = sum(1 for s in strokes if s < 0)
@@ -245,13 +250,45 @@ def machine() -> str:
             f"torch {torch.__version__}, CUDA {'yes: ' + torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no'}")
 
 
+QUALITY_INTRO = """The reader is the project's own small CNN classifier of each dataset (`checkpoints/<dataset>-classifier`,
+`bash tools/train_shipped.sh classifiers`): its accuracy on reconstructions and completed images, the classes it
+sees in samples, and its 128 penultimate-layer features for the Frechet distance (FID's formula on our classifier's
+features, so comparable only within this file). The floor is training images against test images: what a perfect
+generator would score with as many images. Nats are per image: Bernoulli cross-entropy of the grey pixels summed over
+the 784 pixels, plus the KL term; the importance-weighted NLL (Burda et al. 2016) is a tighter bound than the -ELBO.
+`mnist` is the shipped 4,500/500 digit split, `fashion` Fashion-MNIST (60,000/10,000). Baselines trained in the run on
+the same training images: PCA with as many components as the AE has latent dimensions, and the pytorch/examples VAE
+recipe (MLP 784-400-20, BCE, Adam 1e-3, batch 128, 10 epochs). A conditional model is given the true class to
+reconstruct and each class in turn to sample. The mean-image inpainting baseline uses the mean test image, as the app does."""
+
+
+def quality_sections(*, quick: bool) -> list[str]:
+    """The quality tables (genexplorer/quality.py) and the training-speed ones, as markdown sections."""
+    import torch
+
+    from . import quality
+
+    torch.set_num_threads(1)
+    tables = quality.run(quality.QUICK if quick else quality.FULL, log=lambda message: print(message, flush=True))
+    training = [t for t in tables if t.title.startswith("Training")]
+    out = ["## Quality, on the held-out test sets\n\n" + QUALITY_INTRO]
+    out += [f"### {t.title}\n\n{t.markdown()}" for t in tables if t not in training]
+    out.append("## Training speed\n\nOne thread each, as the shipped checkpoints were trained; times are training "
+               "only (the test evaluations between epochs are not counted).")
+    out += [f"### {t.title}\n\n{t.markdown()}" for t in training]
+    return out
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m genexplorer.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a small version, well under two minutes")
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
     parser.add_argument("--no-browser", action="store_true", help="skip the real-browser measurements")
+    parser.add_argument("--no-quality", action="store_true", help="skip the quality and training measurements")
     args = parser.parse_args(argv)
-    command = "python -m genexplorer.bench" + (" --quick" if args.quick else "") + (" --no-browser" if args.no_browser else "")
+    command = "python -m genexplorer.bench" + " ".join(
+        [""] + [flag for flag, on in (("--quick", args.quick), ("--no-browser", args.no_browser),
+                                      ("--no-quality", args.no_quality)) if on])
     repeats, startups, steps = (30, 1, 10) if args.quick else (300, 5, 60)
     sections = []
     print("handlers...", flush=True)
@@ -262,6 +299,8 @@ def main(argv=None) -> int:
     if not args.no_browser:
         print("browser...", flush=True)
         sections.append("## In a real browser (headless Chromium, software rendering)\n\n" + table(browser_speed(steps)))
+    if not args.no_quality:
+        sections += quality_sections(quick=args.quick)
     report = (f"# genexplorer benchmarks\n\nCommand: `{command}`  \nDate: {datetime.date.today()}  \n"
               f"Machine: {machine()}\n\n" + "\n\n".join(sections) + "\n")
     Path(args.out).write_text(report)

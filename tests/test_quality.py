@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from genexplorer import explore, quality
+from genexplorer.quality import Table
 from genexplorer.metrics import frechet_distance, importance_weighted_nll, masked_psnr, median_filter, psnr
 from genexplorer.models import build
 from genexplorer.models.vae import gaussian_kl
@@ -76,6 +77,7 @@ def test_coverage_and_tables():
     assert (share_min, share_max, evenness) == (0.0, 1.0, 0.0)
     table = quality.Table("t", ["a", "b"], [["x", 1.23456], ["y", float("nan")]], ["a note"])
     assert table.markdown().splitlines() == ["a note", "", "| a | b |", "|---|---|", "| x | 1.2 |", "| y | n/a |"]
+    assert Table("t", ["a"], [], ["one", "two"]).markdown().startswith("one\n\ntwo\n\n| a |"), "notes stay apart"
 
 
 def test_batched_inpainting_matches_one_image_at_a_time():

@@ -1,0 +1,409 @@
+"""How good the shipped models are, on the held-out test sets: the quality half of
+``python -m genexplorer.bench``.
+
+Plain functions (no Gradio) that return ``Table``s; bench.py writes them into BENCHMARKS.md.
+The shipped CNN classifier (``<dataset>-classifier``) is the reader throughout: its
+accuracy on reconstructions, inpaintings and samples, and its penultimate-layer features
+for the Frechet distance. Two baselines are trained in the run on the same data: PCA with
+as many components as the AE has latent dimensions, and the pytorch/examples VAE recipe.
+Images are float tensors (B, 1, 28, 28) in [0, 1].
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import checkpoints, explore
+from .data import DatasetError, dataset_info, load_dataset
+from .metrics import frechet_distance, importance_weighted_nll, masked_psnr, median_filter, psnr, ssim
+from .models import GenerativeModel, VAE, VAEConfig, build
+from .noise import add_noise
+from .train import _encoder_step, _gan_step, _optimizers, evaluate
+
+DATASETS = ("mnist", "fashion")
+DENOISING = (("gaussian", 0.1), ("gaussian", 0.3), ("gaussian", 0.5), ("salt_pepper", 0.2), ("masking", 0.5))
+INPAINT_MASKS = (("centre", "centred 14x14 hole"), ("bottom", "bottom half missing"))
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How much of each measurement a run does. None means the whole test (or training) set."""
+    name: str
+    test_images: int | None      # classifier, reconstruction, denoising
+    iwae_images: int | None      # each costs k decodes
+    inpaint_images: int | None   # each costs 100 gradient steps through the decoder
+    samples: int                 # per model for the Frechet distance and coverage, at most the test set's size
+    iwae_k: int
+    train_images: int | None     # for PCA, the pytorch/examples VAE and the training race
+    baseline_epochs: int         # the pytorch/examples recipe says 10
+    race_epochs: int             # our VAE gets at most this many epochs to beat it
+    speed_steps: int             # training steps timed per family
+
+    def describe(self) -> str:
+        """What a reduced run leaves out, for the table headings."""
+        if self.name == "full":
+            return ""
+        return (f"QUICK RUN, reduced: at most {self.test_images} test images ({self.iwae_images} for the likelihood, "
+                f"{self.inpaint_images} for inpainting), {self.samples} samples, k = {self.iwae_k}, "
+                f"{self.train_images} training images, the pytorch/examples VAE trained {self.baseline_epochs} epoch(s), "
+                f"{self.speed_steps} timed step(s) per family. Not comparable with the full run's numbers.")
+
+
+FULL = Budget("full", None, 2000, 500, 10_000, 100, None, 10, 6, 20)
+QUICK = Budget("quick", 200, 50, 30, 200, 10, 1000, 1, 1, 1)
+
+
+@dataclass
+class Table:
+    title: str
+    columns: list[str]
+    rows: list[list] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def markdown(self) -> str:
+        lines = [f"| {' | '.join(self.columns)} |", "|" + "---|" * len(self.columns)]
+        lines += [f"| {' | '.join(_cell(v) for v in row)} |" for row in self.rows]
+        return "\n\n".join(self.notes + ["\n".join(lines)])
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return "n/a" if math.isnan(value) else f"{value:.3f}" if abs(value) < 1 else f"{value:.1f}"
+    return str(value)
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f}%"
+
+
+# ------------------------------------------------------------------ data
+
+@dataclass
+class Split:
+    x: torch.Tensor     # (N, 1, 28, 28) float in [0, 1]
+    y: torch.Tensor     # (N,) int64
+
+    def take(self, count: int | None, seed: int = 0) -> "Split":
+        """A fixed random subset (the shipped digits are stored sorted by class)."""
+        if count is None or count >= len(self.y):
+            return self
+        pick = torch.randperm(len(self.y), generator=torch.Generator().manual_seed(seed))[:count]
+        return Split(self.x[pick], self.y[pick])
+
+
+def load_split(dataset: str, split: str) -> Split:
+    images, labels = load_dataset(dataset, split)
+    return Split(torch.from_numpy(images).float().div_(255.0).unsqueeze(1), torch.from_numpy(labels))
+
+
+def _batched(function, *tensors, batch: int = BATCH) -> torch.Tensor:
+    """function over slices of the tensors (None passes through), outputs concatenated."""
+    n = len(next(t for t in tensors if t is not None))
+    return torch.cat([function(*(None if t is None else t[i: i + batch] for t in tensors)) for i in range(0, n, batch)])
+
+
+# ------------------------------------------------------------ baselines
+
+class PCA:
+    """Principal components of the training images: the linear autoencoder the lectures
+    compare the AE with. Reconstruct = mean + projection on the first ``components``."""
+
+    def __init__(self, train_x: torch.Tensor, components: int):
+        flat = train_x.flatten(1).double()
+        self.mean = flat.mean(0)
+        centred = flat - self.mean
+        _, vectors = torch.linalg.eigh(centred.T @ centred)
+        self.basis = vectors[:, -components:]                        # (784, components), largest last
+
+    def reconstruct(self, x: torch.Tensor, y=None) -> torch.Tensor:
+        centred = x.flatten(1).double() - self.mean
+        out = self.mean + centred @ self.basis @ self.basis.T
+        return out.clamp(0, 1).float().reshape(x.shape)
+
+
+class ExamplesVAE(VAE):
+    """The VAE of pytorch/examples (vae/main.py): MLP 784-400-20 with Bernoulli pixels.
+    Its fc21 and fc22 (mu and logvar) are one Linear here with twice the outputs, which is
+    the same function; everything else (posterior, ELBO, sampling) is our VAE's."""
+
+    def __init__(self, latent_dim: int = 20, hidden: int = 400):
+        GenerativeModel.__init__(self, VAEConfig(latent_dim=latent_dim, hidden=hidden))
+        self.encoder = nn.Sequential(nn.Flatten(), nn.Linear(784, hidden), nn.ReLU(),   # (B, 400)
+                                     nn.Linear(hidden, 2 * latent_dim))                 # (B, 40): mu | logvar
+        self.decoder = nn.Sequential(nn.Linear(latent_dim, hidden), nn.ReLU(),          # (B, 400)
+                                     nn.Linear(hidden, 784), nn.Unflatten(1, (1, 28, 28)))  # (B, 1, 28, 28) logits
+
+
+def train_examples_vae(train: Split, epochs: int, *, seed: int = 0) -> tuple[ExamplesVAE, float]:
+    """The pytorch/examples recipe: Adam 1e-3, batch 128, loss = BCE + KL summed over the
+    batch. Returns the model (eval mode) and its training time in seconds."""
+    torch.manual_seed(seed)
+    model = ExamplesVAE()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    start = time.perf_counter()
+    for _ in range(epochs):
+        for index in torch.randperm(len(train.y)).split(128):
+            rec, kl = model.elbo_terms(train.x[index])
+            optimizer.zero_grad(set_to_none=True)
+            (rec + kl).sum().backward()
+            optimizer.step()
+    return model.eval(), time.perf_counter() - start
+
+
+def race_our_vae(config: dict, train: Split, test: Split, target: float, max_epochs: int, *, seed: int = 0) -> dict:
+    """Train our VAE (the shipped config, the shipped recipe) from scratch, epoch by epoch,
+    until its test -ELBO is below ``target``. Training time only (not the evaluations)."""
+    torch.manual_seed(seed)
+    model = build("vae", config)
+    optimizers = _optimizers(model, 1e-3)
+    seconds, neg_elbo = 0.0, float("nan")
+    for epoch in range(1, max_epochs + 1):
+        model.train()
+        start = time.perf_counter()
+        for index in torch.randperm(len(train.y)).split(128):
+            _encoder_step(model, optimizers, train.x[index], train.y[index], amp=False)
+        seconds += time.perf_counter() - start
+        neg_elbo = evaluate(model, test.x, test.y)["test_neg_elbo_nats"]
+        if neg_elbo < target:
+            return {"beaten": True, "epochs": epoch, "seconds": seconds, "neg_elbo": neg_elbo}
+    return {"beaten": False, "epochs": max_epochs, "seconds": seconds, "neg_elbo": neg_elbo}
+
+
+# ------------------------------------------------------------ measurements
+
+class Reader:
+    """The shipped classifier of a dataset, batched."""
+
+    def __init__(self, model: GenerativeModel):
+        self.model = model
+
+    @torch.no_grad()
+    def labels(self, x: torch.Tensor) -> torch.Tensor:
+        return _batched(lambda b: self.model.logits(b).argmax(1), x)
+
+    @torch.no_grad()
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return _batched(self.model.features, x)
+
+    def accuracy(self, x: torch.Tensor, y: torch.Tensor) -> float:
+        return float((self.labels(x) == y).float().mean())
+
+
+def reconstruct_all(model, test: Split) -> torch.Tensor:
+    """Reconstructions of the test images; a conditional model is told the true class."""
+    if getattr(model, "conditional", False):
+        return _batched(lambda x, y: model.reconstruct(x, y), test.x, test.y)
+    with torch.no_grad():
+        return _batched(model.reconstruct, test.x)
+
+
+def coverage(labels: torch.Tensor, classes: int) -> tuple[float, float, float]:
+    """How evenly predicted labels cover the classes: (smallest share, largest share,
+    entropy / log(classes), 1 when perfectly even, 0 when every sample is one class)."""
+    share = torch.bincount(labels, minlength=classes).double() / len(labels)
+    entropy = -(share[share > 0] * share[share > 0].log()).sum() / math.log(classes)
+    return float(share.min()), float(share.max()), float(entropy)
+
+
+def samples_of(model: GenerativeModel, count: int, *, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """count prior samples; a conditional model is asked for each class in turn."""
+    generator = torch.Generator().manual_seed(seed)
+    requested = torch.arange(count) % model.num_classes if model.conditional else None
+    out = []
+    for start in range(0, count, BATCH):
+        y = None if requested is None else requested[start: start + BATCH]
+        out.append(model.sample(min(BATCH, count - start), y, generator=generator))
+    return torch.cat(out), requested
+
+
+# ------------------------------------------------------------ the run
+
+@dataclass
+class DatasetRun:
+    """Everything measured on one dataset, gathered into rows by ``run``."""
+    dataset: str
+    notes: list[str] = field(default_factory=list)
+    rows: dict[str, list[list]] = field(default_factory=dict)
+
+    def add(self, table: str, row: list) -> None:
+        self.rows.setdefault(table, []).append([self.dataset] + row)
+
+
+def _load(name: str, run: DatasetRun):
+    try:
+        return checkpoints.load(name)
+    except checkpoints.CheckpointError as exc:
+        run.notes.append(f"{name}: not measured ({exc})")
+        return None
+
+
+def measure_dataset(dataset: str, budget: Budget, log: Callable[[str], None] = print) -> DatasetRun:
+    run = DatasetRun(dataset)
+    classifier = _load(f"{dataset}-classifier", run)
+    if classifier is None:
+        raise RuntimeError(f"the benchmark reads images with checkpoints/{dataset}-classifier; train it with "
+                           f"`bash tools/train_shipped.sh classifiers`")
+    reader = Reader(classifier)
+    test_all = load_split(dataset, "test")
+    test = test_all.take(budget.test_images)
+    try:
+        train = load_split(dataset, "train").take(budget.train_images, seed=1)
+    except DatasetError as exc:
+        train = None
+        run.notes.append(f"{dataset}: the training images are missing, so the floor, PCA and the pytorch/examples "
+                         f"baseline are not measured ({exc})")
+    models = {role: _load(f"{dataset}-{role}", run) for role in ("ae", "dae", "vae", "cvae", "ae2d", "vae2d", "gan", "cgan")
+              if role != "cgan" or f"{dataset}-cgan" in checkpoints.list_checkpoints()}
+    models = {role: m for role, m in models.items() if m is not None}
+    if "cgan" not in models:
+        run.notes.append(f"{dataset}: no cGAN checkpoint is shipped, so its class agreement is not measured")
+
+    log(f"{dataset}: classifier and reconstructions on {len(test.y)} test images")
+    run.add("classifier", [len(test.y), _pct(reader.accuracy(test.x, test.y))])
+    baselines = {}
+    if train is not None:
+        components = models["ae"].latent_dim if "ae" in models else 16
+        baselines[f"PCA, {components} components"] = PCA(train.x, components)
+        log(f"{dataset}: pytorch/examples VAE, {budget.baseline_epochs} epochs on {len(train.y)} images")
+        examples, examples_seconds = train_examples_vae(train, budget.baseline_epochs)
+        baselines["pytorch/examples VAE"] = examples
+    run.add("reconstruction", ["test images themselves", len(test.y), 0.0, "", _pct(reader.accuracy(test.x, test.y))])
+    encoders = {role: m for role, m in models.items() if role in ("ae", "dae", "vae", "cvae", "ae2d", "vae2d")}
+    for name, model in {**{f"{dataset}-{r}": m for r, m in encoders.items()}, **baselines}.items():
+        recon = reconstruct_all(model, test)
+        mse = float((recon - test.x).pow(2).mean())
+        run.add("reconstruction", [name, len(test.y), mse, float(psnr(recon, test.x).mean()),
+                                   _pct(reader.accuracy(recon, test.y))])
+
+    log(f"{dataset}: ELBO and importance-weighted NLL (k = {budget.iwae_k})")
+    heavy = test_all.take(budget.iwae_images)
+    likelihood_models = {f"{dataset}-{r}": m for r, m in models.items() if r in ("vae", "cvae", "vae2d")}
+    if "pytorch/examples VAE" in baselines:
+        likelihood_models["pytorch/examples VAE"] = baselines["pytorch/examples VAE"]
+    for name, model in likelihood_models.items():
+        y = heavy.y if model.conditional else None
+        terms = evaluate(model, heavy.x, heavy.y)
+        generator = torch.Generator().manual_seed(0)
+        nll = _batched(lambda x, yy: importance_weighted_nll(model, x, yy, k=budget.iwae_k, generator=generator), heavy.x, y)
+        run.add("likelihood", [name, len(heavy.y), terms["test_rec_nats"], terms["test_kl_nats"],
+                               terms["test_neg_elbo_nats"], budget.iwae_k, float(nll.mean())])
+
+    count = min(budget.samples, len(test_all.y))
+    log(f"{dataset}: Frechet distance and coverage, {count} samples per model")
+    test_features = reader.features(test_all.take(count).x)
+    if train is not None:
+        floor = train.take(count, seed=2)
+        share_min, share_max, evenness = coverage(reader.labels(floor.x), classifier.num_classes)
+        run.add("samples", [f"floor: {count} training images", count,
+                            frechet_distance(reader.features(floor.x), test_features),
+                            _pct(share_min), _pct(share_max), evenness, ""])
+    generators = {f"{dataset}-{r}": m for r, m in models.items() if r in ("vae", "cvae", "gan", "cgan")}
+    if "pytorch/examples VAE" in baselines:
+        generators["pytorch/examples VAE"] = baselines["pytorch/examples VAE"]
+    for name, model in generators.items():
+        samples, requested = samples_of(model, count)
+        labels = reader.labels(samples)
+        share_min, share_max, evenness = coverage(labels, classifier.num_classes)
+        agreement = _pct(float((labels == requested).float().mean())) if requested is not None else ""
+        run.add("samples", [name, count, frechet_distance(reader.features(samples), test_features),
+                            _pct(share_min), _pct(share_max), evenness, agreement])
+
+    log(f"{dataset}: denoising")
+    denoisers = {r: encoders[r] for r in ("ae", "dae", "vae") if r in encoders}
+    pca = next((m for n, m in baselines.items() if n.startswith("PCA")), None)
+    for kind, level in DENOISING:
+        noisy = add_noise(test.x, kind, level, generator=torch.Generator().manual_seed(0))
+        outputs = {"noisy input": noisy, "median 3x3": median_filter(noisy)}
+        outputs.update({f"{dataset}-{r}": reconstruct_all(m, Split(noisy, test.y)) for r, m in denoisers.items()})
+        if pca is not None:
+            outputs["PCA"] = pca.reconstruct(noisy)
+        for name, out in outputs.items():
+            run.add("denoising", [f"{kind} {level:g}", name, len(test.y), float(psnr(out, test.x).mean()),
+                                  float(ssim(out, test.x).mean())])
+
+    inpaint_set = test_all.take(budget.inpaint_images)
+    log(f"{dataset}: inpainting {len(inpaint_set.y)} images")
+    fillers = {f"{dataset}-{r}": encoders[r] for r in ("vae", "ae") if r in encoders}
+    for mask_name, description in INPAINT_MASKS:
+        hidden = explore.preset_mask(mask_name)
+        filled = {name: _batched(lambda x: explore.inpaint_batch(model, x, hidden), inpaint_set.x)
+                  for name, model in fillers.items()}
+        filled["mean image"] = torch.where(hidden, explore.mean_image(dataset), inpaint_set.x)
+        for name, out in filled.items():
+            run.add("inpainting", [description, name, len(inpaint_set.y), float(masked_psnr(out, inpaint_set.x, hidden).mean()),
+                                   _pct(reader.accuracy(out, inpaint_set.y))])
+
+    if train is not None and "vae" in models:
+        target = evaluate(baselines["pytorch/examples VAE"], test.x, test.y)["test_neg_elbo_nats"]
+        log(f"{dataset}: our VAE against the pytorch/examples VAE's {budget.baseline_epochs}-epoch -ELBO {target:.1f}")
+        race = race_our_vae(models["vae"].config.to_dict(), train, test, target, budget.race_epochs)
+        run.add("race", [len(train.y), f"{target:.1f} after {budget.baseline_epochs} epochs", f"{examples_seconds:.1f}",
+                         (f"{race['seconds']:.1f} ({race['epochs']} epochs, -ELBO {race['neg_elbo']:.1f})" if race["beaten"]
+                          else f"not within {race['epochs']} epochs ({race['seconds']:.1f} s, -ELBO {race['neg_elbo']:.1f})")])
+    return run
+
+
+def training_speed(steps: int, *, dataset: str = "mnist") -> list[list]:
+    """Training images per second of each family on the CPU, one thread, batch 128,
+    real images, after one warm-up step: [family, steps, images/s] rows."""
+    train = load_split(dataset, "train").take(128 * (steps + 1))
+    classes = len(dataset_info(dataset).class_names)
+    rows = []
+    for kind in ("ae", "dae", "vae", "cvae", "gan", "classifier"):
+        torch.manual_seed(0)
+        model = build(kind, {"num_classes": classes}).train()
+        optimizers = _optimizers(model, 2e-4 if kind == "gan" else 1e-3)
+        step = _gan_step if kind == "gan" else _encoder_step
+        batches = list(zip(train.x.split(128), train.y.split(128)))
+        step(model, optimizers, *batches[0], False)
+        start = time.perf_counter()
+        for x, y in batches[1:]:
+            step(model, optimizers, x, y, False)
+        rows.append([kind, len(batches) - 1, f"{128 * (len(batches) - 1) / (time.perf_counter() - start):.0f}"])
+    return rows
+
+
+TABLES = {
+    "classifier": ("Classifier: test accuracy", ["dataset", "test images", "accuracy"]),
+    "reconstruction": ("Reconstruction", ["dataset", "model", "test images", "MSE (per pixel)", "PSNR (dB)",
+                                          "classifier accuracy on the reconstructions"]),
+    "likelihood": ("Likelihood (nats per image)", ["dataset", "model", "test images", "reconstruction (BCE)", "KL",
+                                                   "-ELBO", "k", "importance-weighted NLL"]),
+    "samples": ("Samples", ["dataset", "model", "samples", "Frechet distance (classifier features)", "rarest class",
+                            "commonest class", "evenness (entropy / log 10)", "classifier agrees with requested class"]),
+    "denoising": ("Denoising", ["dataset", "noise", "method", "test images", "PSNR (dB)", "SSIM"]),
+    "inpainting": ("Inpainting", ["dataset", "hidden", "method", "test images", "PSNR on the hidden pixels (dB)",
+                                  "classifier accuracy on the completed images"]),
+    "race": ("Training: our VAE against the pytorch/examples VAE", ["dataset", "training images",
+                                                                     "pytorch/examples test -ELBO", "its training time (s)",
+                                                                     "our VAE: time to beat it (s)"]),
+}
+
+
+def run(budget: Budget, *, datasets=DATASETS, log: Callable[[str], None] = print) -> list[Table]:
+    """Every quality table, for each dataset; a dataset that cannot be measured adds a note."""
+    torch.manual_seed(0)
+    started = time.perf_counter()
+    timed_log = lambda message: log(f"[{time.perf_counter() - started:6.1f} s] {message}")  # noqa: E731
+    runs = [measure_dataset(dataset, budget, timed_log) for dataset in datasets]
+    tables = []
+    for key, (title, columns) in TABLES.items():
+        table = Table(title, columns, [row for r in runs for row in r.rows.get(key, [])])
+        tables.append(table)
+    timed_log("training speed")
+    tables.append(Table("Training speed (CPU, one thread, batch 128)", ["family", "steps timed", "images/s"],
+                        training_speed(budget.speed_steps)))
+    if budget.describe():
+        for table in tables:
+            table.notes.insert(0, f"**{budget.describe()}**")
+    notes = [note for r in runs for note in r.notes]
+    if notes and tables:
+        tables[0].notes.extend(f"Note: {note}" for note in notes)
+    return tables

@@ -1,0 +1,71 @@
+"""`python -m genexplorer.bench --quick` (what CI runs so the benchmark never rots): it runs
+and writes every table, well formed. Speeds are never asserted: this machine is shared."""
+import re
+
+import pytest
+
+from genexplorer import bench, quality
+
+SPEED_TABLES = ["Handler time (in-process, one thread)", "Start-up"]
+QUALITY_TABLES = [title for title, _ in quality.TABLES.values()] + ["Training speed (CPU, one thread, batch 128)"]
+
+
+def tables_of(report: str) -> dict[str, list[list[str]]]:
+    """Markdown report -> {heading: rows of cells}, the header row included."""
+    out, heading = {}, None
+    for line in report.splitlines():
+        if line.startswith("#"):
+            heading = line.lstrip("#").strip()
+        elif line.startswith("|") and heading is not None and not re.fullmatch(r"\|(---\|)+", line):
+            out.setdefault(heading, []).append([cell.strip() for cell in line.strip("|").split("|")])
+    return out
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench") / "BENCHMARKS.md"
+    assert bench.main(["--quick", "--no-browser", "--out", str(out)]) == 0
+    return out.read_text()
+
+
+def test_quick_bench_writes_every_table_well_formed(report):
+    assert "Command: `python -m genexplorer.bench --quick --no-browser`" in report
+    assert re.search(r"Date: \d{4}-\d\d-\d\d", report) and "Machine: " in report
+    tables = tables_of(report)
+    for title in SPEED_TABLES + QUALITY_TABLES:
+        assert title in tables, f"missing table {title!r}"
+        header, *rows = tables[title]
+        assert rows, f"table {title!r} has no rows"
+        assert all(len(row) == len(header) for row in rows), f"ragged table {title!r}"
+        assert all(all(cell != "nan" for cell in row) for row in rows)
+
+
+def test_quick_numbers_say_they_are_reduced(report):
+    for title in QUALITY_TABLES:
+        section = report.split(title, 1)[1].split("\n#", 1)[0]
+        assert "QUICK RUN, reduced" in section, title
+
+
+def test_quality_tables_cover_both_datasets_and_every_method(report):
+    tables = tables_of(report)
+    assert {row[0] for row in tables["Classifier: test accuracy"][1:]} == {"mnist", "fashion"}
+    for row in tables["Classifier: test accuracy"][1:]:
+        assert re.fullmatch(r"\d+\.\d%", row[2])
+    methods = {row[1] for row in tables["Reconstruction"][1:]}
+    assert {"mnist-ae", "mnist-dae", "mnist-vae", "mnist-cvae", "PCA, 16 components", "pytorch/examples VAE"} <= methods
+    likelihood = {row[1] for row in tables["Likelihood (nats per image)"][1:]}
+    assert {"mnist-vae", "mnist-cvae", "fashion-vae", "fashion-cvae", "pytorch/examples VAE"} <= likelihood
+    samples = tables["Samples"]
+    assert {"mnist-vae", "mnist-cvae", "mnist-gan", "fashion-gan"} <= {row[1] for row in samples[1:]}
+    assert any(row[1].startswith("floor") for row in samples[1:])
+    cvae = next(row for row in samples[1:] if row[1] == "mnist-cvae")
+    assert cvae[-1].endswith("%"), "the CVAE's agreement with the requested class"
+    noises = {row[1] for row in tables["Denoising"][1:]}
+    assert noises == {"gaussian 0.1", "gaussian 0.3", "gaussian 0.5", "salt_pepper 0.2", "masking 0.5"}
+    assert {"noisy input", "median 3x3", "mnist-ae", "mnist-dae", "mnist-vae"} <= {row[2] for row in tables["Denoising"][1:]}
+    inpainting = {(row[1], row[2]) for row in tables["Inpainting"][1:]}
+    assert {(hole, method) for hole in ("centred 14x14 hole", "bottom half missing")
+            for method in ("mnist-vae", "mnist-ae", "mean image")} <= inpainting
+    assert {row[0] for row in tables["Training: our VAE against the pytorch/examples VAE"][1:]} >= {"mnist"}
+    assert {row[0] for row in tables["Training speed (CPU, one thread, batch 128)"][1:]} == {
+        "ae", "dae", "vae", "cvae", "gan", "classifier"}
