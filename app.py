@@ -14,7 +14,7 @@ import torch  # noqa: E402
 # only add synchronisation; concurrent users spread over the cores instead.
 torch.set_num_threads(1)
 
-from genexplorer.ui import LAUNCH_OPTIONS, build_demo  # noqa: E402,F401
+from genexplorer.ui import LAUNCH_OPTIONS, build_demo, launch  # noqa: E402,F401
 
 demo = build_demo()
 demo.queue(default_concurrency_limit=4)
@@ -41,7 +41,7 @@ def main(argv=None) -> None:
     if args.share or args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: genexplorer will be reachable from other machines ({'public share link' if args.share else args.host})."
               + ("" if auth else " Consider --auth user:password."), file=sys.stderr)
-    demo.launch(server_name=args.host, server_port=args.port, share=args.share, auth=auth, **LAUNCH_OPTIONS)
+    launch(demo, server_name=args.host, server_port=args.port, share=args.share, auth=auth)
 
 
 if __name__ == "__main__":

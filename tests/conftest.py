@@ -45,7 +45,7 @@ def app_url(tmp_path_factory):
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     import app
 
-    _, url, _ = app.demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True, **app.LAUNCH_OPTIONS)
+    _, url, _ = app.launch(app.demo, block=False, server_name="127.0.0.1", quiet=True)
     yield url.rstrip("/")
     app.demo.close()
 

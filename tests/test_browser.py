@@ -64,9 +64,11 @@ def stroke(page, selector, points):
 
 def test_draw_a_seven_and_see_it_rebuilt(page):
     """The canvas takes ink the moment the page opens; the reconstructions follow."""
+    ids = ("ge-seen", "ge-recon-ae", "ge-recon-vae", "ge-recon-cvae", "ge-recon-dae")
+    blank = {elem_id: image_src(page, elem_id) for elem_id in ids}
     stroke(page, "#ge-canvas canvas", [(90, 60), (190, 60), (120, 230)])
-    for elem_id in ("ge-seen", "ge-recon-ae", "ge-recon-vae", "ge-recon-cvae", "ge-recon-dae"):
-        wait_for_new_image(page, elem_id)
+    for elem_id in ids:
+        wait_for_new_image(page, elem_id, blank[elem_id])
     page.wait_for_function("document.querySelector('#ge-draw-message').innerText.includes('nats')")
     # Undo and clear work like any drawing program's
     page.click("#ge-canvas .ge-clear")
@@ -81,8 +83,12 @@ def test_drag_a_latent_slider_and_the_picture_changes(page):
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.mouse.down()
     page.mouse.move(box["x"] + box["width"] * 0.95, box["y"] + box["height"] / 2, steps=8)
+    # redrawn WHILE dragging (the live channel), before the mouse is released
+    during = wait_for_new_image(page, "ge-slider-image", before)
+    assert during.startswith("blob:")
     page.mouse.up()
-    wait_for_new_image(page, "ge-slider-image", before)
+    # and when the mouse stops, the release event sets the component's own value
+    page.wait_for_function("!document.querySelector('#ge-slider-image img').src.startsWith('blob:')", timeout=15_000)
 
 
 def test_upload_a_photo_denoise_and_inpaint_a_painted_hole(page, tmp_path):

@@ -1,4 +1,6 @@
 """Tab handlers called as plain functions: what the page gets back for good and bad input."""
+import json
+
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
@@ -35,11 +37,13 @@ def test_drawing_gives_every_reconstruction_and_the_vae_terms():
 
 def test_empty_and_blank_canvases_give_a_message_not_an_error():
     result = draw.on_drawing("", "mnist", -1)
-    assert result[:6] == [None] * 6 and "Draw" in result[6]
+    assert result[1] is None and "Draw" in result[6]
+    # black squares, not empty frames: the live channel paints into the pictures' <img>
+    assert all(picture.shape == (140, 140) and picture.max() == 0 for picture in [result[0], *result[2:6]])
     speck = np.zeros((112, 112), np.uint8)
     speck[50, 50] = 40
     result = draw.on_drawing(encode_payload(speck), "mnist", -1)
-    assert result[0] is None and "blank" in result[6]
+    assert result[1] is None and result[0].max() == 0 and "blank" in result[6]
 
 
 def test_bad_values_raise_clear_gradio_errors():
@@ -70,18 +74,23 @@ def test_noise_tab_scores_every_model():
 
 
 def test_slider_start_and_slide():
-    latent, image, info, class_update, rest_update, *slider_updates = sliders.start("mnist-gan", "random", 5, None, None)
+    latent, image, info, class_update, rest_update, live, *slider_updates = sliders.start("mnist-gan", "random", 5, None, None)
     assert len(latent) == 100 and image.shape == (140, 140) and rest_update["visible"] is True
     assert sum(1 for u in slider_updates if u.get("visible")) == 16
+    # what the browser's live channel redraws from: the model, the class and the whole latent
+    assert json.loads(live) == {"model": "mnist-gan", "label": None, "latent": [round(v, 4) for v in latent]}
     moved = sliders.slide("mnist-gan", None, latent, *([2.0] * 16))
     assert not np.array_equal(moved, image)
-    latent2, image2 = sliders.randomise_rest("mnist-gan", latent, 5, None, *latent[:16])
+    latent2, image2, live2 = sliders.randomise_rest("mnist-gan", latent, 5, None, *latent[:16])
     assert latent2[:16] == latent[:16] and latent2[16:] != latent[16:]
+    assert json.loads(live2)["latent"] == [round(v, 4) for v in latent2]
     cvae = sliders.start("mnist-cvae", "zero", 0, 3, None)
     assert cvae[3]["visible"] is True and cvae[3]["value"] == 3
     a = sliders.slide("mnist-cvae", 3, cvae[0], *([0.0] * 16))
     b = sliders.slide("mnist-cvae", 8, cvae[0], *([0.0] * 16))
     assert not np.array_equal(a, b), "the class selector must change the picture"
+    relabelled, live = sliders.relabel("mnist-cvae", 8, cvae[0], *([0.0] * 16))
+    assert np.array_equal(relabelled, b) and json.loads(live)["label"] == 8
 
 
 def test_maps_and_clicks():

@@ -11,7 +11,7 @@ from . import gradio_fixes  # noqa: E402
 
 gradio_fixes.apply()
 
-from . import common, draw, generate, interpolate, learn, maps, noise, sliders, training, upload  # noqa: E402
+from . import common, draw, generate, interpolate, learn, live, maps, noise, sliders, training, upload  # noqa: E402
 from .canvas import CANVAS_CSS  # noqa: E402
 
 CSS = CANVAS_CSS + """
@@ -20,7 +20,7 @@ CSS = CANVAS_CSS + """
 #ge-title h1 { margin-bottom: 0; }
 """
 # Runs once when the page loads.
-HEAD_JS = maps.CLICK_JS
+HEAD_JS = f"() => {{ ({live.LIVE_JS})(); ({maps.CLICK_JS})(); }}"
 
 
 def build_demo() -> gr.Blocks:
@@ -55,3 +55,13 @@ def build_demo() -> gr.Blocks:
 
 
 LAUNCH_OPTIONS = {"css": CSS, "js": HEAD_JS, "theme": gr.themes.Soft(), "max_file_size": "20mb"}
+
+
+def launch(demo: gr.Blocks, *, block: bool = True, **kwargs):
+    """demo.launch with our options, plus the live channel's routes on the same server.
+    Returns launch()'s (app, local_url, share_url); with block=True, serves until stopped."""
+    result = demo.launch(prevent_thread_lock=True, **LAUNCH_OPTIONS, **kwargs)
+    live.add_routes(demo.app)
+    if block:
+        demo.block_thread()
+    return result

@@ -1,9 +1,10 @@
 """A light drawing canvas: a plain <canvas> driven by pointer events.
 
 Gradio's Sketchpad takes ~150 ms per mouse move and ~0.7 s from mouse-up to the
-handler on a 2-core machine (see README); this one sends a 112x112 grey copy of the
-drawing to a hidden textbox every 60 ms while drawing and once at pointer-up, so the
-reconstructions follow the pen. White ink on black, like MNIST.
+handler on a 2-core machine (see README); this one posts a 112x112 grey copy of the
+drawing to the live channel (live.py) every 40 ms while drawing, so the reconstructions
+follow the pen, and writes it to a hidden textbox when a stroke ends, which runs the
+Gradio event. White ink on black, like MNIST.
 """
 from __future__ import annotations
 
@@ -69,7 +70,7 @@ let drawing = false, last = null, timer = null;
 
 function blank() { ctx.fillStyle = '#000'; ctx.fillRect(0, 0, canvas.width, canvas.height); }
 function target() { return document.querySelector('#ge-canvas-data textarea, #ge-canvas-data input'); }
-function send() {
+function send(final) {
   timer = null;
   smallCtx.imageSmoothingEnabled = true;
   smallCtx.drawImage(canvas, 0, 0, small.width, small.height);
@@ -80,13 +81,15 @@ function send() {
   let bin = '';
   for (let i = 0; i < grey.length; i++) bin += String.fromCharCode(grey[i]);
   const text = any ? JSON.stringify({ w: small.width, h: small.height, data: btoa(bin) }) : '';
+  if (window.geLive) window.geLive.draw(text);
+  if (!final) return;
   const box = target();
   if (!box) return;
   const proto = box.tagName === 'TEXTAREA' ? HTMLTextAreaElement.prototype : HTMLInputElement.prototype;
   Object.getOwnPropertyDescriptor(proto, 'value').set.call(box, text);
   box.dispatchEvent(new Event('input', { bubbles: true }));
 }
-function schedule() { if (!timer) timer = setTimeout(send, 60); }
+function schedule() { if (!timer) timer = setTimeout(() => send(false), 40); }
 function point(e) {
   const r = canvas.getBoundingClientRect();
   return [(e.clientX - r.left) * canvas.width / r.width, (e.clientY - r.top) * canvas.height / r.height];
@@ -112,12 +115,12 @@ function end(e) {
   if (!drawing) return;
   drawing = false;
   if (timer) { clearTimeout(timer); }
-  send();
+  send(true);
 }
 canvas.addEventListener('pointerup', end);
 canvas.addEventListener('pointercancel', end);
-element.querySelector('.ge-clear').addEventListener('click', () => { history.push(ctx.getImageData(0, 0, canvas.width, canvas.height)); blank(); send(); });
-element.querySelector('.ge-undo').addEventListener('click', () => { if (history.length) { ctx.putImageData(history.pop(), 0, 0); send(); } });
+element.querySelector('.ge-clear').addEventListener('click', () => { history.push(ctx.getImageData(0, 0, canvas.width, canvas.height)); blank(); send(true); });
+element.querySelector('.ge-undo').addEventListener('click', () => { if (history.length) { ctx.putImageData(history.pop(), 0, 0); send(true); } });
 // Other tabs ask the canvas to show a picture (an example): they set window.geShowOnCanvas.
 window.geShowOnCanvas = (url) => {
   const img = new Image();

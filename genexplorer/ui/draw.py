@@ -11,6 +11,9 @@ from .canvas import CANVAS_HTML, CANVAS_JS, decode_payload
 
 ROLES = (("ae", "AE"), ("vae", "VAE"), ("cvae", "CVAE"), ("dae", "Denoising AE"))
 EMPTY_MESSAGE = "Draw in the black box (or pick an example below): the models rebuild what you draw as you draw it."
+# Nothing drawn shows black squares, not empty frames: the live channel (live.py) paints
+# into the pictures' <img> elements while a stroke goes on, so they must always exist.
+BLANK = common.picture(np.zeros((28, 28), np.uint8))
 
 
 def reconstruct_all(picture28: np.ndarray, dataset: str, cvae_class: int) -> tuple[list, str]:
@@ -48,11 +51,11 @@ def on_drawing(payload: str, dataset: str, cvae_class: int):
     dataset = common.checked_dataset(dataset)
     pixels = decode_payload(payload)
     if pixels is None:
-        return [None, None, None, None, None, None, EMPTY_MESSAGE]
+        return [BLANK, None, BLANK, BLANK, BLANK, BLANK, EMPTY_MESSAGE]
     try:
         picture28 = common.preprocess_picture(pixels, dataset)
     except BlankImageError as exc:
-        return [None, None, None, None, None, None, f"**{exc}**"]
+        return [BLANK, None, BLANK, BLANK, BLANK, BLANK, f"**{exc}**"]
     images, table = reconstruct_all(picture28, dataset, cvae_class)
     return [common.picture(picture28), picture28, *images, table]
 
@@ -84,8 +87,8 @@ def build(dataset: gr.Radio, current: gr.State) -> None:
                                      label="CVAE condition (the class it is told)", elem_id="ge-draw-class")
         with gr.Column(scale=2):
             with gr.Row():
-                seen = common.image_output("Model input", elem_id="ge-seen")
-                outputs = [common.image_output(title, elem_id=f"ge-recon-{role}") for role, title in ROLES]
+                seen = common.image_output("Model input", value=BLANK, elem_id="ge-seen")
+                outputs = [common.image_output(title, value=BLANK, elem_id=f"ge-recon-{role}") for role, title in ROLES]
             message = gr.Markdown(EMPTY_MESSAGE, elem_id="ge-draw-message")
     gr.Markdown("**Or pick an example** from the test set:")
     gallery = gr.Gallery(gallery_items("mnist"), columns=10, height=190, allow_preview=False, show_label=False,
@@ -93,6 +96,11 @@ def build(dataset: gr.Radio, current: gr.State) -> None:
     example_index = gr.Number(visible=False, precision=0)
 
     results = [seen, current, *outputs, message]
+    # The canvas posts drawings to the live channel while a stroke goes on; it needs these two.
+    gr.on([dataset.change, cvae_class.change], None, [dataset, cvae_class], None, api_name=False,
+          js="(d, c) => { window.geLive.drawSettings = { dataset: d, cvae_class: c }; return []; }")
+    # The payload box is written when a stroke ends (and on undo, clear): this event sets the
+    # components' values, the error table and the drawing the other tabs use.
     payload.change(on_drawing, [payload, dataset, cvae_class], results, api_name="draw",
                    trigger_mode="always_last", show_progress="hidden")
     cvae_class.change(on_drawing, [payload, dataset, cvae_class], results, api_name=False, show_progress="hidden")
@@ -106,7 +114,7 @@ def build(dataset: gr.Radio, current: gr.State) -> None:
     def switch(dataset_value):
         return (gallery_items(dataset_value),
                 gr.update(choices=common.class_choices(dataset_value, most_likely=True), value=-1),
-                None, None, None, None, None, None, EMPTY_MESSAGE)
+                BLANK, None, BLANK, BLANK, BLANK, BLANK, EMPTY_MESSAGE)
 
     dataset.change(switch, dataset, [gallery, cvae_class, seen, current, *outputs, message], api_name=False,
                    js="(d) => { const c = document.querySelector('#ge-canvas .ge-clear'); if (c) c.click(); return d; }")

@@ -1,8 +1,9 @@
 """Latent sliders: move through a model's code space and watch the picture morph."""
 from __future__ import annotations
 
+import json
+
 import gradio as gr
-import numpy as np
 import torch
 
 from .. import explore
@@ -19,9 +20,14 @@ def _model_info(model) -> str:
     return f"**{model.kind.upper()}** with a {model.latent_dim}-d latent: {shown} sliders{rest}."
 
 
+def live_state(name: str, label, latent: list) -> str:
+    """What the browser's live channel needs to redraw while a slider moves (see live.py)."""
+    return json.dumps({"model": name, "label": label, "latent": [round(float(v), 4) for v in latent]})
+
+
 @common.user_errors
 def start(name: str, mode: str, seed: int, label: int, current28):
-    """-> (latent state, picture, info, class dropdown update, rest button update, *slider updates)."""
+    """-> (latent state, picture, info, class dropdown update, rest button update, live state, *slider updates)."""
     model = common.cache.get(name)
     x = common.model_input(current28) if current28 is not None else None
     label = None if label is None or int(label) < 0 else int(label)
@@ -37,7 +43,7 @@ def start(name: str, mode: str, seed: int, label: int, current28):
                              choices=common.class_choices(model.dataset) if model.conditional else [],
                              value=label if model.conditional else None)
     return [values, common.picture(image), _model_info(model), class_update,
-            gr.update(visible=model.latent_dim > MAX_SLIDERS), *sliders]
+            gr.update(visible=model.latent_dim > MAX_SLIDERS), live_state(name, label, values), *sliders]
 
 
 @common.user_errors
@@ -59,7 +65,14 @@ def randomise_rest(name: str, latent: list, seed: int, label, *values):
     rest = torch.randn(max(0, model.latent_dim - MAX_SLIDERS), generator=generator).tolist()
     shown = min(model.latent_dim, MAX_SLIDERS)
     latent = [float(v) for v in values[:shown]] + rest
-    return latent, slide(name, label, latent, *values)
+    return latent, slide(name, label, latent, *values), live_state(name, label, latent)
+
+
+@common.user_errors
+def relabel(name: str, label, latent: list, *values):
+    """The CVAE's class changed: the same style redrawn as the new class, and the live state."""
+    label = None if label is None or int(label) < 0 else int(label)
+    return slide(name, label, latent, *values), live_state(name, label, latent)
 
 
 def build(dataset: gr.Radio, current: gr.State, tab: gr.Tab) -> None:
@@ -77,6 +90,8 @@ def build(dataset: gr.Radio, current: gr.State, tab: gr.Tab) -> None:
                                 elem_id="ge-slider-class")
             rest = gr.Button("Randomise the rest", visible=False, elem_id="ge-slider-rest")
             image = common.image_output("Decoded", height=220, width=220, elem_id="ge-slider-image")
+            live = gr.Textbox(elem_id="ge-slider-live", elem_classes=["ge-hidden"], show_label=False,
+                              container=False, lines=1, max_lines=1)
             info = gr.Markdown(elem_id="ge-slider-info")
         sliders = []
         for half in range(2):
@@ -84,7 +99,7 @@ def build(dataset: gr.Radio, current: gr.State, tab: gr.Tab) -> None:
                 sliders += [gr.Slider(-SLIDER_RANGE, SLIDER_RANGE, value=0, step=0.01, label=f"z{i + 1}",
                                       elem_id=f"ge-z{i}", visible=i < 2)
                             for i in range(half * MAX_SLIDERS // 2, (half + 1) * MAX_SLIDERS // 2)]
-    start_outputs = [latent, image, info, label, rest, *sliders]
+    start_outputs = [latent, image, info, label, rest, live, *sliders]
     start_inputs = [model, mode, seed, label, current]
     go.click(start, start_inputs, start_outputs, api_name="slider_start")
 
@@ -95,10 +110,12 @@ def build(dataset: gr.Radio, current: gr.State, tab: gr.Tab) -> None:
         first_view, [latent, *start_inputs], start_outputs, api_name=False)
     model.change(lambda: gr.update(value=None), None, label, api_name=False).then(
         start, start_inputs, start_outputs, api_name=False)
-    gr.on([s.input for s in sliders], slide, [model, label, latent, *sliders], image, api_name="slide",
+    # While a slider moves, the page paints through the live channel (live.py); when it is
+    # released, this event sets the component's value (and serves the API).
+    gr.on([s.release for s in sliders], slide, [model, label, latent, *sliders], image, api_name="slide",
           trigger_mode="always_last", show_progress="hidden")
-    label.input(slide, [model, label, latent, *sliders], image, api_name=False, show_progress="hidden")
-    rest.click(randomise_rest, [model, latent, seed, label, *sliders], [latent, image], api_name="slider_rest")
+    label.input(relabel, [model, label, latent, *sliders], [image, live], api_name=False, show_progress="hidden")
+    rest.click(randomise_rest, [model, latent, seed, label, *sliders], [latent, image, live], api_name="slider_rest")
 
     def switch(dataset_value):
         names = common.cache.names(dataset_value)

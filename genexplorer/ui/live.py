@@ -1,0 +1,182 @@
+"""The live channel: pictures while a person drags a latent slider or draws.
+
+A Gradio event costs four steps one after another (the page prepares and sends a queue
+join, the server streams the result back, the page processes it, then fetches the
+picture from the file cache): 100-200 ms per update on a 2-core machine, whatever the
+handler costs. While a slider moves or a stroke goes on, the page instead posts to these
+two routes and paints the PNG they answer: one request, a few ms. They call the same
+handlers as the Gradio events, so there is no second implementation; the Gradio events
+still run when the drag or the stroke ends, so the components, the per-user state and
+the API stay the truth, and the last picture painted is always the final value's.
+
+The routes are added to Gradio's own server after launch, behind its login check when
+``--auth`` is set; they take JSON, never paths, and cap the body size.
+"""
+from __future__ import annotations
+
+import base64
+import inspect
+import json
+import logging
+
+import gradio as gr
+from fastapi import Depends, HTTPException, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from ..images import png_bytes
+from . import draw, sliders
+
+PREFIX = "/genexplorer/live"
+MAX_BODY_BYTES = 300_000   # a 112x112 drawing is ~17 kB of JSON; a latent is a few hundred bytes
+DRAW_IMAGE_IDS = ["ge-seen", *(f"ge-recon-{role}" for role, _ in draw.ROLES)]
+log = logging.getLogger(__name__)
+
+
+class LiveRequestError(ValueError):
+    pass
+
+
+def parse_body(body: bytes) -> dict:
+    if len(body) > MAX_BODY_BYTES:
+        raise LiveRequestError("request too large")
+    try:
+        request = json.loads(body)
+    except ValueError:
+        raise LiveRequestError("request is not JSON") from None
+    if not isinstance(request, dict):
+        raise LiveRequestError("request must be a JSON object")
+    return request
+
+
+def slide_png(request: dict) -> bytes:
+    """{"model", "label", "latent": [...], "values": [first sliders]} -> PNG bytes."""
+    values = request.get("values")
+    latent = request.get("latent")
+    if not isinstance(values, list) or not isinstance(latent, list) or len(values) > sliders.MAX_SLIDERS:
+        raise LiveRequestError("values and latent must be lists of numbers")
+    return png_bytes(sliders.slide(request.get("model"), request.get("label"), latent, *values))
+
+
+def draw_pictures(request: dict) -> dict:
+    """{"payload", "dataset", "cvae_class"} -> {"images": {elem_id: data URL or None}}."""
+    outputs = draw.on_drawing(request.get("payload"), request.get("dataset"), request.get("cvae_class", -1))
+    seen, _stored, *reconstructions, _table = outputs
+    return {"images": {elem_id: (None if picture is None else
+                                 "data:image/png;base64," + base64.b64encode(png_bytes(picture)).decode("ascii"))
+                       for elem_id, picture in zip(DRAW_IMAGE_IDS, [seen, *reconstructions])}}
+
+
+async def _answer(http_request: Request, work, make_response):
+    try:
+        request = parse_body(await http_request.body())
+        result = await run_in_threadpool(work, request)
+    except LiveRequestError as exc:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+    except gr.Error as exc:  # the handlers' clear messages for what a user can get wrong
+        return JSONResponse({"error": exc.message}, status_code=400)
+    except Exception:  # noqa: BLE001 - a preview must never take the server down; the Gradio event reports
+        log.exception("live request failed")
+        return JSONResponse({"error": "internal error"}, status_code=500)
+    return make_response(result)
+
+
+async def slide_route(http_request: Request):
+    return await _answer(http_request, slide_png,
+                         lambda png: Response(png, media_type="image/png", headers={"Cache-Control": "no-store"}))
+
+
+async def draw_route(http_request: Request):
+    return await _answer(http_request, draw_pictures, lambda data: JSONResponse(data))
+
+
+def _login_guard(app):
+    """A dependency that lets a request through when Gradio would: no password set, or the
+    browser holds the session cookie Gradio gave at login (gradio 6.31's get_current_user;
+    gradio is pinned, and tests/test_live.py checks a locked page refuses strangers)."""
+    async def check(request: Request) -> None:
+        if app.auth is None and app.auth_dependency is None:
+            return
+        if app.auth_dependency is not None:
+            user = app.auth_dependency(request)
+            user = await user if inspect.isawaitable(user) else user
+        else:
+            token = (request.cookies.get(f"access-token-{app.cookie_id}")
+                     or request.cookies.get(f"access-token-unsecure-{app.cookie_id}"))
+            user = app.tokens.get(token)
+        if user is None:
+            raise HTTPException(status_code=401, detail="Not authenticated")
+    return check
+
+
+def add_routes(app) -> None:
+    """Add the live routes to a launched Gradio app, behind the same login as its page."""
+    if any(getattr(route, "path", "") == f"{PREFIX}/slide" for route in app.routes):
+        return  # launched again in the same process (tests): the routes are there
+    guard = [Depends(_login_guard(app))]
+    app.add_api_route(f"{PREFIX}/slide", slide_route, methods=["POST"], dependencies=guard, include_in_schema=False)
+    app.add_api_route(f"{PREFIX}/draw", draw_route, methods=["POST"], dependencies=guard, include_in_schema=False)
+
+
+# Runs once when the page loads. window.geLive.request(kind, body, paint): one request of a
+# kind in flight at a time; a newer body waiting replaces an older one (the page always
+# ends on the latest value), and an answer older than one already painted is dropped.
+LIVE_JS = """
+() => {
+  const lanes = {};
+  const url = (kind) => new URL('genexplorer/live/' + kind, window.location.href.split('?')[0].replace(/[^/]*$/, ''));
+  async function run(kind) {
+    const lane = lanes[kind];
+    const body = lane.next; lane.next = null; lane.busy = true;
+    const ticket = ++lane.sent;
+    try {
+      const r = await fetch(url(kind), { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      if (r.ok && ticket > lane.painted) { lane.painted = ticket; await lane.paint(r); }
+    } catch (_) { /* the Gradio event at the end of the gesture reports problems */ }
+    lane.busy = false;
+    if (lane.next !== null) run(kind);
+  }
+  const setSrc = (img, src) => {
+    if (!img) return;
+    const old = img.src;
+    img.src = src;
+    if (old && old.startsWith('blob:')) URL.revokeObjectURL(old);
+  };
+  window.geLive = {
+    request(kind, body, paint) {
+      const lane = lanes[kind] || (lanes[kind] = { busy: false, next: null, sent: 0, painted: 0 });
+      lane.next = JSON.stringify(body); lane.paint = paint;
+      if (!lane.busy) run(kind);
+    },
+    drawSettings: { dataset: 'mnist', cvae_class: -1 },
+    draw(payload) {
+      this.request('draw', { payload, ...this.drawSettings }, async (r) => {
+        const data = await r.json();
+        for (const [id, src] of Object.entries(data.images)) {
+          if (src) setSrc(document.querySelector('#' + id + ' img'), src);
+        }
+      });
+    },
+    slide() {
+      const box = document.querySelector('#ge-slider-live textarea, #ge-slider-live input');
+      let state;
+      try { state = JSON.parse(box.value); } catch (_) { return; }
+      const values = [];
+      for (let i = 0; i < Math.min(16, state.latent.length); i++) {
+        const input = document.querySelector('#ge-z' + i + ' input[type=range]');
+        if (!input) return;
+        values.push(Number(input.value));
+      }
+      this.request('slide', { ...state, values }, async (r) => {
+        setSrc(document.querySelector('#ge-slider-image img'), URL.createObjectURL(await r.blob()));
+      });
+    },
+  };
+  // A slider's range or number box moved: redraw once its value has settled (after Svelte's update).
+  document.addEventListener('input', (e) => {
+    if (e.target.closest && e.target.closest('[id^="ge-z"]') && e.target.tagName === 'INPUT') {
+      setTimeout(() => window.geLive.slide(), 0);
+    }
+  }, true);
+}
+"""

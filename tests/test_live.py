@@ -1,0 +1,109 @@
+"""The live channel (genexplorer/ui/live.py): pictures while a slider moves or a stroke goes on."""
+import base64
+import io
+import json
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from genexplorer.ui import draw, live, sliders
+from genexplorer.ui.canvas import encode_payload
+
+
+def drawn_seven(size=112):
+    picture = Image.new("L", (size, size), 0)
+    ImageDraw.Draw(picture).line([(30, 20), (80, 20), (45, 95)], fill=255, width=8)
+    return np.asarray(picture)
+
+
+def png_array(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)))
+
+
+def post(url, body, *, headers=None):
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method="POST",
+                                     headers={"content-type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.headers.get("content-type"), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers.get("content-type"), exc.read()
+
+
+def test_slide_paints_what_the_slide_event_paints():
+    latent = [0.0] * 100
+    values = [0.5 * (i % 3) - 0.5 for i in range(16)]
+    png = live.slide_png({"model": "mnist-gan", "label": None, "latent": latent, "values": values})
+    assert np.array_equal(png_array(png), sliders.slide("mnist-gan", None, latent, *values))
+
+
+def test_draw_gives_the_model_input_and_every_reconstruction():
+    result = live.draw_pictures({"payload": encode_payload(drawn_seven()), "dataset": "mnist", "cvae_class": -1})
+    assert set(result["images"]) == {"ge-seen", "ge-recon-ae", "ge-recon-vae", "ge-recon-cvae", "ge-recon-dae"}
+    expected = draw.on_drawing(encode_payload(drawn_seven()), "mnist", -1)
+    vae = result["images"]["ge-recon-vae"]
+    assert vae.startswith("data:image/png;base64,")
+    assert np.array_equal(png_array(base64.b64decode(vae.split(",", 1)[1])), expected[3])
+
+
+@pytest.mark.parametrize("body, message", [
+    (b"x" * (live.MAX_BODY_BYTES + 1), "too large"),
+    (b"{not json", "not JSON"),
+    (b"[1, 2]", "JSON object"),
+])
+def test_malformed_requests_are_refused_clearly(body, message):
+    with pytest.raises(live.LiveRequestError, match=message):
+        live.parse_body(body)
+
+
+def test_bad_values_are_refused_clearly():
+    with pytest.raises(live.LiveRequestError, match="lists of numbers"):
+        live.slide_png({"model": "mnist-vae", "latent": "0", "values": [0.0] * 16})
+    with pytest.raises(live.LiveRequestError, match="lists of numbers"):
+        live.slide_png({"model": "mnist-vae", "latent": [0.0] * 16, "values": [0.0] * 17})
+
+
+def test_routes_through_the_running_app(app_url):
+    status, kind, data = post(f"{app_url}{live.PREFIX}/slide",
+                              {"model": "mnist-vae", "label": None, "latent": [0.0] * 16, "values": [1.0] * 16})
+    assert status == 200 and kind == "image/png" and png_array(data).shape == (140, 140)
+    status, kind, data = post(f"{app_url}{live.PREFIX}/draw",
+                              {"payload": encode_payload(drawn_seven()), "dataset": "mnist", "cvae_class": 7})
+    assert status == 200 and all(json.loads(data)["images"].values())
+    # what a user (or a stranger) can get wrong: a clear message, never a crash or a path opened
+    for route, body, message in [
+        ("slide", {"model": "../../etc/passwd", "latent": [0.0] * 16, "values": [0.0] * 16}, "not a valid checkpoint name"),
+        ("slide", {"model": "/etc", "latent": [0.0] * 16, "values": [0.0] * 16}, "not a valid checkpoint name"),
+        ("slide", {"model": "mnist-vae", "latent": [0.0] * 16, "values": [float("nan")] * 16}, "latent value"),
+        ("draw", {"payload": "{broken", "dataset": "mnist"}, "malformed"),
+        ("draw", {"payload": encode_payload(drawn_seven()), "dataset": "../etc"}, "unknown dataset"),
+        ("draw", b"\x00" * (live.MAX_BODY_BYTES + 10), "too large"),
+    ]:
+        status, kind, data = post(f"{app_url}{live.PREFIX}/{route}", body)
+        assert status == 400 and message in json.loads(data)["error"], (route, body if isinstance(body, dict) else "bytes")
+    # and the server keeps serving
+    status, _, _ = post(f"{app_url}{live.PREFIX}/slide",
+                        {"model": "mnist-vae", "label": None, "latent": [0.0] * 16, "values": [0.0] * 16})
+    assert status == 200
+
+
+def test_a_password_protected_page_refuses_strangers():
+    import gradio as gr
+
+    from genexplorer.ui import launch
+
+    with gr.Blocks() as locked:
+        gr.Markdown("locked")
+    _, url, _ = launch(locked, block=False, server_name="127.0.0.1", quiet=True, auth=("teacher", "secret"))
+    try:
+        status, _, _ = post(f"{url.rstrip('/')}{live.PREFIX}/slide",
+                            {"model": "mnist-vae", "label": None, "latent": [0.0] * 16, "values": [0.0] * 16})
+        assert status == 401
+        status, _, _ = post(f"{url.rstrip('/')}{live.PREFIX}/draw", {"payload": "", "dataset": "mnist"})
+        assert status == 401
+    finally:
+        locked.close()
