@@ -43,6 +43,9 @@ class ModelCache:
     def __init__(self, root: str | Path | None = None):
         self.root = Path(root) if root is not None else None
         self._models: dict[str, tuple[float, GenerativeModel]] = {}
+        # name -> (config.json's mtime, its dataset and kind): the pickers and every draw
+        # ask for names, and parsing 16 JSON files each time was a third of a draw's time.
+        self._headers: dict[str, tuple[int, tuple[str, str]]] = {}
         self._lock = threading.Lock()
 
     def folder(self, name: str) -> Path:
@@ -66,16 +69,33 @@ class ModelCache:
         kinds = GENERATIVE_KINDS if kinds is None else kinds
         out = []
         for name in checkpoints.list_checkpoints(self.root):
-            try:
-                config = checkpoints.read_config((self.root or checkpoints.checkpoints_dir()) / name)
-            except checkpoints.CheckpointError:
+            header = self._header(name)
+            if header is None:
                 continue  # a broken folder is reported when someone picks it, not listed
-            if dataset is not None and config["dataset"] != dataset:
+            if dataset is not None and header[0] != dataset:
                 continue
-            if kinds is not None and config["kind"] not in kinds:
+            if kinds is not None and header[1] not in kinds:
                 continue
             out.append(name)
         return out
+
+    def _header(self, name: str) -> tuple[str, str] | None:
+        """(dataset, kind) of a listed checkpoint, re-read only when its config.json changed."""
+        folder = (self.root or checkpoints.checkpoints_dir()) / name
+        try:
+            stamp = (folder / checkpoints.CONFIG_FILE).stat().st_mtime_ns
+        except OSError:
+            return None
+        cached = self._headers.get(name)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        try:
+            config = checkpoints.read_config(folder)
+        except checkpoints.CheckpointError:
+            return None
+        header = (config["dataset"], config["kind"])
+        self._headers[name] = (stamp, header)
+        return header
 
     def default(self, dataset: str, role: str) -> str | None:
         """The shipped "<dataset>-<role>" if present, else the first checkpoint of that kind."""
@@ -127,21 +147,26 @@ class Reconstruction:
 def best_class(model: GenerativeModel, x: torch.Tensor) -> tuple[int, np.ndarray]:
     """For a CVAE: the class under which x is most likely (smallest -ELBO), and the
     -ELBO of every class (nats). Uses the posterior mean, so it is deterministic."""
-    batch = x.expand(model.num_classes, -1, -1, -1)
-    classes = torch.arange(model.num_classes)
-    rec, kl = _elbo_terms_at_mean(model, batch, classes)
+    _, rec, kl = _posterior_mean_pass(model, *_every_class(model, x))
     neg_elbo = rec + kl
     return int(neg_elbo.argmin()), neg_elbo.numpy()
 
 
-def _elbo_terms_at_mean(model, x, y=None):
-    """Reconstruction (BCE) and KL in nats, each (B,), decoding the posterior mean so the
-    numbers a user sees do not jitter from one update to the next."""
+def _every_class(model, x):
+    """x (1, 1, 28, 28) repeated once per class, and the classes: (C, 1, 28, 28), (C,)."""
+    return x.expand(model.num_classes, -1, -1, -1), torch.arange(model.num_classes)
+
+
+def _posterior_mean_pass(model, x, y=None):
+    """Decode the posterior mean: the reconstruction, and the reconstruction (BCE) and KL
+    terms in nats, each batched. The mean, not a sample, so the numbers a user sees do not
+    jitter from one update to the next."""
     from .models.base import bce_per_image
     from .models.vae import gaussian_kl
 
     mu, logvar = model.posterior(x, y)
-    return bce_per_image(model.decode_logits(mu, y), x), gaussian_kl(mu, logvar)
+    logits = model.decode_logits(mu, y)
+    return torch.sigmoid(logits), bce_per_image(logits, x), gaussian_kl(mu, logvar)
 
 
 @_no_grad
@@ -149,21 +174,25 @@ def reconstruct(model: GenerativeModel, x: torch.Tensor, *, label: int | None = 
     """One model's reconstruction of x (1, 1, 28, 28), with its error.
     For a CVAE, ``label`` None means the most likely class."""
     details: dict = {}
-    y = None
     if model.conditional:
-        if label is None:
-            label, _ = best_class(model, x)
-            details["class_source"] = "most likely"
-        else:
-            details["class_source"] = "chosen"
-        if not 0 <= label < model.num_classes:
+        details["class_source"] = "chosen" if label is not None else "most likely"
+        if label is not None and not 0 <= label < model.num_classes:
             raise ExploreError(f"class must be between 0 and {model.num_classes - 1}")
-        y = torch.tensor([label])
-        details["class"] = model.class_names[label]
-    recon = model.reconstruct(x, y)
     if model.kind in ("vae", "cvae"):
-        rec, kl = _elbo_terms_at_mean(model, x, y)
+        if model.conditional and label is None:
+            # one pass under every class gives both the most likely class and its reconstruction
+            recon, rec, kl = _posterior_mean_pass(model, *_every_class(model, x))
+            label = int((rec + kl).argmin())
+            recon, rec, kl = recon[label:label + 1], rec[label:label + 1], kl[label:label + 1]
+        else:
+            recon, rec, kl = _posterior_mean_pass(model, x, None if label is None else torch.tensor([label]))
         details["rec_nats"], details["kl_nats"] = float(rec[0]), float(kl[0])
+    else:
+        if model.conditional and label is None:
+            raise ExploreError(f"this {model.kind} needs a class to reconstruct")
+        recon = model.reconstruct(x, None if label is None else torch.tensor([label]))
+    if model.conditional:
+        details["class"] = model.class_names[label]
     return Reconstruction(name or model.kind, model.kind, to_uint8(recon)[0],
                           float((recon - x).pow(2).mean()), float(psnr(recon, x)[0]), details)
 

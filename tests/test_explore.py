@@ -1,4 +1,7 @@
 """The explorer's logic on the shipped digit checkpoints."""
+import os
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -30,6 +33,41 @@ def test_cache_lists_and_reuses_models():
     assert cache.default("mnist", "vae2d") == "mnist-vae2d"
     with pytest.raises(gx.CheckpointError):
         cache.get("../../etc")
+
+
+def test_listing_follows_checkpoints_added_changed_and_broken_on_disk(tmp_path):
+    import json
+    import shutil
+
+    from genexplorer import checkpoints
+
+    shutil.copytree(checkpoints.checkpoints_dir() / "mnist-vae", tmp_path / "mnist-vae")
+    local = explore.ModelCache(tmp_path)
+    assert local.names("mnist") == ["mnist-vae"] and local.names("fashion") == []
+    config_path = tmp_path / "mnist-vae" / checkpoints.CONFIG_FILE
+    config = json.loads(config_path.read_text())
+    config["dataset"] = "fashion"
+    config_path.write_text(json.dumps(config))
+    os.utime(config_path, ns=(time.time_ns(), time.time_ns() + 10 ** 9))  # a later save
+    assert local.names("mnist") == [] and local.names("fashion") == ["mnist-vae"]
+    shutil.copytree(tmp_path / "mnist-vae", tmp_path / "mnist-vae-b")
+    assert local.names("fashion") == ["mnist-vae", "mnist-vae-b"]
+    (tmp_path / "mnist-vae-b" / checkpoints.CONFIG_FILE).write_text("{not json")
+    os.utime(tmp_path / "mnist-vae-b" / checkpoints.CONFIG_FILE, ns=(time.time_ns(), time.time_ns() + 2 * 10 ** 9))
+    assert local.names("fashion") == ["mnist-vae"]
+
+
+def test_pickers_never_offer_the_classifier_but_it_reads_a_seven(seven):
+    assert "mnist-classifier" in gx.list_checkpoints()
+    assert "mnist-classifier" not in cache.names("mnist") and "mnist-classifier" not in cache.names()
+    assert cache.names("mnist", kinds=("classifier",)) == ["mnist-classifier"]
+    assert cache.default("mnist", "classifier") == "mnist-classifier"
+    assert cache.default("mnist", "cvae") == "mnist-cvae"
+    reading = explore.classify(cache.get("mnist-classifier"), seven)
+    assert reading[0][0] == "7" and reading[0][1] > 0.5 and len(reading) == 3
+    assert reading == sorted(reading, key=lambda item: -item[1])
+    with pytest.raises(explore.ExploreError, match="not a classifier"):
+        explore.classify(cache.get("mnist-vae"), seven)
 
 
 def test_reconstructions_are_close_and_carry_the_vae_terms(seven):

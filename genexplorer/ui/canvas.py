@@ -81,8 +81,12 @@ function send(final) {
   let bin = '';
   for (let i = 0; i < grey.length; i++) bin += String.fromCharCode(grey[i]);
   const text = any ? JSON.stringify({ w: small.width, h: small.height, data: btoa(bin) }) : '';
-  if (window.geLive) window.geLive.draw(text);
-  if (!final) return;
+  // At the end of a stroke the Gradio event follows the live pictures rather than racing
+  // them for the same two cores.
+  if (!window.geLive) { if (final) commit(text); return; }
+  window.geLive.draw(text, final ? () => commit(text) : null);
+}
+function commit(text) {
   const box = target();
   if (!box) return;
   const proto = box.tagName === 'TEXTAREA' ? HTMLTextAreaElement.prototype : HTMLInputElement.prototype;

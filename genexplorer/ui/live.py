@@ -129,10 +129,12 @@ LIVE_JS = """
     const lane = lanes[kind];
     const body = lane.next; lane.next = null; lane.busy = true;
     const ticket = ++lane.sent;
+    const after = lane.after; lane.after = null;
     try {
       const r = await fetch(url(kind), { method: 'POST', headers: { 'content-type': 'application/json' }, body });
       if (r.ok && ticket > lane.painted) { lane.painted = ticket; await lane.paint(r); }
     } catch (_) { /* the Gradio event at the end of the gesture reports problems */ }
+    if (after) after();
     lane.busy = false;
     if (lane.next !== null) run(kind);
   }
@@ -143,19 +145,21 @@ LIVE_JS = """
     if (old && old.startsWith('blob:')) URL.revokeObjectURL(old);
   };
   window.geLive = {
-    request(kind, body, paint) {
-      const lane = lanes[kind] || (lanes[kind] = { busy: false, next: null, sent: 0, painted: 0 });
-      lane.next = JSON.stringify(body); lane.paint = paint;
+    // after(): called once this body's answer is painted (or failed), e.g. to start the Gradio event then
+    request(kind, body, paint, after = null) {
+      const lane = lanes[kind] || (lanes[kind] = { busy: false, next: null, sent: 0, painted: 0, after: null });
+      if (lane.after && lane.next !== null) lane.after();  // a replaced body still gets its follow-up
+      lane.next = JSON.stringify(body); lane.paint = paint; lane.after = after;
       if (!lane.busy) run(kind);
     },
     drawSettings: { dataset: 'mnist', cvae_class: -1 },
-    draw(payload) {
+    draw(payload, after = null) {
       this.request('draw', { payload, ...this.drawSettings }, async (r) => {
         const data = await r.json();
         for (const [id, src] of Object.entries(data.images)) {
           if (src) setSrc(document.querySelector('#' + id + ' img'), src);
         }
-      });
+      }, after);
     },
     slide() {
       const box = document.querySelector('#ge-slider-live textarea, #ge-slider-live input');
