@@ -17,8 +17,24 @@ FLOORS = {"mnist": {"psnr16": 17.0, "psnr2": 13.0, "neg_elbo": 125.0},
           "fashion": {"psnr16": 18.0, "psnr2": 14.0, "neg_elbo": 260.0}}
 
 
+CLASSIFIER_FLOORS = {"mnist": 0.96, "fashion": 0.88}
+
+
 def test_every_shipped_checkpoint_is_there():
     assert set(SHIPPED) <= set(gx.list_checkpoints())
+    assert {f"{dataset}-classifier" for dataset in CLASSIFIER_FLOORS} <= set(gx.list_checkpoints())
+
+
+@pytest.mark.parametrize("dataset", sorted(CLASSIFIER_FLOORS))
+def test_shipped_classifier_reads_the_test_set(dataset):
+    model = gx.load(f"{dataset}-classifier")
+    config = checkpoints.read_config(checkpoints.resolve(f"{dataset}-classifier"))
+    assert config["complete"] is True and model.kind == "classifier" and model.dataset == dataset
+    images, labels = gx.load_dataset(dataset, "test")
+    x = torch.from_numpy(images[:2000]).float().div(255).unsqueeze(1)
+    predicted, _ = model.predict(x)
+    accuracy = float((predicted.numpy() == labels[:2000]).mean())
+    assert accuracy > CLASSIFIER_FLOORS[dataset] and config["metrics"]["test_accuracy"] > CLASSIFIER_FLOORS[dataset]
 
 
 def test_checkpoints_stay_small():
