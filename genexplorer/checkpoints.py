@@ -9,6 +9,7 @@ so a run killed half way never leaves a half-written checkpoint behind.
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -146,7 +147,8 @@ def save(model: GenerativeModel, folder, *, training: dict | None = None, metric
         "metrics": metrics or {},
         "package_version": __version__,
     }
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
+    _remove_abandoned_temporaries(folder.parent)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-{os.getpid()}-", dir=folder.parent))
     try:
         state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
         save_file(state, str(tmp / WEIGHTS_FILE), metadata={"kind": model.kind})
@@ -164,6 +166,13 @@ def save(model: GenerativeModel, folder, *, training: dict | None = None, metric
         for path in tmp.iterdir():
             os.chmod(path, 0o644)
         _replace_dir(tmp, folder)
+    except SafetensorError as exc:
+        # safetensors reports a failed write (disk full, file too large) as its own error type;
+        # make it the OSError it is, so callers handle every write failure alike.
+        shutil.rmtree(tmp, ignore_errors=True)
+        code = re.search(r"os error (\d+)", str(exc))
+        errno_ = int(code.group(1)) if code else errno.EIO
+        raise OSError(errno_, os.strerror(errno_), str(folder)) from exc
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -185,6 +194,29 @@ def _replace_dir(new: Path, target: Path) -> None:
         os.rename(old, target)
         raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _remove_abandoned_temporaries(parent: Path) -> None:
+    """Delete the temporary folders of saves whose process was killed mid-write (SIGKILL,
+    power cut): their names carry the writer's pid, and that process is gone."""
+    for tmp in parent.glob(".*.tmp-*-*"):
+        found = re.search(r"\.tmp-(\d+)-[^/]*$", tmp.name)
+        if found and tmp.is_dir() and not _process_exists(int(found.group(1))):
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True   # someone else's process
+    status = Path(f"/proc/{pid}/status")
+    try:   # a killed process nobody has reaped yet is a zombie: gone for our purposes
+        return "\nState:\tZ" not in status.read_text()
+    except OSError:
+        return True
 
 
 def _recover_interrupted_replace(folder: Path) -> None:
