@@ -1,20 +1,32 @@
-"""A fix for a race in Gradio 6.31's image cache, applied when the UI is imported.
+"""Fixes for Gradio 6.31, applied when the UI is imported.
 
-Gradio names a cached output image by the hash of its bytes and rewrites the file every
+1. A race in its image cache. Gradio names a cached output image by the hash of its bytes and rewrites the file every
 time (truncate, then write). When two users get the same picture at the same moment
 (ten students asking for GAN samples with seed 0), one request can stream the file while
 another has just truncated it, and the browser or client receives a broken response
 ("Too little data for declared Content-Length"). Writing to a temporary name and renaming
 it into place makes every reader see a complete file; an identical file already in place
 is left alone.
+
+2. Requests it cannot read answered with an error that has no message (found by
+genexplorer.torture, which sends the page's API NaN, infinity and text where numbers go,
+too few arguments and unknown endpoint names). A number field given NaN or infinity
+crashed in rounding ("cannot convert float NaN to integer"), a request with missing
+arguments raised a bare ValueError, and an unknown api_name was a 500 with a traceback.
+Each now gets a message (or a 404) and nothing reaches the server log as a crash.
 """
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from pathlib import Path
 
-from gradio import processing_utils
+from fastapi import HTTPException
+from gradio import processing_utils, route_utils
+from gradio.blocks import Blocks
+from gradio.components import Number
+from gradio.exceptions import Error
 
 
 def _save_pil_to_cache_atomically(img, cache_dir: str, name: str = "image", format: str = "webp") -> str:
@@ -32,5 +44,42 @@ def _save_pil_to_cache_atomically(img, cache_dir: str, name: str = "image", form
     return str(target)
 
 
+_number_preprocess = Number.preprocess
+_validate_inputs = Blocks.validate_inputs
+_get_fn = route_utils.get_fn
+
+
+def _checked_number_preprocess(self, payload):
+    """A number field's value must be a finite number (or empty) before Gradio rounds it."""
+    if payload is None:
+        return None
+    what = self.label or "this number"
+    if isinstance(payload, bool) or not isinstance(payload, (int, float)):
+        try:
+            payload = float(payload)
+        except (TypeError, ValueError):
+            raise Error(f"{what} must be a number, got {str(payload)[:40]!r}") from None
+    if not math.isfinite(payload):
+        raise Error(f"{what} must be a finite number, got {payload}")
+    return _number_preprocess(self, payload)
+
+
+def _validate_inputs_with_message(self, block_fn, inputs):
+    try:
+        return _validate_inputs(self, block_fn, inputs)
+    except ValueError as exc:
+        raise Error(str(exc).splitlines()[0]) from None
+
+
+def _get_fn_or_404(blocks, api_name, body):
+    try:
+        return _get_fn(blocks, api_name, body)
+    except (route_utils.FnIndexInferError, KeyError, IndexError):
+        raise HTTPException(status_code=404, detail=f"no API endpoint {api_name or body.fn_index!r}") from None
+
+
 def apply() -> None:
     processing_utils.save_pil_to_cache = _save_pil_to_cache_atomically
+    Number.preprocess = _checked_number_preprocess
+    Blocks.validate_inputs = _validate_inputs_with_message
+    route_utils.get_fn = _get_fn_or_404

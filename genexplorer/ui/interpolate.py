@@ -34,7 +34,11 @@ def _endpoint(source: str, which: int, dataset: str, current28, uploaded28) -> n
     where = np.flatnonzero(labels == label)
     if not len(where):
         raise explore.ExploreError(f"no test image of class {label}")
-    return images[where[int(which) % len(where)]]
+    try:
+        which = int(which)
+    except (TypeError, ValueError, OverflowError):
+        raise explore.ExploreError(f"'which one' must be a whole number, got {which!r}") from None
+    return images[where[which % len(where)]]
 
 
 def strip_rows(source_a, index_a, source_b, index_b, steps, dataset, current28, uploaded28):

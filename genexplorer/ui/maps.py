@@ -3,6 +3,7 @@ for 2-D models the decoded manifold. AE-2d beside VAE-2d shows why the VAE's pri
 from __future__ import annotations
 
 import json
+import math
 
 import gradio as gr
 import numpy as np
@@ -103,6 +104,8 @@ def on_click(payload: str, dataset: str, any_model: str):
         click = json.loads(payload)
         plot = str(click["plot"])
         x, y = float(click["x"]), float(click["y"])
+        if not (math.isfinite(x) and math.isfinite(y)):
+            raise ValueError("not a point")
     except (ValueError, KeyError, TypeError):
         raise explore.ExploreError("the clicked point could not be read") from None
     if plot == "ge-map-any":
