@@ -94,11 +94,17 @@ def _load_shipped(stem: str, split: str):
 def _load_fashion(split: str, data_dir):
     if split == "test" and data_dir is None:
         return _load_shipped("fashion_test", "test")
+    return load_idx_folder(fashion_folder(split, data_dir), split)
+
+
+def fashion_folder(split: str = "train", data_dir=None) -> Path:
+    """The folder holding Fashion-MNIST's ``split`` as IDX files (data_dir, $GENEXPLORER_DATA,
+    then Debian's package). Raises DatasetError saying how to install it when there is none."""
     candidates = [Path(p) for p in (data_dir, os.environ.get(DATA_ENV_VAR)) if p]
     candidates.append(DEBIAN_FASHION_DIR)
     for folder in candidates:
         if folder.is_dir() and _find_idx_pair(folder, split) is not None:
-            return load_idx_folder(folder, split)
+            return folder
     tried = ", ".join(str(c) for c in candidates)
     raise DatasetError(
         f"the Fashion-MNIST {split} images were not found (looked in {tried}). "

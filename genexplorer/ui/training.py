@@ -9,10 +9,11 @@ import uuid
 from pathlib import Path
 
 import gradio as gr
+import numpy as np
 import plotly.graph_objects as go
+from PIL import Image
 
-from .. import jobs
-from ..data import DEBIAN_FASHION_DIR
+from .. import data, jobs
 from . import common
 
 FAMILIES = [("Autoencoder (AE)", "ae"), ("Denoising AE", "dae"), ("VAE", "vae"), ("Conditional VAE", "cvae"),
@@ -32,8 +33,16 @@ def manager() -> jobs.JobManager:
     return _manager
 
 
+def fashion_installed() -> bool:
+    try:
+        data.fashion_folder("train")
+    except data.DatasetError:
+        return False
+    return True
+
+
 def dataset_choices() -> list[tuple[str, str]]:
-    full = (DEBIAN_FASHION_DIR / "train-images-idx3-ubyte.gz").exists() or os.environ.get("GENEXPLORER_DATA")
+    full = fashion_installed()
     return [("digits (4,500 shipped MNIST)", "mnist"),
             ("fashion (60,000 Fashion-MNIST)" if full else
              "fashion: NOT INSTALLED (sudo apt-get install dataset-fashion-mnist)", "fashion"),
@@ -49,6 +58,8 @@ def run_choices() -> list[tuple[str, str]]:
 def on_start(name, family, dataset, zip_file, latent_dim, epochs, batch_size, lr, seed, beta, noise, noise_level,
              device, overwrite):
     """Queue a run; -> (runs dropdown update, message)."""
+    if dataset == "fashion":
+        data.fashion_folder("train")   # not installed: say how to install it now, not when the run fails
     if dataset == "zip":
         if not zip_file:
             raise jobs.JobError("upload a .zip of IDX files or of one folder of images per class first")
@@ -142,6 +153,19 @@ def runs_table() -> str:
             + "\n".join(rows)) if rows else "No runs yet."
 
 
+def _samples_picture(job_id):
+    """The latest sample grid as pixels, not a path: Gradio serves only files under the working
+    directory or the temp folder, and runs/ may be anywhere (GENEXPLORER_RUNS)."""
+    path = manager().latest_samples(job_id)
+    if path is None:
+        return None
+    try:
+        with Image.open(path) as picture:
+            return np.asarray(picture.convert("RGB"))
+    except (OSError, ValueError):
+        return None   # being written right now: the next tick shows it
+
+
 def on_view(job_id):
     """-> (progress, curves, samples, log, runs table, timer update). Called by the timer."""
     if not job_id:
@@ -151,8 +175,7 @@ def on_view(job_id):
     except jobs.JobError as exc:
         return f"<div id='ge-train-progress' data-state='none'>{html.escape(str(exc))}</div>", None, None, "", runs_table(), gr.update()
     status = manager().status(job_id)
-    samples = manager().latest_samples(job_id)
-    return (progress_html(job, status), curve_figure(job, status), str(samples) if samples else None,
+    return (progress_html(job, status), curve_figure(job, status), _samples_picture(job_id),
             manager().log_tail(job_id, lines=8), runs_table(), gr.update(active=job.state in ("queued", "running")))
 
 
@@ -188,7 +211,7 @@ def build(tab: gr.Tab) -> None:
             run = gr.Dropdown(run_choices(), label="Run", elem_id="ge-train-run")
             progress = gr.HTML(elem_id="ge-train-status")
             curves = gr.Plot(label="Loss curves", elem_id="ge-train-curves")
-            samples = gr.Image(label="Samples and reconstructions, refreshed every epoch", type="filepath",
+            samples = gr.Image(label="Samples and reconstructions, refreshed every epoch", type="numpy", format="png",
                                interactive=False, height=320, elem_id="ge-train-samples")
             log = gr.Textbox(label="Log", lines=8, max_lines=8, interactive=False, elem_id="ge-train-log")
     runs = gr.Markdown(elem_id="ge-train-runs")
