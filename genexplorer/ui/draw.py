@@ -17,15 +17,17 @@ BLANK = common.picture(np.zeros((28, 28), np.uint8))
 
 
 def reconstruct_all(picture28: np.ndarray, dataset: str, cvae_class: int) -> tuple[list, str]:
-    """Each default model's reconstruction of a uint8 (28, 28) picture, and a table of errors."""
+    """Each default model's reconstruction of a uint8 (28, 28) picture, and a table of errors
+    with what the dataset's classifier reads in the drawing and in each reconstruction."""
     x = common.model_input(picture28)
+    reader = classifier_reader(dataset)
     images, rows = [], []
     vae_note = ""
     loaded, problems = common.models_for(dataset, ROLES)
     for role, title in ROLES:
         if title not in loaded:
-            images.append(None)
-            rows.append(f"| {title} | not available | | |")
+            images.append(BLANK)
+            rows.append(f"| {title} | not available | | | |")
             continue
         name, model = loaded[title]
         label = None if (cvae_class is None or int(cvae_class) < 0) else int(cvae_class)
@@ -39,10 +41,34 @@ def reconstruct_all(picture28: np.ndarray, dataset: str, cvae_class: int) -> tup
             vae_note = (f"**VAE loss for this input:** reconstruction {rec:.1f} nats + KL {kl:.1f} nats "
                         f"= {rec + kl:.1f} nats (the negative ELBO). The KL term is the price of the code "
                         "straying from the prior N(0, I).")
-        rows.append(f"| {title} | {result.mse:.4f} | {result.psnr:.1f} dB | {note} |")
-    table = "| model | error (MSE) | PSNR | |\n|---|---|---|---|\n" + "\n".join(rows)
+        read = reader(result.image)[0] if reader else None
+        rows.append(f"| {title} | {result.mse:.4f} | {result.psnr:.1f} dB | {_reading(read)} | {note} |")
+    table = "| model | error (MSE) | PSNR | classifier reads | |\n|---|---|---|---|---|\n" + "\n".join(rows)
+    if reader:
+        first, *others = reader(picture28)
+        runners_up = ", ".join(_reading(other) for other in others)
+        table = (f"**The classifier reads your drawing as {first[0]}** ({first[1]:.0%}; then {runners_up}).\n\n"
+                 + table)
     notes = "".join(f"\n\n**{problem}**" for problem in problems)
     return images, table + ("\n\n" + vae_note if vae_note else "") + notes
+
+
+def classifier_reader(dataset: str):
+    """picture28 -> the classifier's top 3 (name, probability), or None without a classifier:
+    the app works without one, it only reads less."""
+    try:
+        _, model = common.model_or_none(dataset, "classifier")
+    except common.CheckpointError:
+        return None
+    if model is None:
+        return None
+    return lambda picture28: explore.classify(model, common.model_input(picture28), top=3)
+
+
+def _reading(read) -> str:
+    if read is None:
+        return ""
+    return f"{read[0]} ({read[1]:.0%})" if read[1] >= 0.005 else f"{read[0]} (<1%)"
 
 
 @common.user_errors
