@@ -16,11 +16,11 @@ EMPTY_MESSAGE = "Draw in the black box (or pick an example below): the models re
 BLANK = common.picture(np.zeros((28, 28), np.uint8))
 
 
-def reconstruct_all(picture28: np.ndarray, dataset: str, cvae_class: int) -> tuple[list, str]:
+def reconstruct_all(picture28: np.ndarray, dataset: str, cvae_class: int, *, read: bool = True) -> tuple[list, str]:
     """Each default model's reconstruction of a uint8 (28, 28) picture, and a table of errors
-    with what the dataset's classifier reads in the drawing and in each reconstruction."""
+    with (when ``read``) what the dataset's classifier reads in the drawing and in each reconstruction."""
     x = common.model_input(picture28)
-    reader = classifier_reader(dataset)
+    reader = classifier_reader(dataset) if read else None
     images, rows = [], []
     vae_note = ""
     loaded, problems = common.models_for(dataset, ROLES)
@@ -72,8 +72,10 @@ def _reading(read) -> str:
 
 
 @common.user_errors
-def on_drawing(payload: str, dataset: str, cvae_class: int):
-    """Canvas data -> (what the model sees, stored picture, 4 reconstructions, message)."""
+def on_drawing(payload: str, dataset: str, cvae_class: int, *, read: bool = True):
+    """Canvas data -> (what the model sees, stored picture, 4 reconstructions, message).
+    The live channel passes read=False: it shows only the pictures, and the classifier
+    would be a third of its time."""
     dataset = common.checked_dataset(dataset)
     pixels = decode_payload(payload)
     if pixels is None:
@@ -82,7 +84,7 @@ def on_drawing(payload: str, dataset: str, cvae_class: int):
         picture28 = common.preprocess_picture(pixels, dataset)
     except BlankImageError as exc:
         return [BLANK, None, BLANK, BLANK, BLANK, BLANK, f"**{exc}**"]
-    images, table = reconstruct_all(picture28, dataset, cvae_class)
+    images, table = reconstruct_all(picture28, dataset, cvae_class, read=read)
     return [common.picture(picture28), picture28, *images, table]
 
 

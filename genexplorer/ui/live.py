@@ -60,7 +60,7 @@ def slide_png(request: dict) -> bytes:
 
 def draw_pictures(request: dict) -> dict:
     """{"payload", "dataset", "cvae_class"} -> {"images": {elem_id: data URL or None}}."""
-    outputs = draw.on_drawing(request.get("payload"), request.get("dataset"), request.get("cvae_class", -1))
+    outputs = draw.on_drawing(request.get("payload"), request.get("dataset"), request.get("cvae_class", -1), read=False)
     seen, _stored, *reconstructions, _table = outputs
     return {"images": {elem_id: (None if picture is None else
                                  "data:image/png;base64," + base64.b64encode(png_bytes(picture)).decode("ascii"))
