@@ -75,6 +75,20 @@ def test_draw_a_seven_and_see_it_rebuilt(page):
     page.wait_for_function("document.querySelector('#ge-draw-message').innerText.includes('Draw in the black box')")
 
 
+def test_live_pictures_follow_the_dataset_switch(page):
+    """While a stroke goes on, the page asks the live channel for the chosen dataset's models."""
+    bodies = []
+    page.on("request", lambda r: bodies.append(r.post_data_json) if r.url.endswith("/genexplorer/live/draw") else None)
+    page.locator("#ge-dataset label", has_text="Fashion").click()
+    page.wait_for_function("document.querySelector('#ge-draw-class input').value === 'most likely'")
+    time.sleep(0.5)
+    blank = image_src(page, "ge-recon-vae")
+    stroke(page, "#ge-canvas canvas", [(60, 140), (220, 140)])
+    wait_for_new_image(page, "ge-recon-vae", blank)
+    assert bodies and bodies[-1]["dataset"] == "fashion" and bodies[-1]["cvae_class"] == -1
+    page.wait_for_function("document.querySelector('#ge-draw-message').innerText.includes('classifier reads your drawing')")
+
+
 def test_drag_a_latent_slider_and_the_picture_changes(page):
     page.get_by_role("tab", name="Latent sliders").click()
     before = wait_for_new_image(page, "ge-slider-image")
@@ -122,6 +136,29 @@ def test_a_pdf_renamed_png_gets_a_clear_message(page, tmp_path):
     page.get_by_role("tab", name="Upload").click()
     page.locator("#ge-upload input[type=file]").set_input_files(str(fake))
     page.wait_for_selector("text=not a picture", timeout=15_000)
+    # and the page keeps working
+    page.get_by_role("tab", name="Draw").click()
+    stroke(page, "#ge-canvas canvas", [(120, 60), (130, 230)])
+    wait_for_new_image(page, "ge-recon-vae")
+
+
+def test_the_worst_uploads_in_a_real_browser_get_clear_messages(page, tmp_path):
+    """From genexplorer.torture's catalogue: a 9000x9000 picture, a truncated PNG, an
+    executable renamed .png; then a zip bomb as training data."""
+    from genexplorer import torture
+
+    page.get_by_role("tab", name="Upload").click()
+    for name, message in (("huge.png", "megapixels"), ("truncated.png", "damaged"), ("tool.png", "not a picture")):
+        page.locator("#ge-upload input[type=file]").set_input_files(str(torture.build_file(tmp_path, name)))
+        page.wait_for_selector(f"text={message}", timeout=20_000)
+    page.get_by_role("tab", name="Train").click()
+    page.locator("#ge-train-dataset input").click()
+    page.get_by_role("option", name="my .zip").click()
+    page.locator("#ge-train-zip input[type=file]").set_input_files(str(torture.build_file(tmp_path, "bomb.zip")))
+    page.wait_for_selector("#ge-train-zip a, #ge-train-zip .file-preview", timeout=20_000)
+    page.fill("#ge-train-name input, #ge-train-name textarea", "mnist-bombed")
+    page.click("#ge-train-start")
+    page.wait_for_selector("text=the limit is 200 MB", timeout=20_000)
     # and the page keeps working
     page.get_by_role("tab", name="Draw").click()
     stroke(page, "#ge-canvas canvas", [(120, 60), (130, 230)])
