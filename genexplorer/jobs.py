@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -262,6 +263,49 @@ class JobManager:
 
     def close(self) -> None:
         self._stop.set()
+
+    # ------------------------------------------------------------ uploaded data
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.runs_dir / "uploads"
+
+    def unpack_upload(self, zip_path: str | Path) -> Path:
+        """Unpack a user's .zip for a run in a fresh folder under runs/uploads/. Uploads no queued
+        or running run needs are deleted first, so repeated uploads cannot fill the disk."""
+        self.prune_uploads()
+        folder = self.uploads_dir / uuid.uuid4().hex[:12]
+        try:
+            return extract_dataset_zip(zip_path, folder)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+
+    def discard_upload(self, dataset: str | Path) -> None:
+        """Delete the unpacked upload a refused run would have used."""
+        try:
+            top = Path(dataset).resolve().relative_to(self.uploads_dir.resolve()).parts[0]
+        except (ValueError, IndexError):
+            return   # not an upload
+        shutil.rmtree(self.uploads_dir / top, ignore_errors=True)
+
+    def prune_uploads(self, *, grace_s: float = 600.0) -> None:
+        """Delete unpacked uploads of finished runs, and those no run took within ``grace_s``
+        (younger ones may belong to a request being checked right now)."""
+        if not self.uploads_dir.is_dir():
+            return
+        with self._lock:
+            jobs = self.jobs()
+            active = [str(job.settings.get("dataset")) for job in jobs if job.state in ("queued", "running")]
+            known = [str(job.settings.get("dataset")) for job in jobs]
+            for folder in self.uploads_dir.iterdir():
+                def uses(dataset: str) -> bool:
+                    return dataset == str(folder) or dataset.startswith(str(folder) + os.sep)
+
+                if any(map(uses, active)):
+                    continue
+                if any(map(uses, known)) or time.time() - folder.stat().st_mtime > grace_s:
+                    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _pid_alive(pid: int | None) -> bool:

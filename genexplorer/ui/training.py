@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 import os
 import time
-import uuid
 from pathlib import Path
 
 import gradio as gr
@@ -60,18 +59,22 @@ def on_start(name, family, dataset, zip_file, latent_dim, epochs, batch_size, lr
     """Queue a run; -> (runs dropdown update, message)."""
     if dataset == "fashion":
         data.fashion_folder("train")   # not installed: say how to install it now, not when the run fails
-    if dataset == "zip":
-        if not zip_file:
-            raise jobs.JobError("upload a .zip of IDX files or of one folder of images per class first")
-        folder = manager().runs_dir / "uploads" / uuid.uuid4().hex[:12]
-        dataset = str(jobs.extract_dataset_zip(zip_file, folder))
+    if dataset == "zip" and not zip_file:
+        raise jobs.JobError("upload a .zip of IDX files or of one folder of images per class first")
     settings = {"model": family, "dataset": dataset, "latent_dim": _int(latent_dim, "latent size"),
                 "epochs": _int(epochs, "epochs"), "batch_size": _int(batch_size, "batch size"),
                 "lr": float(lr) if lr else None, "seed": _int(seed, "seed"), "beta": float(beta),
                 "device": device or "auto"}
     if family == "dae":
         settings.update(noise=noise, noise_level=float(noise_level))
-    job = manager().submit((name or "").strip(), settings, overwrite=bool(overwrite))
+    try:
+        if dataset == "zip":
+            settings["dataset"] = str(manager().unpack_upload(zip_file))
+        job = manager().submit((name or "").strip(), settings, overwrite=bool(overwrite))
+    except BaseException:
+        if dataset == "zip" and settings["dataset"] != "zip":
+            manager().discard_upload(settings["dataset"])   # a refused run leaves no unpacked upload behind
+        raise
     job = manager().get(job.id)
     waiting = "" if job.state == "running" else " It waits until the run before it on this device ends."
     return gr.update(choices=run_choices(), value=job.id), f"Queued **{job.name}** on {job.device}.{waiting}"
