@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -24,6 +26,7 @@ USER_ERRORS = (ExploreError, BlankImageError, CheckpointError, CanvasError, Data
                UnsupportedOperation, ValueError, TypeError, OSError)
 PIXEL_SCALE = 5          # 28x28 pictures are sent as 140x140 PNGs, crisp squares
 EXPORT_DIR = Path(tempfile.gettempdir()) / "genexplorer-exports"
+EXPORT_MAX_AGE_S = 3600  # an export is downloaded at once; older ones are deleted
 
 cache = ModelCache(os.environ.get("GENEXPLORER_CHECKPOINTS") or None)
 maps = MapStore(cache)
@@ -94,10 +97,22 @@ def models_for(dataset: str, roles) -> tuple[dict, list[str]]:
 
 
 def export_file(data: bytes, suffix: str) -> str:
-    """Write bytes to a fresh file in the export folder (a temp folder Gradio may serve)."""
+    """Write bytes to the export folder (a temp folder Gradio may serve), named by their hash so
+    the same export is one file; exports older than an hour are deleted, so the folder cannot
+    grow without bound."""
     EXPORT_DIR.mkdir(parents=True, exist_ok=True)
-    path = EXPORT_DIR / f"genexplorer-{uuid.uuid4().hex[:10]}{suffix}"
-    path.write_bytes(data)
+    now = time.time()
+    for old in EXPORT_DIR.glob("genexplorer-*"):
+        try:
+            if now - old.stat().st_mtime > EXPORT_MAX_AGE_S:
+                old.unlink()
+        except OSError:
+            pass  # another request deleted it first
+    path = EXPORT_DIR / f"genexplorer-{hashlib.sha256(data).hexdigest()[:16]}{suffix}"
+    if not path.exists():
+        partial = path.with_name(f"{path.name}.{uuid.uuid4().hex[:6]}.part")
+        partial.write_bytes(data)
+        os.replace(partial, path)  # two users exporting the same strip never see half a file
     return str(path)
 
 
