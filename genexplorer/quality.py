@@ -55,7 +55,7 @@ class Budget:
                 f"{self.speed_steps} timed step(s) per family. Not comparable with the full run's numbers.")
 
 
-FULL = Budget("full", None, 2000, 500, 10_000, 100, None, 10, 6, 20)
+FULL = Budget("full", None, 2000, 500, 10_000, 100, None, 10, 50, 20)
 QUICK = Budget("quick", 200, 50, 30, 200, 10, 1000, 1, 1, 1)
 
 
