@@ -509,6 +509,8 @@ CATALOGUE: list[BadInput] = [
     BadInput("upload: executable renamed .png", "upload", (File("tool.png"), "mnist"), match="not a picture"),
     BadInput("upload: SVG", "noise_upload", (File("drawing.svg"), "mnist"), match="not a picture"),
     BadInput("upload: 25 MB file", "upload", (File("big.png"), "mnist"), match="large|exceeds|413|limit"),
+    BadInput("upload: 25 MB file sent past the client's own check", "upload", (File("big.png"), "mnist"),
+             match="413", raw=True),
     BadInput("inpaint: unknown mask", "inpaint", (None, "everything", "mnist"), match="choices", setup=UPLOAD_SETUP),
     BadInput("inpaint: nothing painted", "inpaint", (None, "painted", "mnist"), match="paint", setup=UPLOAD_SETUP),
     # ---- training from the page
@@ -785,8 +787,14 @@ def _send(app: App, item: BadInput, files_dir: Path, shared) -> tuple[str, objec
         if outcome != "ok":
             return "crash", f"the setup call {endpoint} failed: {detail}"
     if item.raw:
-        outcome, detail = raw_call(app.url, item.endpoint, [resolve(a, raw=True) for a in item.args],
-                                   session_hash=session.session_hash)
+        import httpx
+
+        try:
+            data = [resolve(a, raw=True) for a in item.args]
+        except httpx.HTTPStatusError as exc:   # the upload itself was refused
+            code = exc.response.status_code
+            return ("error" if code < 500 else "crash"), f"upload refused: HTTP {code}: {exc.response.text[:120]}"
+        outcome, detail = raw_call(app.url, item.endpoint, data, session_hash=session.session_hash)
         if item.endpoint == "nothing_here" and outcome == "http":
             return ("error" if detail < 500 else "crash"), f"HTTP {detail}"
         if outcome == "error" and not detail:
