@@ -107,3 +107,12 @@ def test_a_password_protected_page_refuses_strangers():
         assert status == 401
     finally:
         locked.close()
+
+
+def test_the_queue_does_not_rebuild_an_event_summary_after_every_event(app_url):
+    """Gradio 6.31 summarises its past events with pandas after each one (for a monitoring
+    page we do not use); the app keeps a single event and never rebuilds the summary."""
+    import app
+
+    queue = app.demo._queue
+    assert queue.ANALYTICS_MAX_EVENTS == 1 and queue.ANAYLTICS_CACHE_FREQUENCY >= 10 ** 9
