@@ -161,7 +161,8 @@ def launched(monkeypatch):
     import app
 
     calls = []
-    monkeypatch.setattr(app.demo, "launch", lambda **kwargs: calls.append(kwargs))
+    # app.main hands its settings to genexplorer.ui.launch (which starts the server and blocks)
+    monkeypatch.setattr(app, "launch", lambda demo, **kwargs: calls.append(kwargs))
     monkeypatch.delenv("GENEXPLORER_AUTH", raising=False)
     return app, calls
 
