@@ -40,8 +40,7 @@ import tempfile
 import threading
 import time
 import zipfile
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -382,6 +381,7 @@ class BadInput:
 
 
 NAN, INF = float("nan"), float("inf")
+LIVE = "/genexplorer/live"
 Z16 = (0.0,) * 16
 
 
@@ -542,6 +542,35 @@ CATALOGUE: list[BadInput] = [
              match="outside"),
     BadInput("train: status of run '../../etc'", "train_status", ("../../etc",), match="choices|no run"),
     BadInput("train: cancel run '../../etc'", "train_cancel", ("../../etc",), match="choices|no run"),
+    # ---- the live preview routes (ui/live.py: plain JSON posts, no Gradio checks in front)
+    BadInput("live slide: not JSON", f"POST {LIVE}/slide", ("{not json",), match="not JSON"),
+    BadInput("live slide: a JSON list", f"POST {LIVE}/slide", ("[1, 2]",), match="JSON object"),
+    BadInput("live slide: 400 kB body", f"POST {LIVE}/slide", ("x" * 400_000,), match="too large"),
+    BadInput("live slide: checkpoint '../../etc'", f"POST {LIVE}/slide",
+             (json.dumps({"model": "../../etc", "label": None, "latent": [], "values": [0.0] * 16}),), match="not a valid"),
+    BadInput("live slide: pickle checkpoint", f"POST {LIVE}/slide",
+             (json.dumps({"model": "mnist-zpickle", "label": None, "latent": [], "values": [0.0] * 16}),),
+             match="not a safetensors"),
+    BadInput("live slide: NaN values", f"POST {LIVE}/slide",
+             ('{"model": "mnist-vae", "label": null, "latent": [], "values": [' + ", ".join(["NaN"] * 16) + "]}",),
+             match="latent value"),
+    BadInput("live slide: text values", f"POST {LIVE}/slide",
+             (json.dumps({"model": "mnist-vae", "label": None, "latent": [], "values": ["x"] * 16}),), match="latent value"),
+    BadInput("live slide: class 1e308", f"POST {LIVE}/slide",
+             (json.dumps({"model": "mnist-cvae", "label": 1e308, "latent": [], "values": [0.0] * 16}),), match="class"),
+    BadInput("live slide: 17 values", f"POST {LIVE}/slide",
+             (json.dumps({"model": "mnist-vae", "label": None, "latent": [], "values": [0.0] * 17}),), match="lists"),
+    BadInput("live draw: dataset '../../etc'", f"POST {LIVE}/draw",
+             (json.dumps({"payload": _payload(_digit()), "dataset": "../../etc"}),), match="unknown dataset"),
+    BadInput("live draw: canvas 10^9 x 10^9", f"POST {LIVE}/draw",
+             (json.dumps({"payload": json.dumps({"w": 10 ** 9, "h": 10 ** 9, "data": ""}), "dataset": "mnist"}),),
+             match="wrong size"),
+    BadInput("live draw: canvas as an object", f"POST {LIVE}/draw",
+             (json.dumps({"payload": {"w": 8}, "dataset": "mnist"}),), match="malformed"),
+    BadInput("live draw: CVAE class 'seven'", f"POST {LIVE}/draw",
+             # answered with Python's own "invalid literal for int()": a message, if not a friendly one
+             # (a clearer one is proposed in .torture-requests.md)
+             (json.dumps({"payload": _payload(_digit()), "dataset": "mnist", "cvae_class": "seven"}),), match="."),
     # ---- plain requests for files
     BadInput("GET /etc/passwd through the file route", "GET /gradio_api/file=/etc/passwd"),
     BadInput("GET a file outside through ../", "GET /gradio_api/file=../../../../etc/passwd"),
@@ -563,6 +592,12 @@ def _digit_picture(size=200, mode="L"):
     from PIL import Image
 
     return Image.fromarray(255 - np.asarray(Image.fromarray(_digit(size)))).convert(mode)
+
+
+def _plain(path: Path, size: tuple[int, int], mode: str, colour) -> None:
+    from PIL import Image
+
+    Image.new(mode, size, colour).save(path, format="PNG")
 
 
 def _build_huge(path: Path):
@@ -633,7 +668,7 @@ def _build_big(path: Path):
 FILES = {
     "digit.png": lambda p: p.write_bytes(_png(_digit_picture())),
     "empty.png": lambda p: p.write_bytes(b""),
-    "one.png": lambda p: p.write_bytes(_png(__import__("PIL.Image", fromlist=["Image"]).new("L", (1, 1), 0))),
+    "one.png": lambda p: _plain(p, (1, 1), "L", 0),
     "huge.png": _build_huge,
     "liar.png": _build_liar,
     "sixteen.png": _build_sixteen,
@@ -641,7 +676,7 @@ FILES = {
     "palette.png": _build_palette,
     "animated.gif": _build_animated,
     "bilevel.tif": lambda p: _digit_picture(100, "1").save(p, format="TIFF"),
-    "white.png": lambda p: p.write_bytes(_png(__import__("PIL.Image", fromlist=["Image"]).new("RGB", (300, 300), "white"))),
+    "white.png": lambda p: _plain(p, (300, 300), "RGB", "white"),
     "truncated.png": lambda p: p.write_bytes(_png(_digit_picture(400, "RGB"))[:1500]),
     "homework.png": lambda p: p.write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\n" + b"0" * 500),
     "tool.png": lambda p: p.write_bytes(b"\x7fELF\x02\x01\x01" + b"\x00" * 900),
@@ -765,6 +800,23 @@ def run_bad_inputs(app: App, catalogue: list[BadInput] = CATALOGUE, *, files_dir
 def _send(app: App, item: BadInput, files_dir: Path, shared) -> tuple[str, object]:
     from gradio_client import handle_file
 
+    if item.endpoint.startswith("POST "):
+        import httpx
+
+        try:
+            response = httpx.post(app.url + item.endpoint[5:], content=item.args[0], timeout=60,
+                                  headers={"Content-Type": "application/json"})
+        except httpx.HTTPError as exc:
+            return "crash", f"no answer: {exc!r}"
+        if response.status_code >= 500:
+            return "crash", f"HTTP {response.status_code}: {response.text[:200]}"
+        if response.status_code == 200:
+            return "ok", f"HTTP 200, {len(response.content)} bytes"
+        try:
+            message = response.json().get("error") or response.json().get("detail")
+        except ValueError:
+            message = None
+        return ("error", f"HTTP {response.status_code}: {message}") if message else ("crash", f"HTTP {response.status_code} without a message")
     if item.endpoint.startswith("GET "):
         status, body = raw_get(app.url, item.endpoint[4:])
         if status == 0 or status >= 500:
@@ -1175,14 +1227,16 @@ def fault_disk_full_real(workdir: Path) -> dict:
 def fault_missing_fashion(app: App) -> dict:
     """The app started without the full Fashion-MNIST: asking to train on it says how to
     install it at once, and the Fashion tabs (which use the shipped test set) still work."""
+    from gradio_client import handle_file
+
     session = client(app.url)
     outcome, message = client_outcome(lambda: session.predict(*_train(name="fashion-notthere", dataset="fashion"),
                                                               api_name="/train_start"))
     works = []
     for endpoint, args in (("draw", (_payload(_digit()), "fashion", -1)), ("generate_vae", ("fashion", 10, 0)),
                            ("interpolate", ("1", 0, "7", 0, 5, "fashion")), ("upload", (File("cmyk.jpg"), "fashion"))):
-        args = tuple(__import__("gradio_client").handle_file(str(build_file(app.workdir / "files", a.name)))
-                     if isinstance(a, File) else a for a in args)
+        args = tuple(handle_file(str(build_file(app.workdir / "files", a.name))) if isinstance(a, File) else a
+                     for a in args)
         works.append((endpoint, client_outcome(lambda: session.predict(*args, api_name=f"/{endpoint}"))[0]))
     return {"train_outcome": outcome, "train_message": str(message)[:300], "other_tabs": works}
 
