@@ -50,35 +50,124 @@ def timed(function, repeats: int, warmup: int = 3) -> dict:
 
 # ------------------------------------------------------------ handlers
 
-def handler_speed(repeats: int) -> list[tuple[str, dict]]:
-    """The handlers' own time, called in-process (no network, no browser)."""
+def model_speed(repeats: int) -> list[list[str]]:
+    """Per shipped checkpoint, in-process on one thread: encode one image, decode one code,
+    and a whole slider step as the handler does it (decode, then the PNG the page gets).
+    Rows: [checkpoint, encode median / p95, decode median / p95, slider step median / p95]."""
     import torch
 
     torch.set_num_threads(1)  # as app.py runs them
+    from .data import load_dataset
     from .images import png_bytes
-    from .ui import draw, sliders
-    from .ui.canvas import encode_payload
-    from .ui.common import picture
+    from .ui import common, sliders
 
-    rows = []
     rng = np.random.default_rng(0)
-    for name in ("mnist-vae", "mnist-gan", "fashion-vae"):
-        try:
-            sliders.slide(name, None, [], *([0.0] * 16))
-        except Exception:  # noqa: BLE001 - a checkpoint not shipped here is skipped, not fatal
-            continue
-        values = lambda: rng.uniform(-2, 2, 16).tolist()  # noqa: E731
-        latent = [0.0] * 100
-        rows.append((f"slider step, {name} (decode)", timed(lambda: sliders.slide(name, None, latent, *values()), repeats)))
-        rows.append((f"slider step, {name} (decode + PNG)",
-                     timed(lambda: png_bytes(sliders.slide(name, None, latent, *values())), repeats)))
+    rows = []
+    for name in common.cache.names():
+        model = common.cache.get(name)
+        images, labels = load_dataset(model.dataset, "test")
+        x = torch.from_numpy(images[:1]).float().div(255).unsqueeze(1)
+        y = torch.tensor(labels[:1]) if model.conditional else None
+        label = int(labels[0]) if model.conditional else None
+        z = torch.zeros(1, model.latent_dim)
+        shown = min(model.latent_dim, sliders.MAX_SLIDERS)
+        latent = [0.0] * model.latent_dim
+        with torch.inference_mode():
+            encode = timed(lambda: model.encode(x, y), repeats) if model.kind not in ("gan", "cgan") else None
+            decode = timed(lambda: model.decode(z, y), repeats)
+        step = timed(lambda: png_bytes(sliders.slide(name, label, latent, *rng.uniform(-2, 2, shown).tolist())), repeats)
+        cell = lambda stats: "no encoder" if stats is None else f"{stats['median']:.2f} / {stats['p95']:.2f}"  # noqa: E731
+        rows.append([name, cell(encode), cell(decode), cell(step)])
+    return rows
+
+
+def model_table(rows: list[list[str]]) -> str:
+    lines = ["| checkpoint | encode one image (ms, median / p95) | decode one code (ms) | slider step: decode + PNG (ms) |",
+             "|---|---|---|---|"]
+    return "\n".join(lines + [f"| {' | '.join(row)} |" for row in rows])
+
+
+def drawing_payload() -> str:
+    """A drawn 7 as the canvas sends it."""
     from PIL import Image, ImageDraw
+
+    from .ui.canvas import encode_payload
 
     canvas = Image.new("L", (112, 112), 0)
     ImageDraw.Draw(canvas).line([(30, 20), (80, 20), (45, 95)], fill=255, width=8)
-    payload = encode_payload(np.asarray(canvas))
-    rows.append(("drawing -> 4 reconstructions (draw handler)", timed(lambda: draw.on_drawing(payload, "mnist", -1), max(10, repeats // 4))))
-    del picture
+    return encode_payload(np.asarray(canvas))
+
+
+def handler_speed(repeats: int) -> list[tuple[str, dict]]:
+    """The tabs' heavier handlers, in-process (no network, no browser)."""
+    import torch
+
+    torch.set_num_threads(1)
+    from .ui import draw, interpolate
+
+    payload = drawing_payload()
+    fewer = max(10, repeats // 4)
+    return [
+        ("drawing -> 4 reconstructions + classifier readings (draw handler)",
+         timed(lambda: draw.on_drawing(payload, "mnist", -1), fewer)),
+        ("drawing -> 4 reconstructions, pictures only (live channel)",
+         timed(lambda: draw.on_drawing(payload, "mnist", -1, read=False), fewer)),
+        ("interpolate 1 -> 7, 8 steps (pixels, AE, VAE, GAN tour)",
+         timed(lambda: interpolate.on_interpolate("1", 0, "7", 0, 8, "mnist", None, None), fewer)),
+    ]
+
+
+# ------------------------------------------------------------ through the running app
+
+def api_speed(calls: int, clients: tuple[int, ...] = (1, 10)) -> list[tuple[str, dict]]:
+    """The slider, draw and interpolate endpoints through gradio_client against `python app.py`,
+    as an API user sees them: each client a separate session, `clients` of them at once, each
+    making ``calls`` calls per endpoint. Latency per call, client included."""
+    import threading
+
+    from gradio_client import Client
+
+    port = free_port()
+    process = start_app(port)
+    payload = drawing_payload()
+    endpoints = {
+        "/slide": lambda i: ("mnist-vae", None, *[round(0.1 * ((i + k) % 7) - 0.3, 2) for k in range(16)]),
+        "/draw": lambda i: (payload, "mnist", -1),
+        "/interpolate": lambda i: ("1", i % 3, "7", 0, 8, "mnist"),
+    }
+    rows = []
+    try:
+        wait_ready(port)
+        url = f"http://127.0.0.1:{port}"
+        for count in clients:
+            sessions = [Client(url, analytics_enabled=False, verbose=False) for _ in range(count)]
+            for endpoint, arguments in endpoints.items():
+                samples: list[float] = []
+                errors: list[BaseException] = []
+
+                def user(client, samples=samples, errors=errors, endpoint=endpoint, arguments=arguments):
+                    for i in range(calls):
+                        start = time.perf_counter()
+                        try:
+                            client.predict(*arguments(i), api_name=endpoint)
+                        except Exception as exc:  # noqa: BLE001 - counted and reported, not fatal
+                            errors.append(exc)
+                            continue
+                        samples.append((time.perf_counter() - start) * 1000)
+
+                sessions[0].predict(*arguments(0), api_name=endpoint)  # warm up
+                threads = [threading.Thread(target=user, args=(client,)) for client in sessions]
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join()
+                label = f"{endpoint}, {count} client{'s' if count > 1 else ''} at once"
+                if errors:
+                    label += f" ({len(errors)} errors: {type(errors[0]).__name__})"
+                rows.append((label, summary(samples) if samples else {"n": 0, "median": float("nan"), "p95": float("nan")}))
+    finally:
+        process.terminate()
+        process.wait(30)
     return rows
 
 
@@ -289,10 +378,14 @@ def main(argv=None) -> int:
     command = "python -m genexplorer.bench" + " ".join(
         [""] + [flag for flag, on in (("--quick", args.quick), ("--no-browser", args.no_browser),
                                       ("--no-quality", args.no_quality)) if on])
-    repeats, startups, steps = (30, 1, 10) if args.quick else (300, 5, 60)
+    repeats, startups, steps, calls = (30, 1, 10, 1) if args.quick else (300, 5, 60, 30)
     sections = []
     print("handlers...", flush=True)
+    sections.append("## Per model (in-process, one thread)\n\n" + model_table(model_speed(repeats)))
     sections.append("## Handler time (in-process, one thread)\n\n" + table(handler_speed(repeats)))
+    print("API...", flush=True)
+    sections.append("## Through the running app (gradio_client, each client its own session)\n\n"
+                    + table(api_speed(calls)))
     print("start-up...", flush=True)
     startup = startup_speed(startups)
     sections.append("## Start-up\n\n" + table([("`python app.py` -> first successful request", startup)]))

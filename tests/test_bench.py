@@ -6,7 +6,8 @@ import pytest
 
 from genexplorer import bench, quality
 
-SPEED_TABLES = ["Handler time (in-process, one thread)", "Start-up"]
+SPEED_TABLES = ["Per model (in-process, one thread)", "Handler time (in-process, one thread)", "Start-up",
+                "Through the running app (gradio_client, each client its own session)"]
 QUALITY_TABLES = [title for title, _ in quality.TABLES.values()] + ["Training speed (CPU, one thread, batch 128)"]
 
 
@@ -38,6 +39,17 @@ def test_quick_bench_writes_every_table_well_formed(report):
         assert rows, f"table {title!r} has no rows"
         assert all(len(row) == len(header) for row in rows), f"ragged table {title!r}"
         assert all(all(cell != "nan" for cell in row) for row in rows)
+
+
+def test_speed_tables_cover_every_model_and_endpoint(report):
+    tables = tables_of(report)
+    from genexplorer.ui import common
+
+    assert {row[0] for row in tables["Per model (in-process, one thread)"][1:]} == set(common.cache.names())
+    api = [row[0] for row in tables["Through the running app (gradio_client, each client its own session)"][1:]]
+    for endpoint in ("/slide", "/draw", "/interpolate"):
+        assert f"{endpoint}, 1 client at once" in api and f"{endpoint}, 10 clients at once" in api
+    assert not any("errors" in row for row in api), api
 
 
 def test_quick_numbers_say_they_are_reduced(report):
