@@ -81,6 +81,8 @@ def test_routes_through_the_running_app(app_url):
         ("slide", {"model": "mnist-vae", "latent": [0.0] * 16, "values": [float("nan")] * 16}, "latent value"),
         ("draw", {"payload": "{broken", "dataset": "mnist"}, "malformed"),
         ("draw", {"payload": encode_payload(drawn_seven()), "dataset": "../etc"}, "unknown dataset"),
+        ("draw", {"payload": encode_payload(drawn_seven()), "dataset": "mnist", "cvae_class": "seven"},
+         "must be a class number"),
         ("draw", b"\x00" * (live.MAX_BODY_BYTES + 10), "too large"),
     ]:
         status, kind, data = post(f"{app_url}{live.PREFIX}/{route}", body)

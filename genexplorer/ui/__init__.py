@@ -59,7 +59,11 @@ def build_demo() -> gr.Blocks:
     return demo
 
 
-LAUNCH_OPTIONS = {"css": CSS, "js": HEAD_JS, "theme": gr.themes.Soft(), "max_file_size": "20mb"}
+# Gradio keeps each session's state (about 0.45 MB here: a copy of the page config once a handler
+# updates a component) until this many sessions exist; its default, 10,000, is ~4.5 GB. The oldest
+# go first: a student idle for the last thousand page loads draws again.
+LAUNCH_OPTIONS = {"css": CSS, "js": HEAD_JS, "theme": gr.themes.Soft(), "max_file_size": "20mb",
+                  "state_session_capacity": 1000}
 
 
 def launch(demo: gr.Blocks, *, block: bool = True, **kwargs):

@@ -30,7 +30,7 @@ def reconstruct_all(picture28: np.ndarray, dataset: str, cvae_class: int, *, rea
             rows.append(f"| {title} | not available | | | |")
             continue
         name, model = loaded[title]
-        label = None if (cvae_class is None or int(cvae_class) < 0) else int(cvae_class)
+        label = cvae_label(cvae_class)
         result = explore.reconstruct(model, x, label=label, name=name)
         images.append(common.picture(result.image))
         note = ""
@@ -51,6 +51,15 @@ def reconstruct_all(picture28: np.ndarray, dataset: str, cvae_class: int, *, rea
                  + table)
     notes = "".join(f"\n\n**{problem}**" for problem in problems)
     return images, table + ("\n\n" + vae_note if vae_note else "") + notes
+
+
+def cvae_label(cvae_class) -> int | None:
+    """The CVAE condition picked: a class number, or None for "most likely" (-1 or None)."""
+    try:
+        label = None if cvae_class is None else int(cvae_class)
+    except (TypeError, ValueError, OverflowError):
+        raise explore.ExploreError(f"the CVAE class must be a class number, got {cvae_class!r}") from None
+    return None if label is None or label < 0 else label
 
 
 def classifier_reader(dataset: str):
