@@ -203,11 +203,18 @@ def reconstruct(model: GenerativeModel, x: torch.Tensor, *, label: int | None = 
 def classify(model: GenerativeModel, x: torch.Tensor, *, top: int = 3) -> list[tuple[str, float]]:
     """What a classifier checkpoint reads in x (1, 1, 28, 28): the ``top`` most probable
     classes as (class name, probability in [0, 1]), most probable first."""
+    return classify_many(model, x, top=top)[0]
+
+
+@_no_grad
+def classify_many(model: GenerativeModel, x: torch.Tensor, *, top: int = 3) -> list[list[tuple[str, float]]]:
+    """classify() for each of x (B, 1, 28, 28), in one pass."""
     if model.kind != "classifier":
         raise ExploreError(f"{model.kind} is not a classifier: pick a <dataset>-classifier checkpoint")
     _, probabilities = model.predict(x)
-    values, indices = probabilities[0].topk(min(int(top), model.num_classes))
-    return [(model.class_names[int(i)], float(p)) for p, i in zip(values, indices)]
+    values, indices = probabilities.topk(min(int(top), model.num_classes), dim=1)
+    return [[(model.class_names[int(i)], float(p)) for p, i in zip(row_values, row_indices)]
+            for row_values, row_indices in zip(values, indices)]
 
 
 # ------------------------------------------------------------------ noise

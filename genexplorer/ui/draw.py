@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gradio as gr
 import numpy as np
+import torch
 
 from .. import explore
 from ..preprocess import BlankImageError
@@ -20,18 +21,21 @@ def reconstruct_all(picture28: np.ndarray, dataset: str, cvae_class: int, *, rea
     """Each default model's reconstruction of a uint8 (28, 28) picture, and a table of errors
     with (when ``read``) what the dataset's classifier reads in the drawing and in each reconstruction."""
     x = common.model_input(picture28)
+    label = cvae_label(cvae_class)
+    loaded, problems = common.models_for(dataset, ROLES)
+    results = {title: explore.reconstruct(model, x, label=label, name=name) for title, (name, model) in loaded.items()}
     reader = classifier_reader(dataset) if read else None
+    # the drawing first, then each reconstruction: one pass of the classifier
+    readings = reader([picture28, *(result.image for result in results.values())]) if reader else None
+    read_of = dict(zip(results, readings[1:])) if readings else {}
     images, rows = [], []
     vae_note = ""
-    loaded, problems = common.models_for(dataset, ROLES)
     for role, title in ROLES:
-        if title not in loaded:
+        result = results.get(title)
+        if result is None:
             images.append(BLANK)
             rows.append(f"| {title} | not available | | | |")
             continue
-        name, model = loaded[title]
-        label = cvae_label(cvae_class)
-        result = explore.reconstruct(model, x, label=label, name=name)
         images.append(common.picture(result.image))
         note = ""
         if "class" in result.details:
@@ -41,11 +45,11 @@ def reconstruct_all(picture28: np.ndarray, dataset: str, cvae_class: int, *, rea
             vae_note = (f"**VAE loss for this input:** reconstruction {rec:.1f} nats + KL {kl:.1f} nats "
                         f"= {rec + kl:.1f} nats (the negative ELBO). The KL term is the price of the code "
                         "straying from the prior N(0, I).")
-        read = reader(result.image)[0] if reader else None
+        read = read_of[title][0] if title in read_of else None
         rows.append(f"| {title} | {result.mse:.4f} | {result.psnr:.1f} dB | {_reading(read)} | {note} |")
     table = "| model | error (MSE) | PSNR | classifier reads | |\n|---|---|---|---|---|\n" + "\n".join(rows)
-    if reader:
-        first, *others = reader(picture28)
+    if readings:
+        first, *others = readings[0]
         runners_up = ", ".join(_reading(other) for other in others)
         table = (f"**The classifier reads your drawing as {first[0]}** ({first[1]:.0%}; then {runners_up}).\n\n"
                  + table)
@@ -63,7 +67,7 @@ def cvae_label(cvae_class) -> int | None:
 
 
 def classifier_reader(dataset: str):
-    """picture28 -> the classifier's top 3 (name, probability), or None without a classifier:
+    """[picture28, ...] -> the classifier's top 3 (name, probability) for each, or None without a classifier:
     the app works without one, it only reads less."""
     try:
         _, model = common.model_or_none(dataset, "classifier")
@@ -71,7 +75,7 @@ def classifier_reader(dataset: str):
         return None
     if model is None:
         return None
-    return lambda picture28: explore.classify(model, common.model_input(picture28), top=3)
+    return lambda pictures28: explore.classify_many(model, torch.cat([common.model_input(p) for p in pictures28]), top=3)
 
 
 def _reading(read) -> str:
