@@ -122,6 +122,15 @@ def refresh_choices(dataset: str, current: str | None, kinds: tuple[str, ...] | 
     return gr.update(choices=names, value=current if current in names else (names[0] if names else None))
 
 
+def class_label(value) -> int | None:
+    """A class picker's value -> a class number, or None for "most likely" / none (-1 or None)."""
+    try:
+        label = None if value is None else int(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ExploreError(f"the class must be a class number, got {value!r}") from None
+    return None if label is None or label < 0 else label
+
+
 def class_choices(dataset: str, *, most_likely: bool = False) -> list[tuple[str, int]]:
     choices = [(name, index) for index, name in enumerate(dataset_info(dataset).class_names)]
     return ([("most likely", -1)] if most_likely else []) + choices

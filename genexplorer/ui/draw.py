@@ -21,7 +21,7 @@ def reconstruct_all(picture28: np.ndarray, dataset: str, cvae_class: int, *, rea
     """Each default model's reconstruction of a uint8 (28, 28) picture, and a table of errors
     with (when ``read``) what the dataset's classifier reads in the drawing and in each reconstruction."""
     x = common.model_input(picture28)
-    label = cvae_label(cvae_class)
+    label = common.class_label(cvae_class)
     loaded, problems = common.models_for(dataset, ROLES)
     results = {title: explore.reconstruct(model, x, label=label, name=name) for title, (name, model) in loaded.items()}
     reader = classifier_reader(dataset) if read else None
@@ -55,15 +55,6 @@ def reconstruct_all(picture28: np.ndarray, dataset: str, cvae_class: int, *, rea
                  + table)
     notes = "".join(f"\n\n**{problem}**" for problem in problems)
     return images, table + ("\n\n" + vae_note if vae_note else "") + notes
-
-
-def cvae_label(cvae_class) -> int | None:
-    """The CVAE condition picked: a class number, or None for "most likely" (-1 or None)."""
-    try:
-        label = None if cvae_class is None else int(cvae_class)
-    except (TypeError, ValueError, OverflowError):
-        raise explore.ExploreError(f"the CVAE class must be a class number, got {cvae_class!r}") from None
-    return None if label is None or label < 0 else label
 
 
 def classifier_reader(dataset: str):

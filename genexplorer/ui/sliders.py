@@ -22,7 +22,7 @@ def _model_info(model) -> str:
 
 def live_state(name: str, label, latent: list) -> str:
     """What the browser's live channel needs to redraw while a slider moves (see live.py)."""
-    return json.dumps({"model": name, "label": label, "latent": [round(float(v), 4) for v in latent]})
+    return json.dumps({"model": name, "label": label, "latent": [float(v) for v in latent]})
 
 
 @common.user_errors
@@ -30,7 +30,7 @@ def start(name: str, mode: str, seed: int, label: int, current28):
     """-> (latent state, picture, info, class dropdown update, rest button update, live state, *slider updates)."""
     model = common.cache.get(name)
     x = common.model_input(current28) if current28 is not None else None
-    label = None if label is None or int(label) < 0 else int(label)
+    label = common.class_label(label)
     z = explore.start_latent(model, mode, x=x, label=label, seed=int(seed or 0))
     z = z.clamp(-SLIDER_RANGE, SLIDER_RANGE)
     if model.conditional and label is None:
@@ -54,7 +54,7 @@ def slide(name: str, label, latent: list, *values):
         latent = [0.0] * model.latent_dim
     shown = min(model.latent_dim, MAX_SLIDERS)
     z = explore.check_latent(model, list(values[:shown]) + list(latent[shown:]))
-    label = None if label is None or int(label) < 0 else int(label)
+    label = common.class_label(label)
     return common.picture(explore.decode_image(model, z, label))
 
 
@@ -71,7 +71,7 @@ def randomise_rest(name: str, latent: list, seed: int, label, *values):
 @common.user_errors
 def relabel(name: str, label, latent: list, *values):
     """The CVAE's class changed: the same style redrawn as the new class, and the live state."""
-    label = None if label is None or int(label) < 0 else int(label)
+    label = common.class_label(label)
     return slide(name, label, latent, *values), live_state(name, label, latent)
 
 
