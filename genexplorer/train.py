@@ -28,7 +28,7 @@ from . import checkpoints
 from .data import dataset_info, load_dataset
 from .images import grid, png_bytes, to_uint8
 from .metrics import psnr
-from .models import ENCODER_KINDS, MODELS, GenerativeModel, build
+from .models import AUTOREGRESSIVE_KINDS, ENCODER_KINDS, MODELS, GenerativeModel, build
 from .noise import TRAINING_NOISE
 
 SAMPLES_FILE = "samples.png"
@@ -152,6 +152,10 @@ def model_settings(s: TrainSettings, num_classes: int) -> dict:
         return settings
     if s.width is not None:
         settings["channels"] = s.width
+    if s.model == "pixelcnn":
+        settings.pop("latent_dim", None)    # no latent code
+        settings["conditional"] = s.conditional
+        return settings
     if s.model in ("vae", "cvae"):
         settings["beta"] = s.beta
     if s.model in ("ae", "dae"):
@@ -205,6 +209,8 @@ def evaluate(model: GenerativeModel, images: torch.Tensor, labels: torch.Tensor,
     images: (N, 1, 28, 28) float in [0, 1]."""
     if model.kind == "classifier":
         return _evaluate_classifier(model, images, labels, batch_size=batch_size)
+    if model.kind in AUTOREGRESSIVE_KINDS:
+        return _evaluate_likelihood(model, images, labels, batch_size=batch_size)
     if model.kind not in ENCODER_KINDS:
         return {}
     model.eval()
@@ -222,6 +228,18 @@ def evaluate(model: GenerativeModel, images: torch.Tensor, labels: torch.Tensor,
             totals[key] = totals.get(key, 0.0) + float(value.sum())
     model.train()
     return {f"test_{k}": round(v / len(images), 5) for k, v in totals.items()}
+
+
+@torch.no_grad()
+def _evaluate_likelihood(model, images: torch.Tensor, labels: torch.Tensor, *, batch_size: int) -> dict:
+    """Exact test negative log-likelihood of an autoregressive model, nats per image."""
+    model.eval()
+    nats = 0.0
+    for start in range(0, len(images), batch_size):
+        y = labels[start: start + batch_size] if model.conditional else None
+        nats += float(model.nll(images[start: start + batch_size], y).sum())
+    model.train()
+    return {"test_nll_nats": round(nats / len(images), 5)}
 
 
 @torch.no_grad()

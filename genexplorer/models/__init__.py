@@ -6,15 +6,19 @@ from .base import GenerativeModel, ModelConfig, UnsupportedOperation
 from .classifier import Classifier, ClassifierConfig
 from .cvae import CVAE, CVAEConfig
 from .gan import GAN, GANConfig
+from .pixelcnn import PixelCNN, PixelCNNConfig
 from .vae import VAE, VAEConfig, gaussian_kl
 
 # The denoising AE is an AE with a noise setting, and the cGAN a conditional GAN.
 MODELS: dict[str, type[GenerativeModel]] = {
     "ae": AE, "dae": AE, "vae": VAE, "cvae": CVAE, "gan": GAN, "cgan": GAN, "classifier": Classifier,
+    "pixelcnn": PixelCNN,
 }
 ENCODER_KINDS = ("ae", "dae", "vae", "cvae")
 # What the explorer's pickers offer: everything that draws (the classifier only reads).
 GENERATIVE_KINDS = ENCODER_KINDS + ("gan", "cgan")
+# Models with an exact likelihood and pixel-by-pixel sampling, but no latent code for sliders or maps.
+AUTOREGRESSIVE_KINDS = ("pixelcnn",)
 
 
 def model_class(kind: str) -> type[GenerativeModel]:
@@ -46,7 +50,7 @@ def build(kind: str, settings: dict | None = None) -> GenerativeModel:
 
 __all__ = [
     "AE", "AEConfig", "VAE", "VAEConfig", "CVAE", "CVAEConfig", "GAN", "GANConfig",
-    "Classifier", "ClassifierConfig",
+    "Classifier", "ClassifierConfig", "PixelCNN", "PixelCNNConfig", "AUTOREGRESSIVE_KINDS",
     "GenerativeModel", "ModelConfig", "UnsupportedOperation", "MODELS", "ENCODER_KINDS", "GENERATIVE_KINDS",
     "build", "make_config", "model_class", "gaussian_kl",
 ]

@@ -1,0 +1,255 @@
+"""Gated PixelCNN (van den Oord et al. 2016, "Conditional Image Generation with PixelCNN Decoders"):
+an autoregressive model p(x) = prod_i p(x_i | x_<i) over the 784 pixels in raster order.
+
+Each pixel's distribution is a Bernoulli on the grey value, the same cross-entropy the VAE's
+decoder uses, so ``nll`` (exact, nats per image) sits directly beside the VAE's -ELBO (a bound).
+
+Causality comes from shifts rather than masked kernels (PixelCNN++'s "down" and "down-right"
+shifted convolutions, Salimans et al. 2017), which is the same as mask A on the first layer and
+mask B after it, without the blind spot of a single masked stack:
+- the vertical stack at row r sees only the rows above r;
+- the horizontal stack at (r, c) sees the vertical stack at row r and the pixels left of c in row r.
+
+Sampling needs one pass per pixel. Because of that split, a row's vertical features are computed
+once per row (on a crop of the rows above, as deep as the receptive field), and each pixel then runs
+only the horizontal stack on a few columns of one row: the result is exactly the full pass, at a
+small fraction of its cost (``tests/test_pixelcnn.py`` checks both).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+from .base import IMAGE_SHAPE, GenerativeModel, ModelConfig, UnsupportedOperation, bce_per_image
+
+HEIGHT, WIDTH = IMAGE_SHAPE[1:]
+
+
+@dataclass
+class PixelCNNConfig(ModelConfig):
+    latent_dim: int = 1         # no latent code: an autoregressive model has none (kept for the shared config)
+    channels: int = 64          # width of both stacks
+    layers: int = 8             # gated layers after the input layer
+    kernel: int = 3             # odd: the vertical stack's kernel is (kernel // 2 + 1, kernel)
+
+    def validate(self) -> None:
+        super().validate()
+        if not 4 <= self.channels <= 256:
+            raise ValueError(f"channels must be between 4 and 256, got {self.channels}")
+        if not 1 <= self.layers <= 30:
+            raise ValueError(f"layers must be between 1 and 30, got {self.layers}")
+        if self.kernel not in (3, 5, 7):
+            raise ValueError(f"kernel must be 3, 5 or 7, got {self.kernel}")
+
+
+def down_shift(x: torch.Tensor) -> torch.Tensor:
+    """Row r takes row r - 1's value; row 0 becomes zero. (B, C, H, W) -> same."""
+    return F.pad(x, (0, 0, 1, 0))[:, :, :-1, :]
+
+
+def right_shift(x: torch.Tensor) -> torch.Tensor:
+    """Column c takes column c - 1's value; column 0 becomes zero."""
+    return F.pad(x, (1, 0, 0, 0))[:, :, :, :-1]
+
+
+class DownConv(nn.Conv2d):
+    """Output at row r sees input rows r - kh + 1 .. r, columns c - kw//2 .. c + kw//2."""
+
+    def __init__(self, c_in: int, c_out: int, kernel: int):
+        super().__init__(c_in, c_out, (kernel // 2 + 1, kernel))
+        self.pad = (kernel // 2, kernel // 2, kernel // 2, 0)     # left, right, top, bottom
+
+    def forward(self, x):
+        return super().forward(F.pad(x, self.pad))
+
+
+class RightConv(nn.Conv2d):
+    """Output at column c sees input columns c - kw + 1 .. c of the same row."""
+
+    def __init__(self, c_in: int, c_out: int, kernel: int):
+        super().__init__(c_in, c_out, (1, kernel // 2 + 1))
+        self.pad = (kernel // 2, 0, 0, 0)
+
+    def forward(self, x):
+        return super().forward(F.pad(x, self.pad))
+
+
+def gate(x: torch.Tensor) -> torch.Tensor:
+    """The gated activation tanh(a) * sigmoid(b) of the gated PixelCNN. (B, 2C, ...) -> (B, C, ...)."""
+    a, b = x.chunk(2, dim=1)
+    return torch.tanh(a) * torch.sigmoid(b)
+
+
+class GatedLayer(nn.Module):
+    """One gated layer of both stacks, with residual connections."""
+
+    def __init__(self, channels: int, kernel: int, num_classes: int):
+        super().__init__()
+        self.v_conv = DownConv(channels, 2 * channels, kernel)
+        self.v_to_h = nn.Conv2d(2 * channels, 2 * channels, 1)
+        self.h_conv = RightConv(channels, 2 * channels, kernel)
+        self.h_out = nn.Conv2d(channels, channels, 1)
+        # Class-conditional PixelCNN: a per-class bias on every gate (0 classes: unconditional).
+        self.class_bias = nn.Embedding(num_classes, 2 * channels) if num_classes else None
+
+    def vertical(self, v: torch.Tensor, bias) -> tuple[torch.Tensor, torch.Tensor]:
+        """-> (the next vertical stack, what it passes to the horizontal stack)."""
+        v_pre = self.v_conv(v)
+        if bias is not None:
+            v_pre = v_pre + bias
+        return v + gate(v_pre), self.v_to_h(v_pre)
+
+    def horizontal(self, h: torch.Tensor, v_to_h: torch.Tensor, bias) -> torch.Tensor:
+        h_pre = self.h_conv(h) + v_to_h
+        if bias is not None:
+            h_pre = h_pre + bias
+        return h + self.h_out(gate(h_pre))
+
+
+class PixelCNN(GenerativeModel):
+    """x: (B, 1, 28, 28) grey values in [0, 1]. No encoder, no decoder, no latent code."""
+    kind = "pixelcnn"
+    config_class = PixelCNNConfig
+
+    def __init__(self, config: PixelCNNConfig):
+        super().__init__(config)
+        c, k = config.channels, config.kernel
+        classes = config.num_classes if config.conditional else 0
+        # Input layer: the vertical stack sees the rows strictly above, the horizontal one the
+        # pixels strictly to the left (mask A); every later layer may see its own position (mask B).
+        self.v_in = DownConv(1, c, k)
+        self.h_in = RightConv(1, c, k)
+        self.layers = nn.ModuleList(GatedLayer(c, k, classes) for _ in range(config.layers))
+        self.head = nn.Sequential(nn.ReLU(), nn.Conv2d(c, c, 1), nn.ReLU(), nn.Conv2d(c, 1, 1))
+        # How many rows above / columns to the left one output can see: the crops of fast sampling.
+        self.rows_seen = (k // 2 + 1) + config.layers * (k // 2)
+        self.cols_seen = (k // 2 + 1) + config.layers * (k // 2)
+
+    # ----- the full pass
+    def _biases(self, y, batch: int) -> list:
+        y = self._labels(y, batch)
+        if y is None:
+            return [None] * len(self.layers)
+        return [layer.class_bias(y)[:, :, None, None] for layer in self.layers]
+
+    def _vertical_stack(self, x: torch.Tensor, biases: list) -> list[torch.Tensor]:
+        """x (B, 1, H, W) -> each layer's contribution to the horizontal stack, (B, 2C, H, W);
+        the first entry is the input layer's vertical features (B, C, H, W)."""
+        v = down_shift(self.v_in(x))                      # (B, C, H, W): rows < r
+        out = [v]
+        for layer, bias in zip(self.layers, biases):
+            v, v_to_h = layer.vertical(v, bias)            # (B, C, H, W), (B, 2C, H, W)
+            out.append(v_to_h)
+        return out
+
+    def _horizontal_stack(self, x: torch.Tensor, vertical: list[torch.Tensor], biases: list) -> torch.Tensor:
+        """x and the vertical features of the same rows -> logits (B, 1, H, W)."""
+        h = right_shift(self.h_in(x)) + vertical[0]       # (B, C, H, W): row r's pixels < c, rows < r
+        for layer, v_to_h, bias in zip(self.layers, vertical[1:], biases):
+            h = layer.horizontal(h, v_to_h, bias)         # (B, C, H, W)
+        return self.head(h)                               # (B, 1, H, W)
+
+    def logits(self, x: torch.Tensor, y=None) -> torch.Tensor:
+        """Logit of each pixel's Bernoulli given the pixels before it: (B, 1, 28, 28)."""
+        x = self._check_images(x).to(self.device, torch.float32)
+        biases = self._biases(y, x.shape[0])
+        return self._horizontal_stack(x, self._vertical_stack(x, biases), biases)
+
+    def pixel_nll(self, x: torch.Tensor, y=None) -> torch.Tensor:
+        """-log p(x_i | x_<i) of every pixel, in nats: (B, 1, 28, 28)."""
+        x = self._check_images(x).to(self.device, torch.float32)
+        return F.binary_cross_entropy_with_logits(self.logits(x, y), x, reduction="none")
+
+    def nll(self, x: torch.Tensor, y=None) -> torch.Tensor:
+        """The exact negative log-likelihood -log p(x) = -sum_i log p(x_i | x_<i), nats per image: (B,)."""
+        x = self._check_images(x).to(self.device, torch.float32)
+        if not torch.isfinite(x).all():
+            raise ValueError("the images contain NaN or infinite values")
+        return bce_per_image(self.logits(x, y), x)
+
+    def loss(self, x, y=None):
+        nll = self.nll(x, y).mean()
+        return {"loss": nll, "nll": nll}
+
+    # ----- what an autoregressive model cannot do
+    def encode(self, x, y=None):
+        raise UnsupportedOperation("a pixelcnn has no encoder and no latent code: it models p(x) pixel by pixel")
+
+    def decode(self, z, y=None):
+        raise UnsupportedOperation("a pixelcnn has no decoder: use sample() or complete()")
+
+    def reconstruct(self, x, y=None):
+        raise UnsupportedOperation("a pixelcnn has no code to reconstruct from: use complete() to fill in pixels")
+
+    def prior_sample(self, n, *, generator=None):
+        raise UnsupportedOperation("a pixelcnn has no latent prior: sample() draws the pixels one by one")
+
+    # ----- sampling, one pixel at a time
+    @torch.no_grad()
+    def sample(self, n: int, y=None, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n new images (n, 1, 28, 28), each pixel drawn from its Bernoulli in raster order."""
+        *_, (_, images) = self.sample_steps(n, y, generator=generator, every=HEIGHT * WIDTH)
+        return images
+
+    @torch.no_grad()
+    def complete(self, x: torch.Tensor, known: torch.Tensor, y=None,
+                 generator: torch.Generator | None = None) -> torch.Tensor:
+        """Fill the unknown pixels in raster order; known pixels come back unchanged.
+
+        x: (B, 1, 28, 28) in [0, 1]; known: same shape, 1 = keep, 0 = draw. A pixel is drawn
+        given every pixel before it (known or drawn); known pixels after it cannot inform it.
+        """
+        *_, (_, images) = self.complete_steps(x, known, y, generator=generator, every=HEIGHT * WIDTH)
+        return images
+
+    def sample_steps(self, n: int, y=None, *, generator=None, every: int = 28) -> Iterator[tuple[int, torch.Tensor]]:
+        """complete_steps() from a blank picture: (raster position, images (n, 1, 28, 28)) as they fill."""
+        if not 1 <= n <= 1024:
+            raise ValueError(f"n must be between 1 and 1024, got {n}")
+        blank = torch.zeros(n, *IMAGE_SHAPE, device=self.device)
+        return self.complete_steps(blank, torch.zeros_like(blank), y, generator=generator, every=every)
+
+    def complete_steps(self, x: torch.Tensor, known: torch.Tensor, y=None, *, generator=None,
+                       every: int = 28) -> Iterator[tuple[int, torch.Tensor]]:
+        """Like complete(), yielding (raster position reached, of 784; the images so far) every ``every``
+        drawn pixels and once at the end. The images are one tensor updated in place: copy to keep."""
+        x = self._check_images(torch.as_tensor(x, dtype=torch.float32)).to(self.device)
+        known = torch.as_tensor(known, dtype=torch.float32).to(self.device)
+        if known.shape != x.shape:
+            raise ValueError(f"the mask must have the images' shape {tuple(x.shape)}, got {tuple(known.shape)}")
+        if not (torch.isfinite(x).all() and torch.isfinite(known).all()):
+            raise ValueError("the images or the mask contain NaN or infinite values")
+        if every < 1:
+            raise ValueError("every must be at least 1")
+        known = known > 0.5
+        x = torch.where(known, x.clamp(0, 1), torch.zeros_like(x))
+        return self._fill(x, known, self._biases(y, x.shape[0]), generator, every)
+
+    @torch.no_grad()
+    def _fill(self, x, known, biases, generator, every):
+        # No train()/eval() switch: the model has no dropout or batch norm, and a shared model
+        # may be filling several pictures for several users at once.
+        todo = ~known
+        rows = torch.nonzero(todo.any(dim=(0, 1, 3))).flatten().tolist()
+        done_since_yield = 0
+        for r in rows:
+            # The vertical stack at row r sees only rows above it: once per row, on a crop of
+            # rows deep enough that row r's features are exactly the full pass's.
+            top = max(0, r - self.rows_seen)
+            vertical = [v[:, :, -1:] for v in self._vertical_stack(x[:, :, top: r + 1], biases)]
+            for c in torch.nonzero(todo[:, :, r].any(dim=(0, 1))).flatten().tolist():
+                left = max(0, c - self.cols_seen)
+                window = x[:, :, r: r + 1, left: c + 1]
+                logits = self._horizontal_stack(window, [v[..., left: c + 1] for v in vertical], biases)
+                p = torch.sigmoid(logits[:, :, 0, -1])                   # (B, 1)
+                drawn = torch.bernoulli(p.cpu(), generator=generator).to(x.device)
+                x[:, :, r, c] = torch.where(todo[:, :, r, c], drawn, x[:, :, r, c])
+                done_since_yield += 1
+                if done_since_yield >= every:
+                    done_since_yield = 0
+                    yield r * WIDTH + c + 1, x
+        yield HEIGHT * WIDTH, x
