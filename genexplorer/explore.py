@@ -20,12 +20,12 @@ from . import checkpoints
 from .data import DATASETS, dataset_info, load_dataset
 from .images import grid, to_uint8
 from .metrics import psnr, ssim
-from .models import ENCODER_KINDS, GENERATIVE_KINDS, GenerativeModel
+from .models import AUTOREGRESSIVE_KINDS, ENCODER_KINDS, GENERATIVE_KINDS, GenerativeModel
 from .noise import NOISE_TYPES, add_noise
 
 # The roles the tabs fill by default, each the shipped checkpoint "<dataset>-<role>";
 # "<dataset>-classifier" reads pictures (``classify``).
-ROLES = ("ae", "dae", "vae", "cvae", "ae2d", "vae2d", "gan")
+ROLES = ("ae", "dae", "vae", "cvae", "ae2d", "vae2d", "gan", "pixelcnn")
 MAX_STEPS = 64
 MAX_SAMPLES = 100
 
@@ -100,7 +100,8 @@ class ModelCache:
     def default(self, dataset: str, role: str) -> str | None:
         """The shipped "<dataset>-<role>" if present, else the first checkpoint of that kind."""
         name = f"{dataset}-{role}"
-        available = self.names(dataset, kinds=("classifier",) if role == "classifier" else None)
+        kinds = ("classifier",) if role == "classifier" else AUTOREGRESSIVE_KINDS if role in AUTOREGRESSIVE_KINDS else None
+        available = self.names(dataset, kinds=kinds)
         if name in available:
             return name
         kind = role.replace("2d", "")

@@ -245,3 +245,25 @@ class JobBoard:
 
 def frame_png(frame: Frame) -> bytes:
     return png_bytes(frame.picture)
+
+
+def receptive_field_picture(*, layers: int = 3, size: int = 11, scale: int = 20) -> np.ndarray:
+    """Which pixels one output of a PixelCNN may look at, found by asking autograd (not drawn by hand):
+    uint8 RGB, a size x size window around the predicted pixel (red); pixels it sees in light blue,
+    pixels it may not see (itself, those after it) dark."""
+    from .models import build
+
+    torch.manual_seed(0)
+    model = build("pixelcnn", {"channels": 8, "layers": layers})
+    x = torch.rand(1, 1, 28, 28, requires_grad=True)
+    row = col = 14
+    model.logits(x)[0, 0, row, col].backward()
+    seen = (x.grad[0, 0] != 0).numpy()
+    half = size // 2
+    window = seen[row - half: row + half + 1, col - half: col + half + 1]
+    rgb = np.where(window[..., None], np.array([150, 200, 255], np.uint8), np.array([40, 40, 50], np.uint8))
+    rgb[half, half] = (230, 40, 40)
+    big = upscale(rgb, scale)
+    big[::scale] = 0          # grid lines between pixels
+    big[:, ::scale] = 0
+    return big

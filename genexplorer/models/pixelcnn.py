@@ -35,6 +35,10 @@ class PixelCNNConfig(ModelConfig):
     channels: int = 64          # width of both stacks
     layers: int = 8             # gated layers after the input layer
     kernel: int = 3             # odd: the vertical stack's kernel is (kernel // 2 + 1, kernel)
+    # Training pictures whose pixels from a random raster position on are binarised (x_i ~ Bernoulli(x_i)):
+    # sampling and completion feed the network its own 0/1 draws, a context it never sees when trained
+    # on grey pictures alone (the grey model scored binarised test digits at 135 nats against 68 grey).
+    binarize_fraction: float = 0.67
 
     def validate(self) -> None:
         super().validate()
@@ -44,6 +48,8 @@ class PixelCNNConfig(ModelConfig):
             raise ValueError(f"layers must be between 1 and 30, got {self.layers}")
         if self.kernel not in (3, 5, 7):
             raise ValueError(f"kernel must be 3, 5 or 7, got {self.kernel}")
+        if not 0.0 <= self.binarize_fraction <= 1.0:
+            raise ValueError(f"binarize_fraction must be in [0, 1], got {self.binarize_fraction}")
 
 
 def down_shift(x: torch.Tensor) -> torch.Tensor:
@@ -172,6 +178,18 @@ class PixelCNN(GenerativeModel):
         return bce_per_image(self.logits(x, y), x)
 
     def loss(self, x, y=None):
+        """Mean NLL of the batch with the sampling context mixed in: of the binarised pictures, half
+        from the first pixel on (sampling from blank), half from a random position (completing a
+        grey picture); the rest stay grey (the exact likelihood the app reports)."""
+        x = self._check_images(x).to(self.device, torch.float32)
+        if self.training and self.config.binarize_fraction > 0:
+            batch = x.shape[0]
+            start = torch.randint(0, HEIGHT * WIDTH, (batch,), device=x.device)
+            start = torch.where(torch.rand(batch, device=x.device) < 0.5, torch.zeros_like(start), start)
+            start = torch.where(torch.rand(batch, device=x.device) < self.config.binarize_fraction, start,
+                                torch.full_like(start, HEIGHT * WIDTH))
+            after = torch.arange(HEIGHT * WIDTH, device=x.device)[None] >= start[:, None]       # (B, 784)
+            x = torch.where(after.view_as(x), torch.bernoulli(x), x)
         nll = self.nll(x, y).mean()
         return {"loss": nll, "nll": nll}
 

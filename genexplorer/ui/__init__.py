@@ -16,7 +16,7 @@ from . import gradio_fixes  # noqa: E402
 
 gradio_fixes.apply()
 
-from . import common, draw, generate, interpolate, learn, live, maps, noise, sliders, training, upload  # noqa: E402
+from . import common, complete, draw, generate, interpolate, learn, live, maps, noise, sliders, training, upload  # noqa: E402
 from .canvas import CANVAS_CSS  # noqa: E402
 
 CSS = CANVAS_CSS + """
@@ -52,6 +52,8 @@ def build_demo() -> gr.Blocks:
                 generate.build(dataset, tab)
             with gr.Tab("Upload", id="upload") as tab:
                 upload.build(dataset, uploaded, tab)
+            with gr.Tab("Complete", id="complete") as tab:
+                complete.build(dataset, current, uploaded, tab)
             with gr.Tab("Train", id="train") as tab:
                 training.build(tab)
             with gr.Tab("Learn", id="learn"):

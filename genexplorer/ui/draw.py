@@ -5,7 +5,7 @@ import gradio as gr
 import numpy as np
 import torch
 
-from .. import explore
+from .. import explore, pixels
 from ..preprocess import BlankImageError
 from . import common
 from .canvas import CANVAS_HTML, CANVAS_JS, decode_payload
@@ -53,8 +53,27 @@ def reconstruct_all(picture28: np.ndarray, dataset: str, cvae_class: int, *, rea
         runners_up = ", ".join(_reading(other) for other in others)
         table = (f"**The classifier reads your drawing as {first[0]}** ({first[1]:.0%}; then {runners_up}).\n\n"
                  + table)
+    if read:
+        vae_note = likelihood_note(x, dataset, results.get("VAE"), vae_note)
     notes = "".join(f"\n\n**{problem}**" for problem in problems)
     return images, table + ("\n\n" + vae_note if vae_note else "") + notes
+
+
+def likelihood_note(x, dataset: str, vae_result, vae_note: str) -> str:
+    """The PixelCNN's exact -log p(x) beside the VAE's bound, when the dataset has a PixelCNN."""
+    try:
+        _, model = common.model_or_none(dataset, "pixelcnn")
+    except common.CheckpointError:
+        return vae_note
+    if model is None:
+        return vae_note
+    exact = pixels.likelihood(model, x)
+    line = f"**PixelCNN: exactly {exact:.1f} nats** (-log p(x), the sum of 784 per-pixel terms)."
+    if vae_result is not None:
+        bound = vae_result.details["rec_nats"] + vae_result.details["kl_nats"]
+        line += (f" The VAE's {bound:.1f} nats is an upper bound on its own -log p(x), not the value; "
+                 "both use the same Bernoulli pixels, so lower means the model finds your drawing more likely.")
+    return vae_note + ("\n\n" if vae_note else "") + line
 
 
 def classifier_reader(dataset: str):

@@ -1,9 +1,12 @@
-"""Generate: VAE samples from the prior, a CVAE class-by-style grid, GAN samples."""
+"""Generate: VAE samples from the prior, a CVAE class-by-style grid, GAN samples, and PixelCNN
+samples drawn pixel by pixel while you watch."""
 from __future__ import annotations
+
+import time
 
 import gradio as gr
 
-from .. import explore
+from .. import explore, pixels
 from ..images import grid
 from . import common
 
@@ -37,6 +40,39 @@ def on_gan(dataset: str, count: int, seed: int):
     return _prior_grid(dataset, "gan", count, seed)
 
 
+@common.user_errors
+def on_pixelcnn_start(dataset: str, count: int, seed: int, pace: str, previous: str | None):
+    """Start drawing; -> (job id for the page's watcher, first frame, message, job id kept per user).
+    The page then asks the live channel for frames; API clients call /pixelcnn_result."""
+    model = _default_model(dataset, "pixelcnn")
+    name = common.cache.default(common.checked_dataset(dataset), "pixelcnn")
+    job = common.pixel_jobs.add(pixels.sample_job(name, model, count, seed, pace=pace), replaces=previous)
+    return (job.id, job.frame().picture,
+            f"Drawing {len(job.images)} pictures: 784 pixels each, one after another, every pixel drawn from "
+            "p(x_i | all the pixels before it). Blue: still to draw; red: the next pixel.", job.id)
+
+
+@common.user_errors
+def on_pixelcnn_result(job_id: str, dataset: str):
+    """The finished drawing (run to its end if the page was not watching) and what it cost."""
+    job = common.pixel_jobs.get(job_id)
+    frame = job.run_to_end()
+    count = len(job.images)
+    vae_ms = None
+    try:
+        vae = _default_model(dataset, "vae")
+        start = time.perf_counter()
+        explore.prior_samples(vae, count, 0)
+        vae_ms = 1000 * (time.perf_counter() - start)
+    except (explore.ExploreError, common.CheckpointError):
+        pass
+    vae_note = f" The VAE draws {count} in {vae_ms:.0f} ms: one pass of its decoder." if vae_ms is not None else ""
+    return (frame.picture,
+            f"**{count} pictures in {frame.compute_s:.2f} s of computing**: 784 passes of the network, "
+            f"{1000 * frame.compute_s / 784:.1f} ms each (all {count} pictures at once).{vae_note} "
+            "Exact likelihood is paid for with sequential sampling.")
+
+
 def build(dataset: gr.Radio, tab: gr.Tab) -> None:
     gr.Markdown("Every picture here is new: decoded from a random code z ~ N(0, I). The same seed always gives the same pictures.")
     with gr.Row():
@@ -59,6 +95,32 @@ def build(dataset: gr.Radio, tab: gr.Tab) -> None:
         cvae_button = gr.Button("Draw the grid", elem_id="ge-gen-cvae-go")
     cvae_out = common.image_output("CVAE grid", height=420, width=None, elem_id="ge-gen-cvae")
     cvae_legend = gr.Markdown()
+
+    gr.Markdown("### PixelCNN: one pixel at a time\n"
+                "An autoregressive model has no code z: it draws pixel 1, then pixel 2 given pixel 1, and so on "
+                "for all 784 pixels, in reading order. Watch the pictures fill in.")
+    with gr.Row():
+        with gr.Column(scale=1, min_width=260):
+            pix_count = gr.Slider(1, pixels.MAX_IMAGES, value=16, step=1, label="How many", elem_id="ge-gen-pixelcnn-count")
+            pix_seed = gr.Number(0, precision=0, minimum=0, label="Seed", elem_id="ge-gen-pixelcnn-seed")
+            pix_pace = gr.Radio(list(pixels.PACES), value="live", label="Pace",
+                                info="live: as fast as this computer draws; slower paces show the raster order",
+                                elem_id="ge-gen-pixelcnn-pace")
+            pix_button = gr.Button("Draw pixel by pixel", variant="primary", elem_id="ge-gen-pixelcnn-go")
+        with gr.Column(scale=2):
+            pix_out = common.image_output("PixelCNN samples", height=380, width=None, elem_id="ge-gen-pixelcnn")
+            gr.HTML("", elem_id="ge-gen-pixelcnn-status")
+            pix_message = gr.Markdown(elem_id="ge-gen-pixelcnn-message")
+    pix_job = gr.Textbox(elem_id="ge-gen-pixelcnn-job", elem_classes=["ge-hidden"], show_label=False, container=False)
+    pix_done = gr.Textbox(elem_id="ge-gen-pixelcnn-done", elem_classes=["ge-hidden"], show_label=False, container=False)
+    pix_state = gr.State(None)
+
+    pix_button.click(on_pixelcnn_start, [dataset, pix_count, pix_seed, pix_pace, pix_state],
+                     [pix_job, pix_out, pix_message, pix_state], api_name="pixelcnn_sample", show_progress="hidden"
+                     ).then(None, [pix_job], None, js="(job) => { window.geLive.pixels(job, 'ge-gen-pixelcnn', "
+                                                       "'ge-gen-pixelcnn-done'); return []; }")
+    pix_done.change(on_pixelcnn_result, [pix_done, dataset], [pix_out, pix_message], api_name="pixelcnn_result",
+                    show_progress="hidden")
 
     gr.on([vae_button.click, vae_seed.change, vae_count.release, tab.select, dataset.change], on_vae, [dataset, vae_count, vae_seed], vae_out,
           api_name="generate_vae")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import gradio as gr
 
+from .. import pixels
+
 NOTES = r"""
 ### Autoencoder (AE): see it on **Draw** and **Latent map**
 An encoder $f$ squeezes a 784-pixel image $x$ into a short code $z = f(x)$ (16 or 2 numbers here) and a
@@ -42,7 +44,34 @@ Early on $D$ wins easily and $\log(1 - D(G(z)))$ saturates, so $G$ instead maxim
 rebuild your drawing, only make new pictures, and its losses say little about how good they look.
 """
 
+PIXELCNN_NOTES = r"""
+### PixelCNN (autoregressive): see it on **Generate** (pixel by pixel), **Complete** and **Draw** (exact nats)
+No code $z$ at all: the chain rule of probability writes any distribution over the 784 pixels, taken in reading
+order, as a product of one-pixel distributions (van den Oord et al. 2016):
+$$p(x) = \prod_{i=1}^{784} p(x_i \mid x_1, \dots, x_{i-1}).$$
+A convolutional network outputs all 784 factors in one pass, provided the output at pixel $i$ never looks at pixel
+$i$ or any later one. **Masked convolutions** do this: the first layer's kernel is zero at its centre and after it
+(mask A); later layers may see their own position, which only ever holds information from earlier pixels (mask B).
+Ours is the *gated* PixelCNN: a vertical stack sees the rows above, a horizontal stack the pixels to the left in
+the same row, so there is no blind spot. The picture shows, for one layer of three, which pixels an output may see
+(found by asking autograd, on this very code): blue seen, red the pixel being predicted, dark unseen.
+
+Each factor here is a Bernoulli on the grey value, the same cross-entropy the VAE's decoder uses, so the two
+models' nats compare directly. The likelihood is **exact**:
+$-\log p(x) = -\sum_i \log p(x_i \mid x_{<i})$ (the Draw tab shows it). The VAE only gives a bound,
+$-\log p(x) \le -\mathrm{ELBO}$. The price: sampling is **sequential**, 784 passes of the network, one per pixel
+(a VAE needs one decoder pass), and completion can only condition on the pixels *before* the hole in reading order.
+"""
+
+
+LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}]
+
 
 def build() -> None:
-    gr.Markdown(NOTES, latex_delimiters=[{"left": "$$", "right": "$$", "display": True},
-                                         {"left": "$", "right": "$", "display": False}], elem_id="ge-learn")
+    gr.Markdown(NOTES, latex_delimiters=LATEX, elem_id="ge-learn")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3):
+            gr.Markdown(PIXELCNN_NOTES, latex_delimiters=LATEX, elem_id="ge-learn-pixelcnn")
+        with gr.Column(scale=1, min_width=200):
+            gr.Image(pixels.receptive_field_picture(), label="What one output may see (3 layers)", format="png",
+                     interactive=False, height=230, width=230, elem_id="ge-learn-mask", buttons=[])

@@ -25,7 +25,8 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from ..images import png_bytes
-from . import draw, sliders
+from .. import pixels
+from . import common, draw, sliders
 
 PREFIX = "/genexplorer/live"
 MAX_BODY_BYTES = 300_000   # a 112x112 drawing is ~17 kB of JSON; a latent is a few hundred bytes
@@ -67,6 +68,14 @@ def draw_pictures(request: dict) -> dict:
                        for elem_id, picture in zip(DRAW_IMAGE_IDS, [seen, *reconstructions])}}
 
 
+def pixels_frame(request: dict) -> dict:
+    """{"job": id} -> the drawing advanced by one frame: {"image": data URL, "position", "drawn",
+    "to_draw", "compute_s", "step_ms", "finished"}."""
+    frame = common.pixel_jobs.advance(request.get("job"))
+    return {"image": "data:image/png;base64," + base64.b64encode(pixels.frame_png(frame)).decode("ascii"),
+            **frame.summary()}
+
+
 async def _answer(http_request: Request, work, make_response):
     try:
         request = parse_body(await http_request.body())
@@ -88,6 +97,10 @@ async def slide_route(http_request: Request):
 
 async def draw_route(http_request: Request):
     return await _answer(http_request, draw_pictures, lambda data: JSONResponse(data))
+
+
+async def pixels_route(http_request: Request):
+    return await _answer(http_request, common.user_errors(pixels_frame), lambda data: JSONResponse(data))
 
 
 def _login_guard(app):
@@ -116,6 +129,7 @@ def add_routes(app) -> None:
     guard = [Depends(_login_guard(app))]
     app.add_api_route(f"{PREFIX}/slide", slide_route, methods=["POST"], dependencies=guard, include_in_schema=False)
     app.add_api_route(f"{PREFIX}/draw", draw_route, methods=["POST"], dependencies=guard, include_in_schema=False)
+    app.add_api_route(f"{PREFIX}/pixels", pixels_route, methods=["POST"], dependencies=guard, include_in_schema=False)
 
 
 # Runs once when the page loads. window.geLive.request(kind, body, paint): one request of a
@@ -160,6 +174,45 @@ LIVE_JS = """
           if (src) setSrc(document.querySelector('#' + id + ' img'), src);
         }
       }, after);
+    },
+    // Watch a pixel-by-pixel drawing: ask for frames (at most 20 a second, none while the tab is hidden)
+    // until it ends, paint each into #target's <img> and #target-status, then write the job id into
+    // #doneBox so the Gradio event shows the final pictures. A newer job on the same target stops this one.
+    watching: {},
+    pixels(job, target, doneBox) {
+      if (!job) return;
+      this.watching[target] = job;
+      const status = document.querySelector('#' + target + '-status');
+      const loop = async () => {
+        if (this.watching[target] !== job) return;
+        if (document.hidden) { setTimeout(loop, 300); return; }
+        const started = performance.now();
+        let data;
+        try {
+          const r = await fetch(url('pixels'), { method: 'POST', headers: { 'content-type': 'application/json' },
+                                                 body: JSON.stringify({ job }) });
+          data = await r.json();
+          if (!r.ok) { if (status) status.textContent = data.error || 'stopped'; return; }
+        } catch (_) { if (status) status.textContent = 'the server did not answer'; return; }
+        if (this.watching[target] !== job) return;
+        setSrc(document.querySelector('#' + target + ' img'), data.image);
+        if (status) {
+          status.dataset.position = data.position;
+          status.textContent = `pixel ${data.position} of 784 · ${data.drawn} of ${data.to_draw} drawn · ` +
+            `${data.compute_s.toFixed(2)} s of computing · ${data.step_ms.toFixed(1)} ms per pixel step`;
+        }
+        if (data.finished) {
+          const box = document.querySelector('#' + doneBox + ' textarea, #' + doneBox + ' input');
+          if (box) {
+            const proto = box.tagName === 'TEXTAREA' ? HTMLTextAreaElement.prototype : HTMLInputElement.prototype;
+            Object.getOwnPropertyDescriptor(proto, 'value').set.call(box, job);
+            box.dispatchEvent(new Event('input', { bubbles: true }));
+          }
+          return;
+        }
+        setTimeout(loop, Math.max(0, 50 - (performance.now() - started)));
+      };
+      loop();
     },
     slide() {
       const box = document.querySelector('#ge-slider-live textarea, #ge-slider-live input');

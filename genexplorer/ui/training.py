@@ -16,10 +16,11 @@ from .. import data, jobs
 from . import common
 
 FAMILIES = [("Autoencoder (AE)", "ae"), ("Denoising AE", "dae"), ("VAE", "vae"), ("Conditional VAE", "cvae"),
-            ("GAN (DCGAN)", "gan"), ("Conditional GAN", "cgan")]
+            ("GAN (DCGAN)", "gan"), ("Conditional GAN", "cgan"), ("PixelCNN (autoregressive)", "pixelcnn")]
 NOISES = [("mixed", "mixed"), ("Gaussian", "gaussian"), ("salt and pepper", "salt_pepper"), ("masking", "masking")]
 # Which curves go together on the plot, per family.
-CURVES = {"gan": (("d_loss", "g_loss"), ("d_real", "d_fake")), "vae": (("rec", "kl"),), "ae": (("rec",),)}
+CURVES = {"gan": (("d_loss", "g_loss"), ("d_real", "d_fake")), "vae": (("rec", "kl"),), "ae": (("rec",),),
+          "pixelcnn": (("nll",),)}
 
 _manager: jobs.JobManager | None = None
 
@@ -125,8 +126,8 @@ def curve_figure(job: jobs.Job, status: dict):
     curve = status.get("curve") or []
     if not curve:
         return None
-    family = "gan" if job.settings.get("model") in ("gan", "cgan") else (
-        "vae" if job.settings.get("model") in ("vae", "cvae") else "ae")
+    family = {"gan": "gan", "cgan": "gan", "vae": "vae", "cvae": "vae", "pixelcnn": "pixelcnn"}.get(
+        job.settings.get("model"), "ae")
     groups = CURVES[family]
     from plotly.subplots import make_subplots
 
