@@ -160,3 +160,30 @@ def test_a_real_training_run_through_the_api_ends_in_a_new_checkpoint(client):
     with pytest.raises(Exception, match="exists"):
         client.predict("mnist-apitest", "vae", "mnist", None, 2, 1, 128, 0, 0, 1.0, "mixed", 0.5, "cpu", False,
                        api_name="/train_start")
+
+
+def test_pixelcnn_samples_through_the_api(client):
+    """Start a drawing, then ask for its result: the API runs it to the end without a watching page."""
+    job_id, first_frame, message = client.predict("mnist", 4, 0, "live", api_name="/pixelcnn_sample")
+    assert len(job_id) == 16 and "784 pixels" in message
+    first = read(first_frame)
+    assert first.ndim == 3 and (first[..., 2] > first[..., 0]).mean() > 0.5   # all still blue: nothing drawn yet
+    final, summary = client.predict(job_id, "mnist", api_name="/pixelcnn_result")
+    picture = read(final)
+    assert picture.shape == first.shape and "784 passes" in summary
+    assert (picture[..., 0] == picture[..., 2]).all()   # every pixel drawn: grey, no blue left
+
+
+def test_pixelcnn_completes_a_test_image_beside_the_vae(client):
+    client.predict("test", 7, 0, "mnist", api_name="/complete_source")
+    job_id, _frame, holed, vae_fill, message = client.predict(None, "bottom", 3, 0, "live", "mnist",
+                                                              api_name="/pixelcnn_complete")
+    assert "Completing 3 times" in message
+    assert read(holed).shape[:2] == (140, 140) and read(vae_fill).shape[:2] == (140, 140)
+    _final, table = client.predict(job_id, "mnist", api_name="/pixelcnn_complete_result")
+    assert table.count("| PixelCNN ") == 3 and "VAE (code optimisation)" in table and "dB" in table
+
+
+def test_draw_gives_the_pixelcnn_exact_nats_beside_the_vae_bound(client):
+    *_, message = client.predict(encode_payload(seven()), "mnist", -1, api_name="/draw")
+    assert "PixelCNN: exactly" in message and "upper bound" in message

@@ -209,3 +209,32 @@ def test_learn_tab_renders_the_formulas_offline(page):
     page.get_by_role("tab", name="Learn").click()
     page.wait_for_selector("#ge-learn .katex", timeout=15_000)
     assert page.locator("#ge-learn .katex").count() > 10
+
+
+def test_watch_a_pixelcnn_sample_fill_in_row_by_row(page):
+    page.get_by_role("tab", name="Generate").click()
+    page.locator("#ge-gen-pixelcnn-pace").get_by_text("row by row").click()
+    page.click("#ge-gen-pixelcnn-go")
+    seen = []
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        position = page.locator("#ge-gen-pixelcnn-status").get_attribute("data-position")
+        if position is not None and (not seen or int(position) != seen[-1]):
+            seen.append(int(position))
+        if seen and seen[-1] == 784:
+            break
+        time.sleep(0.02)
+    # the picture filled in while we watched: many frames, in raster order, to the last pixel
+    assert len(seen) >= 10 and seen == sorted(seen) and seen[-1] == 784, seen
+    page.wait_for_function("document.querySelector('#ge-gen-pixelcnn-message').innerText.includes('784 passes')",
+                           timeout=30_000)
+
+
+def test_complete_the_bottom_half_of_a_test_digit(page):
+    page.get_by_role("tab", name="Complete").click()
+    time.sleep(1.0)
+    page.click("#ge-complete-go")
+    page.wait_for_function("document.querySelector('#ge-complete-message').innerText.includes('completions in')",
+                           timeout=60_000)
+    assert page.locator("#ge-complete-message table tr").count() >= 6   # header, original, 4 completions, VAE
+    assert image_src(page, "ge-complete-vae")

@@ -118,3 +118,22 @@ def test_the_queue_does_not_rebuild_an_event_summary_after_every_event(app_url):
 
     queue = app.demo._queue
     assert queue.ANALYTICS_MAX_EVENTS == 1 and queue.ANAYLTICS_CACHE_FREQUENCY >= 10 ** 9
+
+
+def test_pixels_route_streams_a_drawing_until_it_ends(app_url):
+    from genexplorer.ui import generate
+
+    job_id, *_ = generate.on_pixelcnn_start("mnist", 2, 0, "row by row", None)
+    positions = []
+    while True:
+        status, kind, body = post(f"{app_url}{live.PREFIX}/pixels", {"job": job_id})
+        assert status == 200 and kind == "application/json"
+        frame = json.loads(body)
+        assert frame["image"].startswith("data:image/png;base64,")
+        positions.append(frame["position"])
+        if frame["finished"]:
+            break
+    # "row by row": 28 pixels a frame, in raster order, to the end
+    assert positions[:3] == [28, 56, 84] and positions[-1] == 784 and len(positions) <= 29
+    status, _, body = post(f"{app_url}{live.PREFIX}/pixels", {"job": "../../etc/passwd"})
+    assert status == 400 and b"not a drawing job" in body
