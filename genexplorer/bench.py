@@ -303,6 +303,66 @@ def browser_speed(steps: int) -> list[tuple[str, dict]]:
     return rows
 
 
+PIXELCNN_JS = """
+async (pace) => {
+  const img = () => document.querySelector('#ge-gen-pixelcnn img');
+  const status = document.querySelector('#ge-gen-pixelcnn-status');
+  status.dataset.position = '';
+  let last = img() ? img().src : null;
+  const frames = [];
+  const start = performance.now();
+  document.querySelector('#ge-gen-pixelcnn-go').click();
+  return await new Promise((resolve) => {
+    const tick = () => {
+      const now = img() ? img().src : null;
+      if (now && now !== last && now.startsWith('data:')) { frames.push(performance.now() - start); last = now; }
+      if (status.dataset.position === '784' || performance.now() - start > 120000) resolve(frames);
+      else setTimeout(tick, 2);
+    };
+    tick();
+  });
+}
+"""
+
+
+def pixelcnn_browser_speed(runs: int) -> list[tuple[str, dict]]:
+    """The Generate tab's PixelCNN animation in Chromium: 16 samples drawn live, frames painted per second
+    (between the first and the last frame) and the click to the last pixel painted."""
+    from playwright.sync_api import sync_playwright
+
+    port = free_port()
+    process = start_app(port)
+    fps, totals, frames_seen = [], [], []
+    try:
+        wait_ready(port)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"http://127.0.0.1:{port}")
+            page.wait_for_selector("#ge-canvas canvas", timeout=60_000)
+            page.get_by_role("tab", name="Generate").click()
+            page.wait_for_selector("#ge-gen-pixelcnn-go", timeout=30_000)
+            for _ in range(runs + 1):
+                frames = page.evaluate(PIXELCNN_JS)
+                page.wait_for_function("document.querySelector('#ge-gen-pixelcnn-message').innerText.includes('784 passes')",
+                                       timeout=60_000)
+                if len(frames) >= 2:
+                    fps.append((len(frames) - 1) / ((frames[-1] - frames[0]) / 1000))
+                    totals.append(frames[-1])
+                    frames_seen.append(len(frames))
+            browser.close()
+    finally:
+        process.terminate()
+        process.wait(30)
+    # the first run warms the model up
+    fps, totals, frames_seen = fps[1:], totals[1:], frames_seen[1:]
+    return [(f"PixelCNN, 16 samples drawn live: frames painted per second ({statistics.median(frames_seen):.0f} frames a "
+             "run; worst run: the fewest per second)",
+             {"n": len(fps), "median": statistics.median(fps), "p95": min(fps)}),
+            ("PixelCNN, 16 samples drawn live: click -> last pixel painted (ms; worst run: the slowest)",
+             {"n": len(totals), "median": statistics.median(totals), "p95": max(totals)})]
+
+
 def concurrent_pages(browser, port: int, sessions: int = 10) -> tuple[str, dict]:
     """Ten browser sessions at once, each drawing its own stroke: each must get back its own
     reconstruction. Returns the time from the strokes to the last session served."""
@@ -376,13 +436,58 @@ def quality_sections(*, quick: bool) -> list[str]:
     return out
 
 
+PIXELCNN_BEGIN, PIXELCNN_END = "<!-- pixelcnn: begin -->", "<!-- pixelcnn: end -->"
+
+
+def pixelcnn_section(*, quick: bool, browser: bool) -> str:
+    import torch
+
+    from . import quality
+
+    torch.set_num_threads(1)
+    budget = quality.QUICK if quick else quality.FULL
+    command = "python -m genexplorer.bench --only pixelcnn" + (" --quick" if quick else "") + ("" if browser else " --no-browser")
+    parts = [f"## PixelCNN (autoregressive)\n\nCommand: `{command}`  \nDate: {datetime.date.today()}  \n"
+             f"Machine: {machine()}\n\nThe PixelCNN's pixels are Bernoulli on the grey values, the VAE decoder's "
+             "cross-entropy, so its exact nats sit beside the VAE's bounds. A completion is one sample per test image; "
+             "the classifier reads the completed picture."]
+    parts += [f"### {t.title}\n\n{t.markdown()}" for t in
+              quality.run_autoregressive(budget, log=lambda message: print(message, flush=True))]
+    if browser:
+        print("browser...", flush=True)
+        rows = pixelcnn_browser_speed(2 if quick else 5)
+        parts.append("### In a real browser (headless Chromium)\n\n| what | runs | median | worst run |\n|---|---|---|---|\n"
+                     + "\n".join(f"| {name} | {stats['n']} | {stats['median']:.1f} | {stats['p95']:.1f} |"
+                                  for name, stats in rows))
+    return PIXELCNN_BEGIN + "\n" + "\n\n".join(parts) + "\n" + PIXELCNN_END
+
+
+def only_pixelcnn(args) -> int:
+    """Write the PixelCNN section into --out in place of the last one (or at its end), keeping the rest."""
+    section = pixelcnn_section(quick=args.quick, browser=not args.no_browser)
+    out = Path(args.out)
+    text = out.read_text() if out.exists() else "# genexplorer benchmarks\n"
+    if PIXELCNN_BEGIN in text and PIXELCNN_END in text:
+        before, rest = text.split(PIXELCNN_BEGIN, 1)
+        text = before + section + rest.split(PIXELCNN_END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    out.write_text(text)
+    print(section)
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m genexplorer.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a small version, well under two minutes")
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
     parser.add_argument("--no-browser", action="store_true", help="skip the real-browser measurements")
     parser.add_argument("--no-quality", action="store_true", help="skip the quality and training measurements")
+    parser.add_argument("--only", choices=["pixelcnn"],
+                        help="measure only this family and replace its section of --out, keeping the rest")
     args = parser.parse_args(argv)
+    if args.only:
+        return only_pixelcnn(args)
     command = "python -m genexplorer.bench" + " ".join(
         [""] + [flag for flag, on in (("--quick", args.quick), ("--no-browser", args.no_browser),
                                       ("--no-quality", args.no_quality)) if on])
@@ -402,6 +507,8 @@ def main(argv=None) -> int:
         sections.append("## In a real browser (headless Chromium, software rendering)\n\n" + table(browser_speed(steps)))
     if not args.no_quality:
         sections += quality_sections(quick=args.quick)
+        print("pixelcnn...", flush=True)
+        sections.append(pixelcnn_section(quick=args.quick, browser=not args.no_browser))
     report = (f"# genexplorer benchmarks\n\nCommand: `{command}`  \nDate: {datetime.date.today()}  \n"
               f"Machine: {machine()}\n\n" + "\n\n".join(sections) + "\n")
     Path(args.out).write_text(report)

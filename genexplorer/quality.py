@@ -40,6 +40,7 @@ class Budget:
     inpaint_images: int | None   # each costs 100 gradient steps through the decoder
     samples: int                 # per model for the Frechet distance and coverage, at most the test set's size
     iwae_k: int
+    pixel_samples: int           # PixelCNN samples (784 sequential passes per batch): fewer than the others
     train_images: int | None     # for PCA, the pytorch/examples VAE and the training race
     baseline_epochs: int         # the pytorch/examples recipe says 10
     race_epochs: int             # our VAE gets at most this many epochs to beat it
@@ -55,8 +56,8 @@ class Budget:
                 f"{self.speed_steps} timed step(s) per family. Not comparable with the full run's numbers.")
 
 
-FULL = Budget("full", None, 2000, 500, 10_000, 100, None, 10, 50, 20)
-QUICK = Budget("quick", 200, 50, 30, 200, 10, 1000, 1, 1, 1)
+FULL = Budget("full", None, 2000, 500, 10_000, 100, 1000, None, 10, 50, 20)
+QUICK = Budget("quick", 200, 50, 30, 200, 10, 20, 1000, 1, 1, 1)
 
 
 @dataclass
@@ -349,6 +350,67 @@ def measure_dataset(dataset: str, budget: Budget, log: Callable[[str], None] = p
     return run
 
 
+def measure_autoregressive(dataset: str, budget: Budget, log: Callable[[str], None] = print) -> DatasetRun:
+    """The PixelCNN against the VAE: exact NLL beside the -ELBO and the importance-weighted bound on the same
+    test images; its samples (Frechet distance, classes); one completion of each test image per hidden
+    region; and what sampling costs. Rows go to the "exact", "samples", "inpainting" and "pixel speed" tables."""
+    run = DatasetRun(dataset)
+    model = _load(f"{dataset}-pixelcnn", run)
+    classifier = _load(f"{dataset}-classifier", run)
+    if model is None or classifier is None:
+        return run
+    reader = Reader(classifier)
+    vae = _load(f"{dataset}-vae", run)
+    test_all = load_split(dataset, "test")
+    heavy = test_all.take(budget.iwae_images)
+    log(f"{dataset}: PixelCNN exact NLL on {len(heavy.y)} test images, beside the VAE's bounds (k = {budget.iwae_k})")
+    with torch.no_grad():
+        exact = float(_batched(model.nll, heavy.x).mean())
+        row = [len(heavy.y), exact]
+        if vae is not None:
+            neg_elbo = evaluate(vae, heavy.x, heavy.y)["test_neg_elbo_nats"]
+            generator = torch.Generator().manual_seed(0)
+            iwae = float(_batched(lambda x: importance_weighted_nll(vae, x, k=budget.iwae_k, generator=generator),
+                                  heavy.x).mean())
+            row += [neg_elbo, iwae, budget.iwae_k, neg_elbo - exact, iwae - exact]
+        else:
+            row += ["", "", "", "", ""]
+    run.add("exact", row)
+
+    count = min(budget.pixel_samples, len(test_all.y))
+    log(f"{dataset}: {count} PixelCNN samples, pixel by pixel")
+    samples, _ = samples_of(model, count)
+    share_min, share_max, evenness = coverage(reader.labels(samples), classifier.num_classes)
+    run.add("samples", [f"{dataset}-pixelcnn ({count} samples: sequential)", count,
+                        frechet_distance(reader.features(samples), reader.features(test_all.take(count).x)),
+                        _pct(share_min), _pct(share_max), evenness, ""])
+
+    inpaint_set = test_all.take(budget.inpaint_images)
+    log(f"{dataset}: PixelCNN completions of {len(inpaint_set.y)} test images")
+    for mask_name, description in INPAINT_MASKS:
+        hidden = explore.preset_mask(mask_name)
+        generator = torch.Generator().manual_seed(0)
+        filled = _batched(lambda x: model.complete(x, (~hidden).expand_as(x).float(), generator=generator), inpaint_set.x)
+        run.add("inpainting", [description, f"{dataset}-pixelcnn (one sample)", len(inpaint_set.y),
+                               float(masked_psnr(filled, inpaint_set.x, hidden).mean()),
+                               _pct(reader.accuracy(filled, inpaint_set.y))])
+
+    log(f"{dataset}: PixelCNN sampling and completion time")
+    bottom = explore.preset_mask("bottom")
+    x4 = test_all.x[:1].expand(4, -1, -1, -1)
+    for what, work in (("16 samples (784 passes)", lambda: model.sample(16, generator=torch.Generator().manual_seed(0))),
+                       ("4 completions of a bottom half (392 passes)",
+                        lambda: model.complete(x4, (~bottom).expand_as(x4).float(), generator=torch.Generator().manual_seed(0))),
+                       ("exact NLL of 1 picture (1 pass)", lambda: model.nll(test_all.x[:1]))):
+        seconds = []
+        for _ in range(3):
+            start = time.perf_counter()
+            work()
+            seconds.append(time.perf_counter() - start)
+        run.add("pixel speed", [what, 3, f"{1000 * sorted(seconds)[1]:.0f}", f"{1000 * max(seconds):.0f}"])
+    return run
+
+
 def training_speed(steps: int, *, dataset: str = "mnist") -> list[list]:
     """Training images per second of each family on the CPU, one thread, batch 128,
     real images, after one warm-up step: [family, steps, images/s] rows."""
@@ -384,6 +446,30 @@ TABLES = {
                                                                      "pytorch/examples test -ELBO", "its training time (s)",
                                                                      "our VAE: time to beat it (s)"]),
 }
+
+
+AUTOREGRESSIVE_TABLES = {
+    "exact": ("Exact likelihood (PixelCNN) against the VAE's bounds (nats per image, the same test images)",
+              ["dataset", "test images", "PixelCNN -log p(x), exact", "VAE -ELBO", "VAE importance-weighted NLL", "k",
+               "-ELBO minus exact", "IWAE minus exact"]),
+    "samples": ("PixelCNN samples", TABLES["samples"][1]),
+    "inpainting": ("PixelCNN completion (inpainting)", TABLES["inpainting"][1]),
+    "pixel speed": ("PixelCNN: sampling and completion time (CPU, one thread)",
+                    ["dataset", "what", "runs", "median (ms)", "slowest (ms)"]),
+}
+
+
+def run_autoregressive(budget: Budget, *, datasets=DATASETS, log: Callable[[str], None] = print) -> list[Table]:
+    """Only the PixelCNN's tables (``python -m genexplorer.bench --only pixelcnn``)."""
+    torch.manual_seed(0)
+    runs = [measure_autoregressive(dataset, budget, log) for dataset in datasets]
+    tables = [Table(title, columns, [row for r in runs for row in r.rows.get(key, [])])
+              for key, (title, columns) in AUTOREGRESSIVE_TABLES.items()]
+    if budget.describe():
+        for table in tables:
+            table.notes.insert(0, f"**{budget.describe()}**")
+    tables[0].notes.extend(f"Note: {note}" for r in runs for note in r.notes)
+    return tables
 
 
 def run(budget: Budget, *, datasets=DATASETS, log: Callable[[str], None] = print) -> list[Table]:

@@ -81,3 +81,26 @@ def test_quality_tables_cover_both_datasets_and_every_method(report):
     assert {row[0] for row in tables["Training: our VAE against the pytorch/examples VAE"][1:]} >= {"mnist"}
     assert {row[0] for row in tables["Training speed (CPU, one thread, batch 128)"][1:]} == {
         "ae", "dae", "vae", "cvae", "gan", "classifier"}
+
+
+def test_the_pixelcnn_section_has_every_table_for_both_datasets(report):
+    section = report.split(bench.PIXELCNN_BEGIN, 1)[1].split(bench.PIXELCNN_END, 1)[0]
+    tables = tables_of(section)
+    for title, columns in quality.AUTOREGRESSIVE_TABLES.values():
+        header, *rows = tables[title]
+        assert header == columns and rows and all(len(row) == len(header) for row in rows), title
+        assert {row[0] for row in rows} == {"mnist", "fashion"}, title
+        assert "QUICK RUN, reduced" in section.split(title, 1)[1].split("\n#", 1)[0]
+    exact = tables[quality.AUTOREGRESSIVE_TABLES["exact"][0]][1:]
+    assert all(float(row[2]) > 0 and float(row[3]) > 0 for row in exact)
+    holes = {row[1] for row in tables["PixelCNN completion (inpainting)"][1:]}
+    assert holes == {"centred 14x14 hole", "bottom half missing"}
+
+
+def test_only_pixelcnn_replaces_its_section_and_keeps_the_rest(tmp_path, monkeypatch):
+    out = tmp_path / "BENCHMARKS.md"
+    out.write_text(f"# kept\n\n{bench.PIXELCNN_BEGIN}\nold\n{bench.PIXELCNN_END}\n\n## also kept\n")
+    monkeypatch.setattr(bench, "pixelcnn_section",
+                        lambda **_: f"{bench.PIXELCNN_BEGIN}\nnew\n{bench.PIXELCNN_END}")
+    assert bench.main(["--only", "pixelcnn", "--out", str(out)]) == 0
+    assert out.read_text() == f"# kept\n\n{bench.PIXELCNN_BEGIN}\nnew\n{bench.PIXELCNN_END}\n\n## also kept\n"

@@ -34,7 +34,7 @@ class PixelCNNConfig(ModelConfig):
     latent_dim: int = 1         # no latent code: an autoregressive model has none (kept for the shared config)
     channels: int = 64          # width of both stacks
     layers: int = 8             # gated layers after the input layer
-    kernel: int = 3             # odd: the vertical stack's kernel is (kernel // 2 + 1, kernel)
+    kernel: int = 5             # odd: the vertical stack's kernel is (kernel // 2 + 1, kernel)
     # Training pictures whose pixels from a random raster position on are binarised (x_i ~ Bernoulli(x_i)):
     # sampling and completion feed the network its own 0/1 draws, a context it never sees when trained
     # on grey pictures alone (the grey model scored binarised test digits at 135 nats against 68 grey).
