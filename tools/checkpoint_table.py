@@ -13,25 +13,32 @@ from genexplorer.checkpoints import list_checkpoints, read_config  # noqa: E402
 
 
 def main() -> None:
-    print("| checkpoint | kind | latent | epochs | train images | training time (CPU) | test PSNR (dB) | test -ELBO (nats) | notes |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| checkpoint | kind | latent | epochs | train images | training time (CPU) | test PSNR (dB) | "
+          "test -ELBO (nats) | test -log p(x), exact (nats) | notes |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for name in list_checkpoints(ROOT / "checkpoints"):
         config = read_config(ROOT / "checkpoints" / name)
         metrics, training = config["metrics"], config["training"]
         psnr = f"{metrics['test_psnr']:.1f}" if "test_psnr" in metrics else ""
         elbo = f"{metrics['test_neg_elbo_nats']:.1f}" if "test_neg_elbo_nats" in metrics else ""
+        exact = f"{metrics['test_nll_nats']:.1f}" if "test_nll_nats" in metrics else ""
         notes = []
         if config["kind"] == "dae":
             notes.append(f"noise {config['model_config']['noise']} up to {config['model_config']['noise_level']}")
         if config["kind"] in ("gan", "cgan"):
             notes.append(f"last epoch: D(x) {metrics['train_d_real']:.2f}, D(G(z)) {metrics['train_d_fake']:.2f}")
+        if config["kind"] == "pixelcnn":
+            model_config = config["model_config"]
+            notes.append(f"{model_config['layers']} gated layers of {model_config['channels']} channels, "
+                         f"kernel {model_config['kernel']}; no latent code")
         if config["kind"] == "classifier":
             notes.append(f"test accuracy {100 * metrics['test_accuracy']:.1f}%")
         if not config.get("complete", True):
             notes.append("INCOMPLETE")
         minutes = training.get("seconds", 0) / 60
-        print(f"| {name} | {config['kind']} | {config['model_config']['latent_dim']} | {config['epochs_done']} | "
-              f"{training.get('num_train_images', '')} | {minutes:.0f} min | {psnr} | {elbo} | {'; '.join(notes)} |")
+        latent = "" if config["kind"] == "pixelcnn" else config["model_config"]["latent_dim"]
+        print(f"| {name} | {config['kind']} | {latent} | {config['epochs_done']} | "
+              f"{training.get('num_train_images', '')} | {minutes:.0f} min | {psnr} | {elbo} | {exact} | {'; '.join(notes)} |")
 
 
 if __name__ == "__main__":

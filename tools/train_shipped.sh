@@ -3,6 +3,7 @@
 #   bash tools/train_shipped.sh encoders   # AE, VAE, 2-d AE/VAE, DAE, CVAE for both datasets
 #   bash tools/train_shipped.sh gans       # the DCGAN for both datasets
 #   bash tools/train_shipped.sh classifiers  # the CNN classifier for both datasets (the benchmark's reader)
+#   bash tools/train_shipped.sh pixelcnn   # the PixelCNN for both datasets
 # Add --device cuda to ARGS on a GPU machine; everything else stays the same.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,5 +28,9 @@ case "${1:-all}" in
   classifiers|all)
     train --model classifier --dataset mnist   --epochs 40 --out checkpoints/mnist-classifier
     train --model classifier --dataset fashion --epochs 15 --out checkpoints/fashion-classifier
+    ;;&
+  pixelcnn|all)
+    train --model pixelcnn --dataset mnist   --epochs 30 --batch-size 64 --width 32 --out checkpoints/mnist-pixelcnn
+    train --model pixelcnn --dataset fashion --epochs 4  --batch-size 64 --width 32 --out checkpoints/fashion-pixelcnn
     ;;
 esac

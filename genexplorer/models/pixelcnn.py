@@ -10,10 +10,10 @@ mask B after it, without the blind spot of a single masked stack:
 - the vertical stack at row r sees only the rows above r;
 - the horizontal stack at (r, c) sees the vertical stack at row r and the pixels left of c in row r.
 
-Sampling needs one pass per pixel. Because of that split, a row's vertical features are computed
-once per row (on a crop of the rows above, as deep as the receptive field), and each pixel then runs
-only the horizontal stack on a few columns of one row: the result is exactly the full pass, at a
-small fraction of its cost (``tests/test_pixelcnn.py`` checks both).
+Sampling needs one pass per pixel. Because of that split, nothing computed for earlier pixels ever
+changes: each new row costs one row of each vertical layer, each new pixel one column of each
+horizontal layer (``_RowStepper``). The result is exactly the full pass's, at a small fraction of its
+cost (``tests/test_pixelcnn.py`` checks samples and completions against a full pass per pixel).
 """
 from __future__ import annotations
 
@@ -131,9 +131,6 @@ class PixelCNN(GenerativeModel):
         self.h_in = RightConv(1, c, k)
         self.layers = nn.ModuleList(GatedLayer(c, k, classes) for _ in range(config.layers))
         self.head = nn.Sequential(nn.ReLU(), nn.Conv2d(c, c, 1), nn.ReLU(), nn.Conv2d(c, 1, 1))
-        # How many rows above / columns to the left one output can see: the crops of fast sampling.
-        self.rows_seen = (k // 2 + 1) + config.layers * (k // 2)
-        self.cols_seen = (k // 2 + 1) + config.layers * (k // 2)
 
     # ----- the full pass
     def _biases(self, y, batch: int) -> list:
@@ -253,21 +250,111 @@ class PixelCNN(GenerativeModel):
         # may be filling several pictures for several users at once.
         todo = ~known
         rows = torch.nonzero(todo.any(dim=(0, 1, 3))).flatten().tolist()
+        stepper = _RowStepper(self, biases, x.shape[0], x.device)
         done_since_yield = 0
-        for r in rows:
-            # The vertical stack at row r sees only rows above it: once per row, on a crop of
-            # rows deep enough that row r's features are exactly the full pass's.
-            top = max(0, r - self.rows_seen)
-            vertical = [v[:, :, -1:] for v in self._vertical_stack(x[:, :, top: r + 1], biases)]
-            for c in torch.nonzero(todo[:, :, r].any(dim=(0, 1))).flatten().tolist():
-                left = max(0, c - self.cols_seen)
-                window = x[:, :, r: r + 1, left: c + 1]
-                logits = self._horizontal_stack(window, [v[..., left: c + 1] for v in vertical], biases)
-                p = torch.sigmoid(logits[:, :, 0, -1])                   # (B, 1)
-                drawn = torch.bernoulli(p.cpu(), generator=generator).to(x.device)
-                x[:, :, r, c] = torch.where(todo[:, :, r, c], drawn, x[:, :, r, c])
-                done_since_yield += 1
+        for r in range(rows[-1] + 1 if rows else 0):
+            # The vertical stack at row r sees only the rows above it, all final by now.
+            stepper.start_row(x, r)
+            if r not in rows:
+                continue
+            last = int(torch.nonzero(todo[:, :, r].any(dim=(0, 1))).max())
+            for c in range(last + 1):
+                # Every column up to the last one to draw goes through the horizontal stack (its
+                # features feed the columns to its right); only the hidden ones are drawn.
+                p = torch.sigmoid(stepper.logit(c))                       # (B,)
+                if todo[:, 0, r, c].any():
+                    drawn = torch.bernoulli(p.cpu(), generator=generator).to(x.device)
+                    x[:, 0, r, c] = torch.where(todo[:, 0, r, c], drawn, x[:, 0, r, c])
+                    done_since_yield += 1
+                stepper.set_pixel(c, x[:, 0, r, c])
                 if done_since_yield >= every:
                     done_since_yield = 0
                     yield r * WIDTH + c + 1, x
         yield HEIGHT * WIDTH, x
+
+
+class _RowStepper:
+    """The network one row, then one pixel, at a time, keeping what earlier steps computed: a new row
+    costs one row of each vertical layer (the rows above are already known), a new pixel one small
+    matrix product per horizontal layer (the columns to its left are already known). Exactly the full
+    pass's arithmetic (tests/test_pixelcnn.py checks samples against a full pass per pixel)."""
+
+    def __init__(self, model: PixelCNN, biases: list, batch: int, device):
+        self.model = model
+        self.taps = model.config.kernel // 2 + 1            # RightConv's width
+        self.rows_up = model.config.kernel // 2 + 1         # DownConv's height
+        c = model.config.channels
+        # Each vertical layer's features, row j stored at j + rows_up - 1 below zero rows (the padding).
+        self.v = [torch.zeros(batch, c, HEIGHT + self.rows_up - 1, WIDTH, device=device)
+                  for _ in range(len(model.layers) + 1)]
+        self.v_bias = biases
+
+        def matrix(conv: nn.Conv2d) -> torch.Tensor:
+            # (out, in, 1, taps) -> (taps * in, out), matching a (B, taps, in) window flattened
+            return conv.weight[:, :, 0, :].permute(2, 1, 0).reshape(-1, conv.weight.shape[0])
+
+        self.w_in, self.b_in = matrix(model.h_in), model.h_in.bias
+        self.w_h = [matrix(layer.h_conv) for layer in model.layers]
+        self.b_h = [layer.h_conv.bias + (0 if bias is None else bias[:, :, 0, 0]) for layer, bias in zip(model.layers, biases)]
+        self.w_out = [layer.h_out.weight[:, :, 0, 0].T for layer in model.layers]
+        self.b_out = [layer.h_out.bias for layer in model.layers]
+        head = model.head
+        self.w_head = (head[1].weight[:, :, 0, 0].T, head[3].weight[:, :, 0, 0].T)
+        self.b_head = (head[1].bias, head[3].bias)
+        self.channels = c
+
+    def _down_conv(self, conv: DownConv, rows: torch.Tensor) -> torch.Tensor:
+        """One output row of a DownConv from the rows_up input rows ending at it: (B, out, 1, W)."""
+        return F.conv2d(F.pad(rows, conv.pad[:2] + (0, 0)), conv.weight, conv.bias)
+
+    def start_row(self, x: torch.Tensor, r: int) -> None:
+        """Compute row r of the vertical stack from the rows above (x's rows < r are final)."""
+        model, up = self.model, self.rows_up
+        if r == 0:   # down_shift: row 0 gets nothing from above, not even the bias
+            v = torch.zeros_like(self.v[0][:, :, :1])
+        else:
+            above = x[:, :, max(0, r - up): r]
+            above = F.pad(above, (0, 0, up - above.shape[2], 0))
+            v = self._down_conv(model.v_in, above)                           # (B, C, 1, W)
+        self.v[0][:, :, r + up - 1: r + up] = v
+        vertical = [v[:, :, 0]]
+        for l, (layer, bias) in enumerate(zip(model.layers, self.v_bias)):
+            pre = self._down_conv(layer.v_conv, self.v[l][:, :, r: r + up])  # rows r - up + 1 .. r
+            if bias is not None:
+                pre = pre + bias
+            v = v + gate(pre)
+            self.v[l + 1][:, :, r + up - 1: r + up] = v
+            vertical.append(layer.v_to_h(pre)[:, :, 0])                      # (B, 2C, W)
+        self._start_horizontal(vertical)
+
+    def _start_horizontal(self, vertical: list[torch.Tensor]) -> None:
+        """vertical: the row's vertical features, [(B, C, W), then (B, 2C, W) per layer]."""
+        batch = vertical[0].shape[0]
+        pad = self.taps - 1
+        self.v_in = vertical[0].transpose(1, 2)                          # (B, W, C)
+        self.v_to_h = [v.transpose(1, 2) for v in vertical[1:]]           # (B, W, 2C) each
+        # Column j of each layer's features is stored at j + pad: the zeros before it are the padding.
+        self.h = [torch.zeros(batch, WIDTH + pad, self.channels, device=vertical[0].device)
+                  for _ in range(len(self.w_h) + 1)]
+        self.pixels = torch.zeros(batch, WIDTH + self.taps, 1, device=vertical[0].device)
+
+    def logit(self, c: int) -> torch.Tensor:
+        """Logit of pixel c of the row, given the row's pixels before it: (B,)."""
+        pad = self.taps - 1
+        batch = self.v_in.shape[0]
+        h = self.v_in[:, c]                                               # (B, C)
+        if c > 0:   # right_shift: column 0 gets nothing from the row, not even the bias
+            window = self.pixels[:, c: c + self.taps].reshape(batch, -1)  # pixels c - taps .. c - 1
+            h = h + window @ self.w_in + self.b_in
+        self.h[0][:, c + pad] = h
+        for l, (w_h, b_h, w_out, b_out) in enumerate(zip(self.w_h, self.b_h, self.w_out, self.b_out)):
+            window = self.h[l][:, c: c + self.taps].reshape(batch, -1)    # columns c - pad .. c
+            pre = window @ w_h + b_h + self.v_to_h[l][:, c]
+            a, b = pre.chunk(2, dim=1)
+            h = h + (torch.tanh(a) * torch.sigmoid(b)) @ w_out + b_out
+            self.h[l + 1][:, c + pad] = h
+        hidden = torch.relu(torch.relu(h) @ self.w_head[0] + self.b_head[0])
+        return (hidden @ self.w_head[1] + self.b_head[1])[:, 0]
+
+    def set_pixel(self, c: int, value: torch.Tensor) -> None:
+        self.pixels[:, c + self.taps, 0] = value
