@@ -73,9 +73,25 @@ class Job:
     created: float = field(default_factory=time.time)
     pid: int | None = None
     message: str = ""
+    processes: int = 1            # more than one: torchrun, one process per GPU (or per CPU share)
 
     def folder(self, runs_dir: Path) -> Path:
         return runs_dir / self.id
+
+    def devices(self) -> set[str]:
+        """The devices the run occupies: a multi-process CUDA run takes GPUs 0 .. processes - 1."""
+        if self.processes > 1 and self.device.startswith("cuda"):
+            return {f"cuda:{index}" for index in range(self.processes)}
+        return {self.device}
+
+
+def max_processes(device: str) -> int:
+    """How many training processes a device can take: one per GPU, or one per CPU core."""
+    if device.startswith("cuda"):
+        import torch
+
+        return max(1, torch.cuda.device_count())
+    return max(1, os.cpu_count() or 1) if device == "cpu" else 1
 
 
 class JobManager:
@@ -93,8 +109,9 @@ class JobManager:
 
     # ------------------------------------------------------------ asking
 
-    def submit(self, name: str, settings: dict, *, overwrite: bool = False) -> Job:
-        """Check a run request and queue it; it starts as soon as its device is free."""
+    def submit(self, name: str, settings: dict, *, overwrite: bool = False, processes: int = 1) -> Job:
+        """Check a run request and queue it; it starts as soon as its device is free.
+        processes > 1 runs it under torchrun (the train CLI is distributed-aware)."""
         if not checkpoints.NAME_PATTERN.match(name or ""):
             raise JobError("give the run a name of letters, digits, '-' or '_' (it becomes the checkpoint's name)")
         target = self.checkpoints_dir / name
@@ -113,6 +130,11 @@ class JobManager:
         device = resolved_device(settings.get("device") or "auto")
         if device not in [value for _, value in available_devices()]:
             raise JobError(f"device {device!r} is not available here")
+        if not isinstance(processes, int) or not 1 <= processes <= max_processes(device):
+            raise JobError(f"processes must be a whole number from 1 to {max_processes(device)} on {device}, "
+                           f"got {processes!r}")
+        if processes > 1 and device.startswith("cuda"):
+            device = "cuda:0"   # the run takes GPUs 0 .. processes - 1, one process each
         with self._lock:
             active = [job for job in self.jobs() if job.state in ("queued", "running")]
             if len(active) >= MAX_QUEUED:
@@ -120,7 +142,7 @@ class JobManager:
             if any(job.name == name for job in active):
                 raise JobError(f"a run named {name!r} is already waiting or running")
             job = Job(id=f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}", name=name,
-                      settings=settings, device=device)
+                      settings=settings, device=device, processes=processes)
             job.folder(self.runs_dir).mkdir(parents=True)
             self._save(job)
         self._schedule()
@@ -197,16 +219,20 @@ class JobManager:
         """Start the oldest queued run on each device that has none running."""
         with self._lock:
             jobs = list(reversed(self.jobs()))  # oldest first
-            busy = {job.device for job in jobs if job.state == "running"}
+            busy = set().union(*(job.devices() for job in jobs if job.state == "running"))
             for job in jobs:
-                if job.state == "queued" and job.device not in busy:
+                if job.state == "queued" and not job.devices() & busy:
                     self._start(job)
-                    busy.add(job.device)
+                    busy |= job.devices()
 
     def _start(self, job: Job) -> None:
         folder = job.folder(self.runs_dir)
-        command = [self.python, "-m", "genexplorer.train", "--status-file", str(folder / STATUS_FILE),
-                   "--log-dir", str(folder), "--device", job.device]
+        launcher = [self.python, "-m", "genexplorer.train"]
+        if job.processes > 1:
+            launcher = [self.python, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={job.processes}",
+                        "-m", "genexplorer.train"]
+        device = "cuda" if job.processes > 1 and job.device.startswith("cuda") else job.device
+        command = launcher + ["--status-file", str(folder / STATUS_FILE), "--log-dir", str(folder), "--device", device]
         for key, value in job.settings.items():
             if key in ("log_dir", "device") or value is None or value is False:
                 continue

@@ -401,8 +401,9 @@ def _digit(size: int = 112) -> np.ndarray:
 
 
 def _train(name="mnist-tort-bad", family="vae", dataset="mnist", zip_file=None, latent=2, epochs=1, batch=128, lr=0,
-           seed=0, beta=1.0, noise="mixed", noise_level=0.5, device="cpu", overwrite=False) -> tuple:
-    return (name, family, dataset, zip_file, latent, epochs, batch, lr, seed, beta, noise, noise_level, device, overwrite)
+           seed=0, beta=1.0, noise="mixed", noise_level=0.5, device="cpu", overwrite=False, processes=1) -> tuple:
+    return (name, family, dataset, zip_file, latent, epochs, batch, lr, seed, beta, noise, noise_level, device, overwrite,
+            processes)
 
 
 UPLOAD_SETUP = ("upload", (File("digit.png"), "mnist"))
@@ -524,6 +525,8 @@ CATALOGUE: list[BadInput] = [
     BadInput("train: epochs 10^9", "train_start", _train(epochs=10 ** 9), match="maximum"),
     BadInput("train: batch size 0", "train_start", _train(batch=0), match="minimum"),
     BadInput("train: batch size 10^9", "train_start", _train(batch=10 ** 9), match="maximum"),
+    BadInput("train: 1,000 processes", "train_start", _train(processes=1000), match="maximum|processes"),
+    BadInput("train: 0 processes", "train_start", _train(processes=0), match="minimum|processes"),
     BadInput("train: latent size 0", "train_start", _train(latent=0), match="minimum"),
     BadInput("train: latent size 10^6", "train_start", _train(latent=10 ** 6), match="maximum"),
     BadInput("train: learning rate NaN", "train_start", _train(lr=NAN), match="finite|learning rate", raw=True),

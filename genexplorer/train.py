@@ -17,12 +17,15 @@ import signal
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
+import torch.distributed as dist
+from torch import nn
 
 from . import checkpoints
 from .data import dataset_info, load_dataset
@@ -140,6 +143,104 @@ def describe_device(device: torch.device) -> str:
     return str(device)
 
 
+@dataclass(frozen=True)
+class Distributed:
+    """Where this process stands in a ``torchrun`` launch (RANK, WORLD_SIZE, LOCAL_RANK in the
+    environment); one process on its own is rank 0 of 1, and then nothing here does anything."""
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @classmethod
+    def from_env(cls) -> "Distributed":
+        world_size = int(os.environ.get("WORLD_SIZE", "1"))
+        if world_size <= 1:
+            return cls()
+        return cls(int(os.environ["RANK"]), world_size, int(os.environ.get("LOCAL_RANK", "0")))
+
+    @property
+    def active(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    def start(self, device_name: str) -> torch.device:
+        """This process's device (its own GPU under torchrun), and the process group: NCCL between
+        GPUs, gloo between CPU processes."""
+        device = pick_device(device_name)
+        if self.active and device.type == "cuda":
+            device = torch.device("cuda", self.local_rank)
+            torch.cuda.set_device(device)
+        if self.active and not dist.is_initialized():
+            dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        return device
+
+    def barrier(self) -> None:
+        if self.active:
+            dist.barrier()
+
+    def mean_of(self, sums: dict[str, float], count: int, device) -> dict[str, float]:
+        """Per-key means over every process's ``sums`` of ``count`` values each."""
+        if not self.active:
+            return {k: v / max(count, 1) for k, v in sums.items()}
+        keys = sorted(sums)
+        totals = torch.tensor([sums[k] for k in keys] + [float(count)], dtype=torch.float64, device=device)
+        dist.all_reduce(totals)
+        return {k: float(totals[i] / max(float(totals[-1]), 1.0)) for i, k in enumerate(keys)}
+
+    def stop(self) -> None:
+        if self.active and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+class _Loss(nn.Module):
+    """model.loss as a forward(): DistributedDataParallel averages the gradients of what its forward computed."""
+
+    def __init__(self, model: GenerativeModel):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x, y):
+        return self.model.loss(x, y)
+
+
+@contextmanager
+def _swapped(model: nn.Module, modules: dict[str, nn.Module]):
+    """Run with some of model's submodules replaced (by their DDP wrappers); the model itself, its
+    state_dict included, is left as it was."""
+    saved = {name: model._modules[name] for name in modules}
+    model._modules.update(modules)
+    try:
+        yield
+    finally:
+        model._modules.update(saved)
+
+
+def make_step(model: GenerativeModel, optimizers, device: torch.device, where: Distributed) -> Callable:
+    """step(x, y, amp) -> loss terms: the plain training step, or under torchrun the same step with the
+    gradients averaged over every process by DistributedDataParallel (both networks of a GAN)."""
+    is_gan = model.kind in ("gan", "cgan")
+    if not where.active:
+        if is_gan:
+            return lambda x, y, amp: _gan_step(model, optimizers, x, y, amp)
+        return lambda x, y, amp: _encoder_step(model, optimizers, x, y, amp)
+    from torch.nn.parallel import DistributedDataParallel
+
+    device_ids = [device.index] if device.type == "cuda" else None
+    if is_gan:
+        wrapped = {name: DistributedDataParallel(getattr(model, name), device_ids=device_ids)
+                   for name in ("generator", "discriminator")}
+
+        def gan_step(x, y, amp):
+            with _swapped(model, wrapped):
+                return _gan_step(model, optimizers, x, y, amp)
+        return gan_step
+    runner = DistributedDataParallel(_Loss(model), device_ids=device_ids)
+    return lambda x, y, amp: _encoder_step(model, optimizers, x, y, amp, loss=runner)
+
+
 def model_settings(s: TrainSettings, num_classes: int) -> dict:
     """The model config dict a training run builds, from the CLI's flat settings."""
     settings: dict = {"num_classes": num_classes}
@@ -177,10 +278,10 @@ def _optimizers(model: GenerativeModel, lr: float) -> dict[str, torch.optim.Opti
     return {"model": torch.optim.Adam(model.parameters(), lr=lr)}
 
 
-def _encoder_step(model, optimizers, x, y, amp: bool) -> dict[str, float]:
+def _encoder_step(model, optimizers, x, y, amp: bool, *, loss=None) -> dict[str, float]:
     optimizer = optimizers["model"]
     with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=amp):
-        terms = model.loss(x, y if model.conditional or model.trains_on_labels else None)
+        terms = (loss or model.loss)(x, y if model.conditional or model.trains_on_labels else None)
     optimizer.zero_grad(set_to_none=True)
     terms["loss"].backward()
     optimizer.step()
@@ -199,8 +300,20 @@ def _gan_step(model, optimizers, x, y, amp: bool) -> dict[str, float]:
     optimizers["g"].zero_grad(set_to_none=True)
     g_terms["loss"].backward()
     optimizers["g"].step()
-    return {"d_loss": float(d_terms["loss"]), "g_loss": float(g_terms["loss"]),
+    return {"d_loss": float(d_terms["loss"].detach()), "g_loss": float(g_terms["loss"].detach()),
             "d_real": float(d_terms["d_real"]), "d_fake": float(d_terms["d_fake"])}
+
+
+def _epoch_order(count: int, epoch: int, seed: int, where: Distributed, device) -> torch.Tensor:
+    """This process's images for an epoch, in order: all of them shuffled, or under torchrun its
+    DistributedSampler shard (every process the same number, the last ones padded by repeats)."""
+    if not where.active:
+        return torch.randperm(count, device=device)
+    from torch.utils.data.distributed import DistributedSampler
+
+    sampler = DistributedSampler(range(count), num_replicas=where.world_size, rank=where.rank, shuffle=True, seed=seed)
+    sampler.set_epoch(epoch)
+    return torch.tensor(list(sampler), device=device)
 
 
 @torch.no_grad()
@@ -333,14 +446,27 @@ def fit(settings: TrainSettings, *, on_step: Callable[[Progress], None] | None =
     on_step(progress) is called every few steps and after every epoch; should_stop()
     is polled every step and, when true, ends the run (the last finished epoch stays
     saved, marked incomplete) by raising TrainingStopped.
+
+    Under ``torchrun`` each process trains on its shard of the data with a share of the batch
+    (--batch-size stays the total over all processes), the gradients are averaged every step,
+    and only rank 0 logs, evaluates and writes the checkpoint.
     """
     settings.validate()
     started = time.time()
     out = Path(settings.out)
     if settings.threads:
         torch.set_num_threads(settings.threads)
-    device = pick_device(settings.device)
-    log(f"device: {describe_device(device)}")
+    where = Distributed.from_env()
+    try:
+        return _fit(settings, where, started, out, on_step if where.is_main else None, should_stop,
+                    log if where.is_main else (lambda message: None))
+    finally:
+        where.stop()
+
+
+def _fit(settings: TrainSettings, where: Distributed, started: float, out: Path, on_step, should_stop, log) -> Path:
+    device = where.start(settings.device)
+    log(f"device: {describe_device(device)}" + (f", {where.world_size} processes" if where.active else ""))
     resume_from = None
     if out.exists() and (out / checkpoints.CONFIG_FILE).exists():
         if settings.resume:
@@ -351,7 +477,10 @@ def fit(settings: TrainSettings, *, on_step: Callable[[Progress], None] | None =
     # replace it once the run completes: the old one stays loadable until then.
     staging = out if (resume_from is not None or not out.exists()) else out.with_name(f".{out.name}.incomplete")
     log_dir = Path(settings.log_dir) if settings.log_dir else Path("runs") / out.name
-    log_dir.mkdir(parents=True, exist_ok=True)
+    if where.is_main:
+        log_dir.mkdir(parents=True, exist_ok=True)
+    # Every process checked the folder before any could write to it.
+    where.barrier()
 
     torch.manual_seed(settings.seed)
     np.random.seed(settings.seed)
@@ -387,11 +516,17 @@ def fit(settings: TrainSettings, *, on_step: Callable[[Progress], None] | None =
             for name, optimizer in optimizers.items():
                 optimizer.load_state_dict(saved[name])
     amp = device.type == "cuda"
-    step_fn = _gan_step if is_gan else _encoder_step
+    step_fn = make_step(model, optimizers, device, where)
+    # The same seed builds the same model everywhere (DDP also copies rank 0's); each process then
+    # draws its own noise, so two processes do not add the same noise to different images.
+    torch.manual_seed(settings.seed + where.rank)
     training_record = {k: v for k, v in asdict(settings).items() if k not in ("overwrite", "resume", "log_dir")}
-    training_record.update(lr=lr, device=str(device), num_train_images=len(train_x))
+    training_record.update(lr=lr, device=str(device), num_train_images=len(train_x), world_size=where.world_size)
+    # Each process takes a share of the batch, so the averaged gradient is that of one batch of --batch-size.
+    batch_size = math.ceil(settings.batch_size / where.world_size)
+    shard = math.ceil(len(train_x) / where.world_size)
 
-    steps_per_epoch = math.ceil(len(train_x) / settings.batch_size)
+    steps_per_epoch = math.ceil(shard / batch_size)
     total_steps = (settings.epochs - done) * steps_per_epoch
     if settings.max_steps is not None:
         total_steps = min(total_steps, settings.max_steps)
@@ -401,19 +536,19 @@ def fit(settings: TrainSettings, *, on_step: Callable[[Progress], None] | None =
     steps_run, images_seen, metrics = 0, 0, {}
     loop_start = time.time()
     progress_path = log_dir / PROGRESS_FILE
-    if resume_from is None:
+    if resume_from is None and where.is_main:
         progress_path.write_text("")
     model.train()
     for epoch in range(done + 1, settings.epochs + 1):
-        order = torch.randperm(len(train_x), device=device)
+        order = _epoch_order(len(train_x), epoch, settings.seed, where, device)
         sums: dict[str, float] = {}
         epoch_steps = 0
         for step in range(1, steps_per_epoch + 1):
             if should_stop is not None and should_stop():
                 raise TrainingStopped(f"stopped by request during epoch {epoch}; epoch {epoch - 1} is saved")
-            index = order[(step - 1) * settings.batch_size: step * settings.batch_size]
+            index = order[(step - 1) * batch_size: step * batch_size]
             x = train_x[index].float().div_(255.0).unsqueeze(1)
-            terms = step_fn(model, optimizers, x, train_y[index], amp)
+            terms = step_fn(x, train_y[index], amp)
             if not all(math.isfinite(v) for v in terms.values()):
                 raise TrainingError(
                     f"training diverged at epoch {epoch}, step {step} (loss {terms}); "
@@ -423,7 +558,7 @@ def fit(settings: TrainSettings, *, on_step: Callable[[Progress], None] | None =
                 sums[key] = sums.get(key, 0.0) + value
             epoch_steps += 1
             steps_run += 1
-            images_seen += len(index)
+            images_seen += len(index) * where.world_size
             if on_step is not None and (step % report_every == 0 or step == steps_per_epoch):
                 elapsed = time.time() - loop_start
                 rate = images_seen / max(elapsed, 1e-9)
@@ -433,7 +568,12 @@ def fit(settings: TrainSettings, *, on_step: Callable[[Progress], None] | None =
             if settings.max_steps is not None and steps_run >= settings.max_steps:
                 break
         final = epoch == settings.epochs or (settings.max_steps is not None and steps_run >= settings.max_steps)
-        train_terms = {f"train_{k}": round(v / max(epoch_steps, 1), 5) for k, v in sums.items()}
+        train_terms = {f"train_{k}": round(v, 5) for k, v in where.mean_of(sums, epoch_steps, device).items()}
+        if not where.is_main:
+            where.barrier()   # rank 0 evaluates and saves meanwhile
+            if final:
+                break
+            continue
         eval_x = test_x if final else test_x[:EPOCH_EVAL_IMAGES]
         metrics = {**train_terms, **evaluate(model, eval_x, test_y[: len(eval_x)])}
         picture = sample_grid(model, test_x, test_y, seed=settings.seed)
@@ -456,9 +596,10 @@ def fit(settings: TrainSettings, *, on_step: Callable[[Progress], None] | None =
         if on_step is not None:
             on_step(Progress("epoch", epoch, settings.epochs, steps_per_epoch, steps_per_epoch,
                              train_terms, images_seen / max(time.time() - loop_start, 1e-9), 0.0, metrics))
+        where.barrier()
         if final:
             break
-    if staging != out and staging.exists():
+    if staging != out and staging.exists() and where.is_main:
         import shutil
 
         shutil.rmtree(staging, ignore_errors=True)
@@ -542,7 +683,8 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, lambda signum, frame: stop_requested.set())
     try:
         settings, cli_only = parse_args(argv)
-        status = StatusFile(cli_only["status_file"])
+        # Under torchrun only rank 0 reports; the other processes train and stay quiet.
+        status = StatusFile(cli_only["status_file"] if Distributed.from_env().is_main else None)
         status.data["settings"] = asdict(settings)
         status.write(force=True)
         last_print = [0.0]

@@ -143,7 +143,7 @@ def test_a_real_training_run_through_the_api_ends_in_a_new_checkpoint(client):
     from genexplorer import checkpoints
 
     run, message = client.predict("mnist-apitest", "vae", "mnist", None, 2, 1, 128, 0, 0, 1.0, "mixed", 0.5, "cpu",
-                                  False, api_name="/train_start")
+                                  False, 1, api_name="/train_start")
     assert "Queued **mnist-apitest**" in message
     run = run["value"] if isinstance(run, dict) else run  # the client hands back the dropdown's update
     deadline = time.time() + 240
@@ -158,7 +158,7 @@ def test_a_real_training_run_through_the_api_ends_in_a_new_checkpoint(client):
 
     assert "mnist-apitest" in common.cache.names("mnist"), "the explorer lists it without a restart"
     with pytest.raises(Exception, match="exists"):
-        client.predict("mnist-apitest", "vae", "mnist", None, 2, 1, 128, 0, 0, 1.0, "mixed", 0.5, "cpu", False,
+        client.predict("mnist-apitest", "vae", "mnist", None, 2, 1, 128, 0, 0, 1.0, "mixed", 0.5, "cpu", False, 1,
                        api_name="/train_start")
 
 

@@ -114,8 +114,10 @@ class GAN(GenerativeModel):
         fake_y = self._random_labels(batch) if self.conditional else None
         with torch.no_grad():
             fake = self.generate(self.prior_sample(batch), fake_y)
-        real_logits = self.discriminate(real, y)
-        fake_logits = self.discriminate(fake, fake_y)
+        # One pass over real and fake together (D has no batch norm, so this is the same as two):
+        # DistributedDataParallel synchronises one forward per backward.
+        both_y = None if y is None else torch.cat([self._labels(y, batch), fake_y])
+        real_logits, fake_logits = self.discriminate(torch.cat([real, fake]), both_y).split(batch)
         loss = (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
                 + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
         return {"loss": loss, "d_real": torch.sigmoid(real_logits).mean(), "d_fake": torch.sigmoid(fake_logits).mean()}

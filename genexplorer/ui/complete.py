@@ -118,7 +118,7 @@ def build(dataset: gr.Radio, current: gr.State, uploaded: gr.State, tab: gr.Tab)
             with gr.Row():
                 count = gr.Slider(1, 8, value=4, step=1, label="Completions", elem_id="ge-complete-count")
                 seed = gr.Number(0, precision=0, minimum=0, label="Seed", elem_id="ge-complete-seed")
-            pace = gr.Radio(list(pixels.PACES), value="live", label="Pace", elem_id="ge-complete-pace")
+            pace = gr.Radio(list(pixels.PACES), value="row by row", label="Pace", elem_id="ge-complete-pace")
             go = gr.Button("Complete", variant="primary", elem_id="ge-complete-go")
         with gr.Column(scale=2):
             with gr.Row():

@@ -103,7 +103,7 @@ def build(dataset: gr.Radio, tab: gr.Tab) -> None:
         with gr.Column(scale=1, min_width=260):
             pix_count = gr.Slider(1, pixels.MAX_IMAGES, value=16, step=1, label="How many", elem_id="ge-gen-pixelcnn-count")
             pix_seed = gr.Number(0, precision=0, minimum=0, label="Seed", elem_id="ge-gen-pixelcnn-seed")
-            pix_pace = gr.Radio(list(pixels.PACES), value="live", label="Pace",
+            pix_pace = gr.Radio(list(pixels.PACES), value="row by row", label="Pace",
                                 info="live: as fast as this computer draws; slower paces show the raster order",
                                 elem_id="ge-gen-pixelcnn-pace")
             pix_button = gr.Button("Draw pixel by pixel", variant="primary", elem_id="ge-gen-pixelcnn-go")

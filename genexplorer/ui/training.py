@@ -33,6 +33,12 @@ def manager() -> jobs.JobManager:
     return _manager
 
 
+def gpu_count() -> int:
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
 def fashion_installed() -> bool:
     try:
         data.fashion_folder("train")
@@ -56,7 +62,7 @@ def run_choices() -> list[tuple[str, str]]:
 
 @common.user_errors
 def on_start(name, family, dataset, zip_file, latent_dim, epochs, batch_size, lr, seed, beta, noise, noise_level,
-             device, overwrite):
+             device, overwrite, processes=1):
     """Queue a run; -> (runs dropdown update, message)."""
     if dataset == "fashion":
         data.fashion_folder("train")   # not installed: say how to install it now, not when the run fails
@@ -71,14 +77,16 @@ def on_start(name, family, dataset, zip_file, latent_dim, epochs, batch_size, lr
     try:
         if dataset == "zip":
             settings["dataset"] = str(manager().unpack_upload(zip_file))
-        job = manager().submit((name or "").strip(), settings, overwrite=bool(overwrite))
+        job = manager().submit((name or "").strip(), settings, overwrite=bool(overwrite),
+                               processes=_int(processes if processes is not None else 1, "processes"))
     except BaseException:
         if dataset == "zip" and settings["dataset"] != "zip":
             manager().discard_upload(settings["dataset"])   # a refused run leaves no unpacked upload behind
         raise
     job = manager().get(job.id)
     waiting = "" if job.state == "running" else " It waits until the run before it on this device ends."
-    return gr.update(choices=run_choices(), value=job.id), f"Queued **{job.name}** on {job.device}.{waiting}"
+    where = f"{job.processes} processes (torchrun) from {job.device}" if job.processes > 1 else job.device
+    return gr.update(choices=run_choices(), value=job.id), f"Queued **{job.name}** on {where}.{waiting}"
 
 
 def _int(value, what: str) -> int:
@@ -206,6 +214,10 @@ def build(tab: gr.Tab) -> None:
                 noise = gr.Dropdown(NOISES, value="mixed", label="DAE noise", elem_id="ge-train-noise")
                 noise_level = gr.Slider(0, 1, value=0.5, step=0.05, label="DAE noise level", elem_id="ge-train-noise-level")
             device = gr.Dropdown(jobs.available_devices(), value="auto", label="Device", elem_id="ge-train-device")
+            gpus = gpu_count()
+            # Data-parallel training (torchrun, DistributedDataParallel) pays with more than one GPU.
+            processes = gr.Number(1, precision=0, minimum=1, maximum=max(gpus, 1), visible=gpus > 1,
+                                  label="Processes (one per GPU, torchrun)", elem_id="ge-train-processes")
             overwrite = gr.Checkbox(False, label="overwrite a checkpoint of the same name", elem_id="ge-train-overwrite")
             with gr.Row():
                 start = gr.Button("Start", variant="primary", elem_id="ge-train-start")
@@ -224,7 +236,7 @@ def build(tab: gr.Tab) -> None:
     view_outputs = [progress, curves, samples, log, runs, timer]
     dataset.change(lambda d: gr.update(visible=d == "zip"), dataset, zip_file, api_name=False)
     start.click(on_start, [name, family, dataset, zip_file, latent_dim, epochs, batch_size, lr, seed, beta, noise,
-                           noise_level, device, overwrite], [run, message], api_name="train_start").then(
+                           noise_level, device, overwrite, processes], [run, message], api_name="train_start").then(
         on_view, run, view_outputs, api_name=False)
     cancel.click(on_cancel, run, message, api_name="train_cancel")
     run.change(on_view, run, view_outputs, api_name="train_status", show_progress="hidden")
