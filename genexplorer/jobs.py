@@ -19,14 +19,21 @@ import sys
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows: one app process per runs folder there
+    fcntl = None
 
 from . import checkpoints
 from .train import TrainSettings
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 JOB_FILE = "job.json"
+LOCK_FILE = ".schedule.lock"
 STATUS_FILE = "status.json"
 LOG_FILE = "log.txt"
 FINAL_STATES = ("done", "failed", "cancelled")
@@ -215,9 +222,22 @@ class JobManager:
         tmp.write_text(json.dumps(asdict(job)))
         os.replace(tmp, path)
 
+    @contextmanager
+    def _locked(self):
+        """This process's lock, and a lock file in the runs folder: several app processes may share
+        one runs folder (behind a proxy), and only one of them may start a queued run."""
+        with self._lock, open(self.runs_dir / LOCK_FILE, "a+") as handle:
+            if fcntl is not None:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                if fcntl is not None:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+
     def _schedule(self) -> None:
         """Start the oldest queued run on each device that has none running."""
-        with self._lock:
+        with self._locked():
             jobs = list(reversed(self.jobs()))  # oldest first
             busy = set().union(*(job.devices() for job in jobs if job.state == "running"))
             for job in jobs:
@@ -257,7 +277,7 @@ class JobManager:
 
     def _refresh(self) -> None:
         """Bring each running job's state up to date with its process and status file."""
-        with self._lock:
+        with self._locked():
             for job in self.jobs():
                 if job.state != "running":
                     continue

@@ -543,7 +543,7 @@ CATALOGUE: list[BadInput] = [
              match="outside"),
     BadInput("train: zip with a link out", "train_start", _train(dataset="zip", zip_file=File("link.zip")),
              match="outside"),
-    BadInput("train: status of run '../../etc'", "train_status", ("../../etc",), match="choices|no run"),
+    BadInput("train: status of run '../../etc'", "train_status", ("../../etc",), expect="ok", match="no run"),
     BadInput("train: cancel run '../../etc'", "train_cancel", ("../../etc",), match="choices|no run"),
     # ---- the live preview routes (ui/live.py: plain JSON posts, no Gradio checks in front)
     BadInput("live slide: not JSON", f"POST {LIVE}/slide", ("{not json",), match="not JSON"),

@@ -84,3 +84,53 @@ def test_the_job_manager_runs_a_two_process_job(tmp_path):
     assert job.state == "done", (job.state, job.message, manager.log_tail(job.id) if hasattr(manager, "log_tail") else "")
     assert job.processes == 2
     assert checkpoints.read_config(tmp_path / "checkpoints" / "mnist-ddpjob")["training"]["world_size"] == 2
+
+
+def test_two_app_processes_share_one_checkpoints_and_runs_folder(tmp_path):
+    """Serving past one process: a run started through one app is watched and its checkpoint served by the
+    other, and only one of them started it (the runs folder's lock)."""
+    import shutil
+    import urllib.request
+
+    from gradio_client import Client
+
+    from genexplorer import bench
+
+    shared = tmp_path / "checkpoints"
+    shared.mkdir()
+    shutil.copytree(checkpoints.checkpoints_dir() / "mnist-vae", shared / "mnist-vae",
+                    ignore=shutil.ignore_patterns(checkpoints.TRAINING_STATE_FILE))
+    env = dict(os.environ, GENEXPLORER_CHECKPOINTS=str(shared), GENEXPLORER_RUNS=str(tmp_path / "runs"),
+               GRADIO_ANALYTICS_ENABLED="False")
+    ports = [bench.free_port(), bench.free_port()]
+    apps = [subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for port in ports]
+    try:
+        for port in ports:
+            bench.wait_ready(port)
+        first, second = (Client(f"http://127.0.0.1:{port}", analytics_enabled=False, verbose=False) for port in ports)
+        run, message = first.predict("mnist-shared", "ae", "mnist", None, 2, 1, 128, 0, 0, 1.0, "mixed", 0.5, "cpu",
+                                     False, 1, api_name="/train_start")
+        assert "Queued" in message
+        run = run["value"] if isinstance(run, dict) else run
+        import time
+
+        deadline = time.time() + 240
+        progress = ""
+        while time.time() < deadline and "data-state='done'" not in progress:
+            progress = second.predict(run, api_name="/train_status")[0]   # the other app watches it
+            assert "data-state='failed'" not in progress, progress
+            time.sleep(1)
+        assert "data-state='done'" in progress
+        body = json.dumps({"model": "mnist-shared", "label": None, "latent": [0.0, 0.0], "values": [0.5, -0.5]}).encode()
+        request = urllib.request.Request(f"http://127.0.0.1:{ports[1]}/genexplorer/live/slide", data=body, method="POST",
+                                         headers={"content-type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:   # served by the app that did not train it
+            assert response.status == 200 and response.headers["content-type"] == "image/png"
+        log = next((tmp_path / "runs").glob("*/log.txt")).read_text()
+        assert log.count("device: ") == 1, "exactly one app process started the run"
+    finally:
+        for app in apps:
+            app.terminate()
+        for app in apps:
+            app.wait(30)

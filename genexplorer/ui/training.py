@@ -224,7 +224,9 @@ def build(tab: gr.Tab) -> None:
                 cancel = gr.Button("Cancel run", variant="stop", elem_id="ge-train-cancel")
             message = gr.Markdown(elem_id="ge-train-message")
         with gr.Column(scale=2):
-            run = gr.Dropdown(run_choices(), label="Run", elem_id="ge-train-run")
+            # Custom values: a run started since this page was built (or by another app process sharing the
+            # runs folder) can be watched by its id; jobs.get() checks the id's form before any path is made.
+            run = gr.Dropdown(run_choices(), label="Run", allow_custom_value=True, elem_id="ge-train-run")
             progress = gr.HTML(elem_id="ge-train-status")
             curves = gr.Plot(label="Loss curves", elem_id="ge-train-curves")
             samples = gr.Image(label="Samples and reconstructions, refreshed every epoch", type="numpy", format="png",
