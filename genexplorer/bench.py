@@ -462,14 +462,52 @@ def pixelcnn_section(*, quick: bool, browser: bool) -> str:
     return PIXELCNN_BEGIN + "\n" + "\n\n".join(parts) + "\n" + PIXELCNN_END
 
 
-def only_pixelcnn(args) -> int:
-    """Write the PixelCNN section into --out in place of the last one (or at its end), keeping the rest."""
-    section = pixelcnn_section(quick=args.quick, browser=not args.no_browser)
+CLASSROOM_BEGIN, CLASSROOM_END = "<!-- classroom: begin -->", "<!-- classroom: end -->"
+CLASSROOM_SIZES, CLASSROOM_QUICK_SIZES = (1, 10, 30, 60, 120), (1, 3)
+
+
+def classroom_section(*, quick: bool) -> str:
+    """Browser-like classroom traffic (genexplorer/classroom.py) against `python app.py`, class by class."""
+    from . import classroom
+
+    sizes, seconds = (CLASSROOM_QUICK_SIZES, 4.0) if quick else (CLASSROOM_SIZES, 40.0)
+    port = free_port()
+    process = start_app(port)
+    results = []
+    try:
+        wait_ready(port)
+        url = f"http://127.0.0.1:{port}"
+        traffic = classroom.make_traffic()
+        import asyncio
+
+        asyncio.run(classroom.expected_answers(url, traffic))
+        for students in sizes:
+            print(f"classroom: {students} students for {seconds:.0f} s...", flush=True)
+            results.append(classroom.run_class(url, process.pid, students, seconds, traffic))
+    finally:
+        process.terminate()
+        process.wait(30)
+    command = "python -m genexplorer.bench --classroom" + (" --quick" if quick else "")
+    cross_talk = sum(r["cross_talk"] for r in results)
+    return (f"{CLASSROOM_BEGIN}\n## A class at once (browser-like traffic)\n\nCommand: `{command}`  \n"
+            f"Date: {datetime.date.today()}  \nMachine: {machine()}\n\n"
+            f"Each student alternately draws a stroke ({classroom.STROKE_POINTS} live-draw posts 60 ms apart, one in "
+            f"flight, then the Gradio draw event) and drags a slider ({classroom.DRAG_STEPS} live-slide posts, one in "
+            "flight, then the Gradio slide event), pausing 1-3 s between gestures; the events go through the queue's "
+            f"HTTP API. {seconds:.0f} s per class size; the students run on the same 2 cores as the app. Every answer "
+            "is checked against the answer to the same request sent alone: "
+            f"**{cross_talk} answers belonged to another student**. The app's own time is the live route's work "
+            "(Server-Timing), so the rest of p50 is waiting for the cores.\n\n"
+            + classroom.report(results) + f"\n{CLASSROOM_END}")
+
+
+def only_section(args, begin: str, end: str, section: str) -> int:
+    """Write one section into --out in place of its last version (or at the end), keeping the rest."""
     out = Path(args.out)
     text = out.read_text() if out.exists() else "# genexplorer benchmarks\n"
-    if PIXELCNN_BEGIN in text and PIXELCNN_END in text:
-        before, rest = text.split(PIXELCNN_BEGIN, 1)
-        text = before + section + rest.split(PIXELCNN_END, 1)[1]
+    if begin in text and end in text:
+        before, rest = text.split(begin, 1)
+        text = before + section + rest.split(end, 1)[1]
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
     out.write_text(text)
@@ -485,9 +523,14 @@ def main(argv=None) -> int:
     parser.add_argument("--no-quality", action="store_true", help="skip the quality and training measurements")
     parser.add_argument("--only", choices=["pixelcnn"],
                         help="measure only this family and replace its section of --out, keeping the rest")
+    parser.add_argument("--classroom", action="store_true",
+                        help="only the classroom load (1 to 120 students at once) into its section of --out")
     args = parser.parse_args(argv)
     if args.only:
-        return only_pixelcnn(args)
+        return only_section(args, PIXELCNN_BEGIN, PIXELCNN_END,
+                            pixelcnn_section(quick=args.quick, browser=not args.no_browser))
+    if args.classroom:
+        return only_section(args, CLASSROOM_BEGIN, CLASSROOM_END, classroom_section(quick=args.quick))
     command = "python -m genexplorer.bench" + " ".join(
         [""] + [flag for flag, on in (("--quick", args.quick), ("--no-browser", args.no_browser),
                                       ("--no-quality", args.no_quality)) if on])

@@ -104,3 +104,17 @@ def test_only_pixelcnn_replaces_its_section_and_keeps_the_rest(tmp_path, monkeyp
                         lambda **_: f"{bench.PIXELCNN_BEGIN}\nnew\n{bench.PIXELCNN_END}")
     assert bench.main(["--only", "pixelcnn", "--out", str(out)]) == 0
     assert out.read_text() == f"# kept\n\n{bench.PIXELCNN_BEGIN}\nnew\n{bench.PIXELCNN_END}\n\n## also kept\n"
+
+
+def test_classroom_traffic_is_answered_right(tmp_path):
+    """The short classroom run: every kind of request a class sends is answered, each with the answer to
+    that student's own request (never asserting a speed)."""
+    out = tmp_path / "BENCHMARKS.md"
+    assert bench.main(["--classroom", "--quick", "--out", str(out)]) == 0
+    section = out.read_text().split(bench.CLASSROOM_BEGIN, 1)[1].split(bench.CLASSROOM_END, 1)[0]
+    assert "**0 answers belonged to another student**" in section
+    rows = tables_of(section)["A class at once (browser-like traffic)"][1:]
+    kinds = {row[1] for row in rows if row[0] == "3"}
+    assert kinds == {"live draw", "live slide", "draw event", "slide event"}, kinds
+    assert all(row[6] == "0" for row in rows), rows     # nothing wrong or failed
+    assert all(int(row[2]) > 0 for row in rows)

@@ -1,0 +1,248 @@
+"""A class at once: browser-like traffic from many students against one running app.
+
+What a page sends (ui/canvas.py, ui/live.py): while a stroke goes on, the canvas posts the drawing to
+``/genexplorer/live/draw`` every 60 ms with one request in flight, and at pointer-up the Gradio "draw"
+event runs; while a slider is dragged, each input posts to ``/genexplorer/live/slide`` (one in flight,
+the newest value next), and at release the Gradio "slide" event runs. Between gestures a student
+pauses 1 to 3 s. The Gradio events go through the queue's HTTP API (POST /gradio_api/call/<name>, then
+its result stream), not gradio_client, whose own cost would swamp the app's.
+
+Every request's body is prepared before the clock starts (the students share the app's two cores), and
+every answer is checked against the answer to the same request sent alone beforehand: a student who gets
+another student's picture is counted as cross-talk. ``python -m genexplorer.bench --classroom`` runs it.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import random
+import statistics
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+KINDS = ("live draw", "live slide", "draw event", "slide event")
+DRAW_EVERY_S = 0.06          # the canvas's send interval while drawing
+SLIDE_EVERY_S = 0.016        # input events of a dragged slider come once per frame
+STROKE_POINTS = 12           # live posts per stroke
+DRAG_STEPS = 15              # live posts per drag
+VARIANTS = 8                 # different strokes and drags, so neighbours' answers differ
+SLIDER_MODEL = "mnist-vae"
+
+
+# ------------------------------------------------------------------ what students send
+
+def _stroke_frames(variant: int) -> list[np.ndarray]:
+    """A digit-like stroke drawn point by point on the 112x112 canvas copy: the picture after each point."""
+    from PIL import Image, ImageDraw
+
+    rng = np.random.default_rng(variant)
+    start = rng.uniform(20, 45, 2)
+    points = [start + np.array([6.0 * i, 5.5 * i * (1 if variant % 2 else -0.4) + 4 * np.sin(i + variant)])
+              for i in range(STROKE_POINTS)]
+    points = [np.clip(p, 8, 104) for p in points]
+    canvas = Image.new("L", (112, 112), 0)
+    pen = ImageDraw.Draw(canvas)
+    frames = []
+    for a, b in zip([points[0]] + points[:-1], points):
+        pen.line([tuple(a), tuple(b)], fill=255, width=8 + variant % 3)
+        frames.append(np.asarray(canvas).copy())
+    return frames
+
+
+@dataclass
+class Traffic:
+    """The request bodies of every variant, prepared once."""
+    draw_bodies: list[list[bytes]]            # per variant: one live-draw body per stroke point
+    draw_events: list[list]                    # per variant: the draw event's data at pointer-up
+    slide_bodies: list[list[bytes]]            # per variant: one live-slide body per drag step
+    slide_events: list[list]                   # per variant: the slide event's data at release
+    expected: dict[bytes, str] = field(default_factory=dict)   # body -> hash of the answer it must get
+
+
+def make_traffic() -> Traffic:
+    from .ui.canvas import encode_payload
+
+    draw_bodies, draw_events, slide_bodies, slide_events = [], [], [], []
+    for variant in range(VARIANTS):
+        payloads = [encode_payload(frame) for frame in _stroke_frames(variant)]
+        draw_bodies.append([json.dumps({"payload": p, "dataset": "mnist", "cvae_class": -1}).encode() for p in payloads])
+        draw_events.append([payloads[-1], "mnist", -1])
+        rng = np.random.default_rng(100 + variant)
+        values = np.round(rng.uniform(-1.5, 1.5, 16), 2)
+        bodies = []
+        for step in range(DRAG_STEPS):
+            values = values.copy()
+            values[variant % 16] = round(-2.5 + 5 * step / (DRAG_STEPS - 1), 2)
+            bodies.append(json.dumps({"model": SLIDER_MODEL, "label": None, "latent": [0.0] * 16,
+                                      "values": values.tolist()}).encode())
+        slide_bodies.append(bodies)
+        slide_events.append([SLIDER_MODEL, None, *values.tolist()])
+    return Traffic(draw_bodies, draw_events, slide_bodies, slide_events)
+
+
+def _digest(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()[:16]
+
+
+# ------------------------------------------------------------------ the students
+
+@dataclass
+class Record:
+    kind: str
+    seconds: float
+    ok: bool
+    handler_ms: float | None = None     # the app's own time, from the Server-Timing header (live routes)
+    note: str = ""
+
+
+async def call_event(http, url: str, name: str, data: list) -> tuple[bool, object]:
+    """A Gradio event through the queue's HTTP API: -> (completed without error, outputs or message)."""
+    response = await http.post(f"{url}/gradio_api/call/{name}", json={"data": data})
+    if response.status_code != 200:
+        return False, f"HTTP {response.status_code}"
+    event_id = response.json()["event_id"]
+    stream = await http.get(f"{url}/gradio_api/call/{name}/{event_id}")
+    event = None
+    for line in stream.text.splitlines():
+        if line.startswith("event:"):
+            event = line.split(":", 1)[1].strip()
+        elif line.startswith("data:") and event in ("complete", "error"):
+            payload = json.loads(line.split(":", 1)[1].strip() or "null")
+            return event == "complete", payload
+    return False, "no result in the stream"
+
+
+def _handler_ms(response) -> float | None:
+    timing = response.headers.get("server-timing", "")
+    if "dur=" not in timing:
+        return None
+    try:
+        return float(timing.split("dur=", 1)[1].split(",")[0].split(";")[0])
+    except ValueError:
+        return None
+
+
+async def _live(http, url: str, kind: str, route: str, body: bytes, traffic: Traffic, records: list[Record]) -> None:
+    start = time.perf_counter()
+    try:
+        response = await http.post(f"{url}/genexplorer/live/{route}", content=body,
+                                   headers={"content-type": "application/json"})
+    except Exception as exc:  # noqa: BLE001 - a refused or dropped request is a result to count
+        records.append(Record(kind, time.perf_counter() - start, False, note=repr(exc)[:120]))
+        return
+    elapsed = time.perf_counter() - start
+    right = response.status_code == 200 and traffic.expected.get(body) in (None, _digest(response.content))
+    note = "" if right else (f"HTTP {response.status_code}" if response.status_code != 200 else "another answer")
+    records.append(Record(kind, elapsed, right, _handler_ms(response), note))
+
+
+async def _event(http, url: str, kind: str, name: str, data: list, check, records: list[Record]) -> None:
+    start = time.perf_counter()
+    try:
+        ok, outputs = await call_event(http, url, name, data)
+    except Exception as exc:  # noqa: BLE001
+        records.append(Record(kind, time.perf_counter() - start, False, note=repr(exc)[:120]))
+        return
+    right = ok and check(outputs)
+    records.append(Record(kind, time.perf_counter() - start, right, note="" if right else str(outputs)[:120]))
+
+
+async def student(index: int, http, url: str, traffic: Traffic, deadline: float, records: list[Record]) -> None:
+    """Alternately draw a stroke and drag a slider, pausing 1-3 s between gestures, until the deadline."""
+    rng = random.Random(index)
+    variant = index % VARIANTS
+    await asyncio.sleep(rng.uniform(0, 2.0))     # a class does not start in lockstep
+    gesture = index % 2
+    while time.monotonic() < deadline:
+        if gesture % 2 == 0:
+            for body in traffic.draw_bodies[variant]:
+                sent = time.perf_counter()
+                await _live(http, url, "live draw", "draw", body, traffic, records)
+                await asyncio.sleep(max(0.0, DRAW_EVERY_S - (time.perf_counter() - sent)))
+            await _event(http, url, "draw event", "draw", traffic.draw_events[variant],
+                         lambda out: isinstance(out, list) and len(out) >= 6 and "nats" in str(out[-1]), records)
+        else:
+            for body in traffic.slide_bodies[variant]:
+                sent = time.perf_counter()
+                await _live(http, url, "live slide", "slide", body, traffic, records)
+                await asyncio.sleep(max(0.0, SLIDE_EVERY_S - (time.perf_counter() - sent)))
+            await _event(http, url, "slide event", "slide", traffic.slide_events[variant],
+                         lambda out: isinstance(out, list) and len(out) == 1 and out[0], records)
+        gesture += 1
+        await asyncio.sleep(rng.uniform(1.0, 3.0))
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def expected_answers(url: str, traffic: Traffic) -> None:
+    """Each live body sent once, alone: the answer every student sending it must get."""
+    import httpx
+
+    async with httpx.AsyncClient(timeout=60) as http:
+        for bodies, route in ((traffic.draw_bodies, "draw"), (traffic.slide_bodies, "slide")):
+            for body in (b for variant in bodies for b in variant):
+                response = await http.post(f"{url}/genexplorer/live/{route}", content=body,
+                                           headers={"content-type": "application/json"})
+                response.raise_for_status()
+                traffic.expected[body] = _digest(response.content)
+
+
+async def _class(url: str, students: int, seconds: float, traffic: Traffic) -> list[Record]:
+    import httpx
+
+    records: list[Record] = []
+    limits = httpx.Limits(max_connections=students * 2 + 10, max_keepalive_connections=students * 2 + 10)
+    async with httpx.AsyncClient(timeout=120, limits=limits) as http:
+        deadline = time.monotonic() + seconds
+        await asyncio.gather(*(student(i, http, url, traffic, deadline, records) for i in range(students)))
+    return records
+
+
+def run_class(url: str, app_pid: int | None, students: int, seconds: float, traffic: Traffic) -> dict:
+    """One class of ``students`` for ``seconds``: per kind, answers, latency and errors; app CPU per answer."""
+    cpu_before = _cpu_seconds(app_pid) if app_pid else None
+    wall = time.perf_counter()
+    records = asyncio.run(_class(url, students, seconds, traffic))
+    wall = time.perf_counter() - wall
+    cpu = _cpu_seconds(app_pid) - cpu_before if app_pid else None
+    out = {"students": students, "seconds": round(wall, 1), "kinds": {}}
+    for kind in KINDS:
+        mine = [r for r in records if r.kind == kind]
+        if not mine:
+            continue
+        ms = sorted(1000 * r.seconds for r in mine)
+        handler = [r.handler_ms for r in mine if r.handler_ms is not None]
+        out["kinds"][kind] = {
+            "answers": len(mine), "wrong": sum(not r.ok for r in mine),
+            "p50": statistics.median(ms), "p95": ms[min(len(ms) - 1, int(round(0.95 * (len(ms) - 1))))],
+            "handler_p50": statistics.median(handler) if handler else None,
+            "notes": sorted({r.note for r in mine if r.note})[:3],
+        }
+    answers = len(records)
+    out["answers"] = answers
+    out["app_cpu_ms_per_answer"] = None if cpu is None or not answers else 1000 * cpu / answers
+    live = sum(1 for r in records if r.kind.startswith("live"))
+    out["app_cpu_ms_per_live_answer"] = None if cpu is None or not live else 1000 * cpu / live
+    out["cross_talk"] = sum(1 for r in records if r.note == "another answer")
+    return out
+
+
+def report(results: list[dict]) -> str:
+    """Markdown: the curve, one row per class size and kind."""
+    lines = ["| students | kind | answers | p50 (ms) | p95 (ms) | app's own time p50 (ms) | wrong or failed | "
+             "app CPU per answer (ms) |", "|---|---|---|---|---|---|---|---|"]
+    for result in results:
+        for kind, k in result["kinds"].items():
+            handler = "" if k["handler_p50"] is None else f"{k['handler_p50']:.1f}"
+            cpu = result["app_cpu_ms_per_answer"]
+            lines.append(f"| {result['students']} | {kind} | {k['answers']} | {k['p50']:.0f} | {k['p95']:.0f} | "
+                         f"{handler} | {k['wrong']} | {'' if cpu is None else f'{cpu:.1f}'} |")
+    return "\n".join(lines)
