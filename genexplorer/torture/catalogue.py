@@ -1,0 +1,559 @@
+"""Bad inputs: the catalogue (each as data), the files it uploads, and sending them to a running app."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import pickle
+import re
+import shutil
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .app import App, ROOT, client, client_outcome, diff, quick_snapshot, raw_call, raw_get, snapshot
+
+
+# ================================================================ bad inputs
+
+@dataclass(frozen=True)
+class File:
+    """An argument that is a file to upload, built by FILES[name]."""
+    name: str
+
+
+@dataclass(frozen=True)
+class BadInput:
+    name: str
+    endpoint: str                   # api_name without the slash, or "GET <path>" for a plain request
+    args: tuple = ()
+    expect: str = "error"           # "error": a clear message; "ok": a normal answer (the input is odd but fine)
+    match: str | None = None        # a regex the message (or the answer's text) must contain
+    raw: bool = False               # send as raw JSON (NaN, Infinity, missing arguments)
+    setup: tuple | None = None      # (endpoint, args) sent first in the same session, e.g. an upload
+
+
+NAN, INF = float("nan"), float("inf")
+LIVE = "/genexplorer/live"
+Z16 = (0.0,) * 16
+
+
+def _payload(pixels) -> str:
+    from ..ui.canvas import encode_payload
+
+    return encode_payload(np.asarray(pixels, dtype=np.uint8))
+
+
+def _digit(size: int = 112) -> np.ndarray:
+    from PIL import Image, ImageDraw
+
+    picture = Image.new("L", (size, size), 0)
+    ImageDraw.Draw(picture).line([(size * 0.27, size * 0.18), (size * 0.71, size * 0.18), (size * 0.4, size * 0.85)],
+                                 fill=255, width=max(2, size // 14))
+    return np.asarray(picture)
+
+
+def _train(name="mnist-tort-bad", family="vae", dataset="mnist", zip_file=None, latent=2, epochs=1, batch=128, lr=0,
+           seed=0, beta=1.0, noise="mixed", noise_level=0.5, device="cpu", overwrite=False, processes=1) -> tuple:
+    return (name, family, dataset, zip_file, latent, epochs, batch, lr, seed, beta, noise, noise_level, device, overwrite,
+            processes)
+
+
+UPLOAD_SETUP = ("upload", (File("digit.png"), "mnist"))
+NOISE_SETUP = ("noise_upload", (File("digit.png"), "mnist"))
+
+CATALOGUE: list[BadInput] = [
+    # ---- the drawing canvas (/draw carries the canvas as JSON text)
+    BadInput("empty canvas", "draw", ("", "mnist", -1), expect="ok", match="Draw in the black box"),
+    BadInput("black canvas (nothing drawn)", "draw", (_payload(np.zeros((112, 112))), "mnist", -1), expect="ok",
+             match="Draw in the black box"),
+    BadInput("full canvas (all ink)", "draw", (_payload(np.full((112, 112), 255)), "mnist", -1), expect="ok", match="blank"),
+    BadInput("one-pixel scribble", "draw", (_payload(np.pad([[255]], ((50, 61), (50, 61)))), "fashion", -1), expect="ok"),
+    BadInput("canvas: malformed JSON", "draw", ("{not json", "mnist", -1), match="malformed"),
+    BadInput("canvas: JSON null", "draw", ("null", "mnist", -1), match="malformed"),
+    BadInput("canvas: JSON list", "draw", ("[1, 2, 3]", "mnist", -1), match="malformed"),
+    BadInput("canvas: size does not match data", "draw",
+             (json.dumps({"w": 112, "h": 112, "data": "AAAA"}), "mnist", -1), match="wrong size"),
+    BadInput("canvas: 10^9 x 10^9", "draw", (json.dumps({"w": 10 ** 9, "h": 10 ** 9, "data": ""}), "mnist", -1),
+             match="wrong size"),
+    BadInput("canvas: negative size", "draw", (json.dumps({"w": -112, "h": -112, "data": ""}), "mnist", -1),
+             match="wrong size"),
+    BadInput("canvas: NaN width", "draw", ('{"w": NaN, "h": 112, "data": ""}', "mnist", -1), match="malformed"),
+    BadInput("canvas: not base64", "draw", (json.dumps({"w": 8, "h": 8, "data": "!!!!"}), "mnist", -1), match="malformed"),
+    BadInput("canvas: 300 kB of data", "draw", ("x" * 300_000, "mnist", -1), match="too large"),
+    BadInput("canvas: a number instead of text", "draw", (12345, "mnist", -1), match="malformed", raw=True),
+    BadInput("unknown dataset '../../etc'", "draw", (_payload(_digit()), "../../etc", -1), match="choices"),
+    BadInput("CVAE class 99", "draw", (_payload(_digit()), "mnist", 99), match="choices"),
+    BadInput("missing arguments", "draw", (), match="input values|argument", raw=True),
+    BadInput("example index -1", "draw_example", (-1, "mnist", -1), match="between"),
+    BadInput("example index 10^12", "draw_example", (10 ** 12, "mnist", -1), match="between"),
+    BadInput("example index Infinity", "draw_example", (INF, "mnist", -1), match="finite|number", raw=True),
+    BadInput("example index NaN", "draw_example", (NAN, "mnist", -1), match="finite|number", raw=True),
+    BadInput("example index as text", "draw_example", ("seven", "mnist", -1), match="number", raw=True),
+    # ---- noise
+    BadInput("noise level NaN", "noise", ("mnist", "gaussian", NAN, 0), match="level|finite|number", raw=True,
+             setup=NOISE_SETUP),
+    BadInput("noise level Infinity", "noise", ("mnist", "gaussian", INF, 0), match="maximum|finite", raw=True,
+             setup=NOISE_SETUP),
+    BadInput("noise level -1", "noise", ("mnist", "masking", -1, 0), match="minimum", setup=NOISE_SETUP),
+    BadInput("noise level 1e300", "noise", ("mnist", "salt_pepper", 1e300, 0), match="maximum", setup=NOISE_SETUP),
+    BadInput("noise seed 2^70", "noise", ("mnist", "gaussian", 0.3, 2 ** 70), match="seed", setup=NOISE_SETUP),
+    BadInput("noise seed -5", "noise", ("mnist", "gaussian", 0.3, -5), match="minimum", setup=NOISE_SETUP),
+    BadInput("noise kind 'boil'", "noise", ("mnist", "boil", 0.3, 0), match="choices", setup=NOISE_SETUP),
+    # ---- latent sliders
+    BadInput("slider NaN", "slide", ("mnist-vae", None, *([NAN] * 16)), match="latent value", raw=True),
+    BadInput("slider Infinity", "slide", ("mnist-vae", None, *([INF] * 16)), match="maximum|finite", raw=True),
+    BadInput("slider -Infinity", "slide", ("mnist-vae", None, *([-INF] * 16)), match="minimum|finite", raw=True),
+    BadInput("slider 1e30", "slide", ("mnist-vae", None, *([1e30] * 16)), match="maximum"),
+    BadInput("slider label Infinity", "slide", ("mnist-cvae", INF, *Z16), match="choices|finite|class", raw=True),
+    BadInput("checkpoint '../../etc/passwd'", "slide", ("../../etc/passwd", None, *Z16), match="choices|not a valid"),
+    BadInput("checkpoint '/etc' (absolute)", "slide", ("/etc", None, *Z16), match="choices|not a valid"),
+    BadInput("checkpoint '../outside' (a real folder)", "slide", ("../outside", None, *Z16), match="choices|not a valid"),
+    BadInput("checkpoint whose weights do not match its config", "slide", ("mnist-zmismatch", None, *Z16),
+             match="do not match"),
+    BadInput("checkpoint whose weights are a pickle carrying code", "slide", ("mnist-zpickle", None, *Z16),
+             match="not a safetensors"),
+    BadInput("checkpoint whose config is not JSON", "slide", ("mnist-zbadjson", None, *Z16), match="choices|JSON"),
+    BadInput("latent walk: unknown start", "slider_start", ("mnist-vae", "sideways", 0, None), match="choices"),
+    BadInput("latent walk: seed Infinity", "slider_start", ("mnist-vae", "random", INF, None), match="finite|number",
+             raw=True),
+    BadInput("latent walk from a drawing with a GAN", "slider_start", ("mnist-gan", "drawing", 0, None),
+             match="draw something|no encoder"),
+    BadInput("randomise the rest: seed NaN", "slider_rest", ("mnist-gan", NAN, None, *Z16), match="finite|number",
+             raw=True),
+    # ---- maps
+    BadInput("map of a GAN", "map", ("mnist-gan", "pca"), match="choices|no encoder"),
+    BadInput("map method 'tsne'", "map", ("mnist-vae", "tsne"), match="choices"),
+    BadInput("map click: garbage", "map_click", ("garbage", "mnist", "mnist-vae"), match="could not be read"),
+    BadInput("map click: NaN coordinates", "map_click",
+             ('{"plot": "ge-map-vae2d", "x": NaN, "y": 1e308}', "mnist", "mnist-vae"), match="could not be read|finite"),
+    BadInput("map click: unknown plot", "map_click", ('{"plot": "../../x", "x": 0, "y": 0}', "mnist", "mnist-vae"),
+             match="unknown map"),
+    BadInput("map click: test index 10^9", "map_click",
+             ('{"plot": "ge-map-any", "x": 0, "y": 0, "index": 1000000000}', "mnist", "mnist-vae"), match="not in the test set"),
+    # ---- interpolation and generation
+    BadInput("interpolate: 10^6 steps", "interpolate", ("1", 0, "7", 0, 10 ** 6, "mnist"), match="maximum"),
+    BadInput("interpolate: NaN steps", "interpolate", ("1", 0, "7", 0, NAN, "mnist"), match="steps", raw=True),
+    BadInput("interpolate: index NaN", "interpolate", ("1", NAN, "7", 0, 5, "mnist"), match="index|number|finite", raw=True),
+    BadInput("interpolate: from a drawing never drawn", "interpolate", ("drawing", 0, "7", 0, 5, "mnist"),
+             match="draw something"),
+    BadInput("export GIF: 0 steps", "interpolate_gif", ("1", 0, "7", 0, 0, "mnist"), match="minimum"),
+    BadInput("GAN tour: 10^9 stops", "gan_tour", ("mnist", 0, 10 ** 9, 8), match="maximum"),
+    BadInput("GAN tour: seed -1", "gan_tour", ("mnist", -1, 4, 8), match="minimum"),
+    BadInput("VAE samples: 10^7", "generate_vae", ("mnist", 10 ** 7, 0), match="maximum"),
+    BadInput("VAE samples: NaN", "generate_vae", ("mnist", NAN, 0), match="number of samples|finite", raw=True),
+    BadInput("VAE samples: seed Infinity", "generate_vae", ("mnist", 10, INF), match="finite|number", raw=True),
+    BadInput("VAE samples: seed NaN", "generate_vae", ("mnist", 10, NAN), match="finite|number", raw=True),
+    BadInput("GAN samples: seed -5", "generate_gan", ("mnist", 10, -5), match="minimum"),
+    BadInput("CVAE grid: 10^9 styles", "generate_cvae", ("mnist", 10 ** 9, 0), match="maximum"),
+    BadInput("no such endpoint", "nothing_here", (), match="", raw=True),
+    # ---- uploads (/upload and /noise_upload)
+    BadInput("upload: empty file", "upload", (File("empty.png"), "mnist"), match="empty"),
+    BadInput("upload: 1x1 picture", "upload", (File("one.png"), "mnist"), match="blank"),
+    BadInput("upload: 9000x9000 picture", "upload", (File("huge.png"), "mnist"), match="megapixels"),
+    BadInput("upload: header claims 100000x100000", "upload", (File("liar.png"), "mnist"), match="megapixels|too large"),
+    BadInput("upload: 16-bit greyscale", "upload", (File("sixteen.png"), "mnist"), expect="ok"),
+    BadInput("upload: CMYK JPEG", "upload", (File("cmyk.jpg"), "fashion"), expect="ok"),
+    BadInput("upload: palette with transparency", "upload", (File("palette.png"), "mnist"), expect="ok"),
+    BadInput("upload: animated GIF", "upload", (File("animated.gif"), "mnist"), expect="ok"),
+    BadInput("upload: 1-bit TIFF", "noise_upload", (File("bilevel.tif"), "mnist"), expect="ok"),
+    BadInput("upload: blank white page", "upload", (File("white.png"), "mnist"), match="blank"),
+    BadInput("upload: truncated PNG", "upload", (File("truncated.png"), "mnist"), match="damaged|truncated"),
+    BadInput("upload: PDF renamed .png", "upload", (File("homework.png"), "mnist"), match="not a picture"),
+    BadInput("upload: executable renamed .png", "upload", (File("tool.png"), "mnist"), match="not a picture"),
+    BadInput("upload: SVG", "noise_upload", (File("drawing.svg"), "mnist"), match="not a picture"),
+    BadInput("upload: 25 MB file", "upload", (File("big.png"), "mnist"), match="large|exceeds|413|limit"),
+    BadInput("upload: 25 MB file sent past the client's own check", "upload", (File("big.png"), "mnist"),
+             match="413", raw=True),
+    BadInput("inpaint: unknown mask", "inpaint", (None, "everything", "mnist"), match="choices", setup=UPLOAD_SETUP),
+    BadInput("inpaint: nothing painted", "inpaint", (None, "painted", "mnist"), match="paint", setup=UPLOAD_SETUP),
+    # ---- training from the page
+    BadInput("train: name '../../etc'", "train_start", _train(name="../../etc"), match="name"),
+    BadInput("train: absolute name", "train_start", _train(name="/tmp/evil"), match="name"),
+    BadInput("train: over a shipped checkpoint", "train_start", _train(name="mnist-vae"), match="exists"),
+    BadInput("train: data folder '/etc'", "train_start", _train(dataset="/etc"), match="choices"),
+    BadInput("train: epochs NaN", "train_start", _train(epochs=NAN), match="finite|whole number", raw=True),
+    BadInput("train: epochs Infinity", "train_start", _train(epochs=INF), match="maximum|finite", raw=True),
+    BadInput("train: epochs -3", "train_start", _train(epochs=-3), match="minimum"),
+    BadInput("train: epochs 10^9", "train_start", _train(epochs=10 ** 9), match="maximum"),
+    BadInput("train: batch size 0", "train_start", _train(batch=0), match="minimum"),
+    BadInput("train: batch size 10^9", "train_start", _train(batch=10 ** 9), match="maximum"),
+    BadInput("train: 1,000 processes", "train_start", _train(processes=1000), match="maximum|processes"),
+    BadInput("train: 0 processes", "train_start", _train(processes=0), match="minimum|processes"),
+    BadInput("train: latent size 0", "train_start", _train(latent=0), match="minimum"),
+    BadInput("train: latent size 10^6", "train_start", _train(latent=10 ** 6), match="maximum"),
+    BadInput("train: learning rate NaN", "train_start", _train(lr=NAN), match="finite|learning rate", raw=True),
+    BadInput("train: learning rate -1", "train_start", _train(lr=-1), match="minimum"),
+    BadInput("train: beta Infinity", "train_start", _train(beta=INF), match="maximum|finite", raw=True),
+    BadInput("train: noise level NaN", "train_start", _train(family="dae", noise_level=NAN), match="noise level|finite",
+             raw=True),
+    BadInput("train: family 'rm -rf'", "train_start", _train(family="rm -rf"), match="choices"),
+    BadInput("train: device cuda:7", "train_start", _train(device="cuda:7"), match="choices"),
+    BadInput("train: .zip that is not a zip", "train_start", _train(dataset="zip", zip_file=File("fake.zip")),
+             match="not a readable"),
+    BadInput("train: zip bomb", "train_start", _train(dataset="zip", zip_file=File("bomb.zip")), match="MB|bomb"),
+    BadInput("train: zip with ../ paths", "train_start", _train(dataset="zip", zip_file=File("slip.zip")),
+             match="outside"),
+    BadInput("train: zip with a link out", "train_start", _train(dataset="zip", zip_file=File("link.zip")),
+             match="outside"),
+    BadInput("train: status of run '../../etc'", "train_status", ("../../etc",), expect="ok", match="no run"),
+    BadInput("train: cancel run '../../etc'", "train_cancel", ("../../etc",), match="choices|no run"),
+    # ---- the live preview routes (ui/live.py: plain JSON posts, no Gradio checks in front)
+    BadInput("live slide: not JSON", f"POST {LIVE}/slide", ("{not json",), match="not JSON"),
+    BadInput("live slide: a JSON list", f"POST {LIVE}/slide", ("[1, 2]",), match="JSON object"),
+    BadInput("live slide: 400 kB body", f"POST {LIVE}/slide", ("x" * 400_000,), match="too large"),
+    BadInput("live slide: checkpoint '../../etc'", f"POST {LIVE}/slide",
+             (json.dumps({"model": "../../etc", "label": None, "latent": [], "values": [0.0] * 16}),), match="not a valid"),
+    BadInput("live slide: pickle checkpoint", f"POST {LIVE}/slide",
+             (json.dumps({"model": "mnist-zpickle", "label": None, "latent": [], "values": [0.0] * 16}),),
+             match="not a safetensors"),
+    BadInput("live slide: NaN values", f"POST {LIVE}/slide",
+             ('{"model": "mnist-vae", "label": null, "latent": [], "values": [' + ", ".join(["NaN"] * 16) + "]}",),
+             match="latent value"),
+    BadInput("live slide: text values", f"POST {LIVE}/slide",
+             (json.dumps({"model": "mnist-vae", "label": None, "latent": [], "values": ["x"] * 16}),), match="latent value"),
+    BadInput("live slide: class 1e308", f"POST {LIVE}/slide",
+             (json.dumps({"model": "mnist-cvae", "label": 1e308, "latent": [], "values": [0.0] * 16}),), match="class"),
+    BadInput("live slide: 17 values", f"POST {LIVE}/slide",
+             (json.dumps({"model": "mnist-vae", "label": None, "latent": [], "values": [0.0] * 17}),), match="lists"),
+    BadInput("live draw: dataset '../../etc'", f"POST {LIVE}/draw",
+             (json.dumps({"payload": _payload(_digit()), "dataset": "../../etc"}),), match="unknown dataset"),
+    BadInput("live draw: canvas 10^9 x 10^9", f"POST {LIVE}/draw",
+             (json.dumps({"payload": json.dumps({"w": 10 ** 9, "h": 10 ** 9, "data": ""}), "dataset": "mnist"}),),
+             match="wrong size"),
+    BadInput("live draw: canvas as an object", f"POST {LIVE}/draw",
+             (json.dumps({"payload": {"w": 8}, "dataset": "mnist"}),), match="malformed"),
+    BadInput("live draw: CVAE class 'seven'", f"POST {LIVE}/draw",
+             # answered with Python's own "invalid literal for int()": a message, if not a friendly one
+             # (a clearer one is proposed in .torture-requests.md)
+             (json.dumps({"payload": _payload(_digit()), "dataset": "mnist", "cvae_class": "seven"}),), match="."),
+    # ---- PixelCNN: sampling on Generate, completion on Complete, and the live pixels route
+    BadInput("pixelcnn: 0 pictures", "pixelcnn_sample", ("mnist", 0, 0, "live"), match="number of pictures|minimum"),
+    BadInput("pixelcnn: 10^9 pictures", "pixelcnn_sample", ("mnist", 1e9, 0, "live"), match="number of pictures|maximum"),
+    BadInput("pixelcnn: NaN pictures", "pixelcnn_sample", ("mnist", NAN, 0, "live"), raw=True, match="."),
+    BadInput("pixelcnn: seed -1", "pixelcnn_sample", ("mnist", 4, -1, "live"), match="seed|minimum"),
+    BadInput("pixelcnn: pace 'warp'", "pixelcnn_sample", ("mnist", 4, 0, "warp"), match="pace|choices"),
+    BadInput("pixelcnn: dataset '../../etc'", "pixelcnn_sample", ("../../etc", 4, 0, "live"), match="dataset|choices"),
+    BadInput("pixelcnn result: job '../../etc'", "pixelcnn_result", ("../../etc", "mnist"), match="not a drawing job"),
+    BadInput("pixelcnn result: a job never started", "pixelcnn_result", ("0" * 16, "mnist"), match="expired"),
+    BadInput("complete: no picture chosen", "pixelcnn_complete", (None, "bottom", 4, 0, "live", "mnist"),
+             match="choose a picture"),
+    BadInput("complete: 'what I paint' with nothing painted", "pixelcnn_complete", (None, "painted", 4, 0, "live", "mnist"),
+             match="paint", setup=("complete_source", ("test", 0, 0, "mnist"))),
+    BadInput("complete: 0 completions", "pixelcnn_complete", (None, "bottom", 0, 0, "live", "mnist"),
+             match="number of pictures|minimum", setup=("complete_source", ("test", 0, 0, "mnist"))),
+    BadInput("complete: mask 'everything'", "pixelcnn_complete", (None, "everything", 4, 0, "live", "mnist"),
+             match="mask|choices", setup=("complete_source", ("test", 0, 0, "mnist"))),
+    BadInput("complete source: class 99", "complete_source", ("test", 99, 0, "mnist"), match="class|choices"),
+    BadInput("complete source: which one 10^9", "complete_source", ("test", 0, 1e9, "mnist"), match="which|maximum"),
+    BadInput("complete source: my drawing before drawing", "complete_source", ("drawing", 0, 0, "mnist"),
+             match="draw something"),
+    BadInput("live pixels: not JSON", f"POST {LIVE}/pixels", ("{not json",), match="not JSON"),
+    BadInput("live pixels: job '../../etc'", f"POST {LIVE}/pixels", (json.dumps({"job": "../../etc"}),),
+             match="not a drawing job"),
+    BadInput("live pixels: a job never started", f"POST {LIVE}/pixels", (json.dumps({"job": "f" * 16}),), match="expired"),
+    BadInput("live pixels: job as a number", f"POST {LIVE}/pixels", (json.dumps({"job": 12}),), match="not a drawing job"),
+    # ---- plain requests for files
+    BadInput("GET /etc/passwd through the file route", "GET /gradio_api/file=/etc/passwd"),
+    BadInput("GET a file outside through ../", "GET /gradio_api/file=../../../../etc/passwd"),
+    BadInput("GET the app's source through the file route", "GET /gradio_api/file=app.py"),
+    BadInput("GET a checkpoint's weights through the file route",
+             "GET /gradio_api/file=checkpoints/mnist-vae/model.safetensors"),
+]
+
+
+# ---------------------------------------------------------------- the files
+
+def _png(picture) -> bytes:
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _digit_picture(size=200, mode="L"):
+    from PIL import Image
+
+    return Image.fromarray(255 - np.asarray(Image.fromarray(_digit(size)))).convert(mode)
+
+
+def _plain(path: Path, size: tuple[int, int], mode: str, colour) -> None:
+    from PIL import Image
+
+    Image.new(mode, size, colour).save(path, format="PNG")
+
+
+def _build_huge(path: Path):
+    from PIL import Image
+
+    Image.new("1", (9000, 9000), 1).save(path)
+
+
+def _build_liar(path: Path):
+    """A tiny PNG whose header says 100000 x 100000: decoding it would need 10 GB."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 1000))
+                     + chunk(b"IEND", b""))
+
+
+def _build_sixteen(path: Path):
+    from PIL import Image
+
+    array = np.asarray(_digit_picture()).astype(np.uint16) * 257
+    Image.fromarray(array).save(path)   # uint16: mode I;16
+
+
+def _build_palette(path: Path):
+    from PIL import Image, ImageDraw
+
+    picture = Image.new("P", (120, 120), 0)
+    picture.putpalette([255, 255, 255, 0, 0, 0] + [0, 0, 0] * 254)
+    ImageDraw.Draw(picture).line([(30, 20), (90, 20), (50, 100)], fill=1, width=10)
+    picture.info["transparency"] = 0
+    picture.save(path, transparency=0)
+
+
+def _build_animated(path: Path):
+    frames = [_digit_picture(120, "L").rotate(angle, fillcolor=255) for angle in (0, 10, 20)]
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=100, loop=0)
+
+
+def _build_bomb(path: Path):
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("images/0/zeros.bin", "w", force_zip64=True) as member:
+            block = b"\x00" * (1 << 20)
+            for _ in range(260):           # 260 MB of zeros, about 250 kB compressed
+                member.write(block)
+
+
+def _build_slip(path: Path):
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("../../evil.txt", "escaped")
+
+
+def _build_link(path: Path):
+    with zipfile.ZipFile(path, "w") as archive:
+        info = zipfile.ZipInfo("data/link")
+        info.external_attr = (0o120777 << 16)
+        archive.writestr(info, "/etc/passwd")
+
+
+def _build_big(path: Path):
+    path.write_bytes(_png(_digit_picture()) + os.urandom(25 * 1024 * 1024))
+
+
+FILES = {
+    "digit.png": lambda p: p.write_bytes(_png(_digit_picture())),
+    "empty.png": lambda p: p.write_bytes(b""),
+    "one.png": lambda p: _plain(p, (1, 1), "L", 0),
+    "huge.png": _build_huge,
+    "liar.png": _build_liar,
+    "sixteen.png": _build_sixteen,
+    "cmyk.jpg": lambda p: _digit_picture(160, "CMYK").save(p, format="JPEG"),
+    "palette.png": _build_palette,
+    "animated.gif": _build_animated,
+    "bilevel.tif": lambda p: _digit_picture(100, "1").save(p, format="TIFF"),
+    "white.png": lambda p: _plain(p, (300, 300), "RGB", "white"),
+    "truncated.png": lambda p: p.write_bytes(_png(_digit_picture(400, "RGB"))[:1500]),
+    "homework.png": lambda p: p.write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\n" + b"0" * 500),
+    "tool.png": lambda p: p.write_bytes(b"\x7fELF\x02\x01\x01" + b"\x00" * 900),
+    "drawing.svg": lambda p: p.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="28" height="28">'
+                                          '<path d="M5 5 L20 5 L10 25" stroke="black"/></svg>'),
+    "big.png": _build_big,
+    "fake.zip": lambda p: p.write_bytes(b"PK\x03\x04 this is not really a zip"),
+    "bomb.zip": _build_bomb,
+    "slip.zip": _build_slip,
+    "link.zip": _build_link,
+}
+
+
+def build_file(folder: Path, name: str) -> Path:
+    path = Path(folder) / name
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        FILES[name](path)
+    return path
+
+
+# ---------------------------------------------------------------- broken checkpoints
+
+class _Exploit:
+    """Unpickling this creates a marker file: proof that code ran."""
+
+    def __init__(self, marker: str):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def pickle_bomb(marker: Path) -> bytes:
+    """A pickle that, if anything ever unpickled it, would create ``marker``."""
+    return pickle.dumps({"state_dict": _Exploit(str(marker))})
+
+
+def plant_broken_checkpoints(checkpoints_dir: Path, marker: Path) -> None:
+    """Add three broken checkpoints next to the real ones: weights that do not match the
+    config, a config that is not JSON, and weights that are a pickle carrying code."""
+    source = Path(checkpoints_dir) / "mnist-vae"
+    mismatch = Path(checkpoints_dir) / "mnist-zmismatch"
+    shutil.copytree(source, mismatch, dirs_exist_ok=True)
+    config = json.loads((mismatch / "config.json").read_text())
+    config["model_config"]["latent_dim"] = 7
+    (mismatch / "config.json").write_text(json.dumps(config))
+    bad_json = Path(checkpoints_dir) / "mnist-zbadjson"
+    shutil.copytree(source, bad_json, dirs_exist_ok=True)
+    (bad_json / "config.json").write_text("{this is not json")
+    evil = Path(checkpoints_dir) / "mnist-zpickle"
+    shutil.copytree(source, evil, dirs_exist_ok=True)
+    (evil / "model.safetensors").write_bytes(pickle_bomb(marker))
+    (evil / "model.pt").write_bytes(pickle_bomb(marker))
+    (evil / "pytorch_model.bin").write_bytes(pickle_bomb(marker))
+
+
+# ---------------------------------------------------------------- the runner
+
+@dataclass
+class Outcome:
+    name: str
+    endpoint: str
+    outcome: str            # "clear error", "handled", "crash", "wrong"
+    detail: str
+    seconds: float
+
+
+def run_bad_inputs(app: App, catalogue: list[BadInput] = CATALOGUE, *, files_dir: Path | None = None,
+                   watch: tuple[Path, ...] = (), marker: Path | None = None) -> list[Outcome]:
+    """Send every bad input to the running app; after each, check the server still serves,
+    printed no crash, and changed nothing in ``watch`` (and the pickle ``marker`` never appears)."""
+    files_dir = Path(files_dir or app.workdir / "files")
+    # The app's own checkpoints (a copy), the shipped data, and whatever the caller adds (a
+    # folder outside everything, which path tricks would reach first).
+    watch = (app.checkpoints_dir, ROOT / "assets", *watch)
+    full_before = snapshot(*watch)
+    shared = client(app.url)
+    results = []
+    for item in catalogue:
+        before = quick_snapshot(*watch)
+        log_start = app.log_size()
+        started = time.perf_counter()
+        outcome, detail = _send(app, item, files_dir, shared)
+        seconds = time.perf_counter() - started
+        problems = []
+        if not app.serves():
+            problems.append("the server stopped serving")
+        crashes = app.crashes_in_log(log_start)
+        if crashes:
+            problems.append("server log: " + "; ".join(crashes))
+        changed = diff(before, quick_snapshot(*watch))
+        if changed:
+            problems.append("disk changed: " + ", ".join(changed[:3]))
+        if marker is not None and marker.exists():
+            problems.append("the pickle's code ran")
+        if problems:
+            outcome, detail = "crash", "; ".join(problems) + f" ({detail})"
+        elif outcome == "error":
+            if item.expect != "error":
+                outcome, detail = "wrong", f"expected a normal answer, got the error {detail!r}"
+            elif item.match and not re.search(item.match, str(detail), re.I):
+                outcome, detail = "wrong", f"message {detail!r} does not say /{item.match}/"
+            else:
+                outcome = "clear error"
+        elif outcome == "ok":
+            text = json.dumps(detail, default=str)
+            if item.expect == "error":
+                outcome, detail = "wrong", f"expected a clear error, got an answer: {text[:200]}"
+            elif item.match and not re.search(item.match, text, re.I):
+                outcome, detail = "wrong", f"answer does not say /{item.match}/: {text[:200]}"
+            else:
+                outcome, detail = "handled", text[:160]
+        results.append(Outcome(item.name, item.endpoint, outcome, str(detail)[:400], seconds))
+    changed = diff(full_before, snapshot(*watch))
+    if changed:
+        results.append(Outcome("disk unchanged after all bad inputs", "-", "crash", ", ".join(changed[:5]), 0.0))
+    return results
+
+
+def _send(app: App, item: BadInput, files_dir: Path, shared) -> tuple[str, object]:
+    from gradio_client import handle_file
+
+    if item.endpoint.startswith("POST "):
+        import httpx
+
+        try:
+            response = httpx.post(app.url + item.endpoint[5:], content=item.args[0], timeout=60,
+                                  headers={"Content-Type": "application/json"})
+        except httpx.HTTPError as exc:
+            return "crash", f"no answer: {exc!r}"
+        if response.status_code >= 500:
+            return "crash", f"HTTP {response.status_code}: {response.text[:200]}"
+        if response.status_code == 200:
+            return "ok", f"HTTP 200, {len(response.content)} bytes"
+        try:
+            message = response.json().get("error") or response.json().get("detail")
+        except ValueError:
+            message = None
+        return ("error", f"HTTP {response.status_code}: {message}") if message else ("crash", f"HTTP {response.status_code} without a message")
+    if item.endpoint.startswith("GET "):
+        status, body = raw_get(app.url, item.endpoint[4:])
+        if status == 0 or status >= 500:
+            return "crash", f"HTTP {status}"
+        if status == 200:
+            return "ok", f"HTTP 200, {len(body)} bytes served"
+        return "error", f"HTTP {status}"
+
+    def resolve(value, *, raw: bool):
+        if isinstance(value, File):
+            path = build_file(files_dir, value.name)
+            return _upload(app.url, path) if raw else handle_file(str(path))
+        return value
+
+    session = client(app.url) if item.setup else shared
+    if item.setup:
+        endpoint, args = item.setup
+        outcome, detail = client_outcome(lambda: session.predict(*[resolve(a, raw=False) for a in args],
+                                                                 api_name=f"/{endpoint}"))
+        if outcome != "ok":
+            return "crash", f"the setup call {endpoint} failed: {detail}"
+    if item.raw:
+        import httpx
+
+        try:
+            data = [resolve(a, raw=True) for a in item.args]
+        except httpx.HTTPStatusError as exc:   # the upload itself was refused
+            code = exc.response.status_code
+            return ("error" if code < 500 else "crash"), f"upload refused: HTTP {code}: {exc.response.text[:120]}"
+        outcome, detail = raw_call(app.url, item.endpoint, data, session_hash=session.session_hash)
+        if item.endpoint == "nothing_here" and outcome == "http":
+            return ("error" if detail < 500 else "crash"), f"HTTP {detail}"
+        if outcome == "error" and not detail:
+            return "crash", "error without a message"
+        if outcome in ("http", "down"):
+            return "crash", f"{outcome}: {detail}"
+        return outcome, detail
+    return client_outcome(lambda: session.predict(*[resolve(a, raw=False) for a in item.args],
+                                                  api_name=f"/{item.endpoint}"))
+
+
+def _upload(url: str, path: Path) -> dict:
+    import httpx
+
+    with open(path, "rb") as f:
+        response = httpx.post(f"{url}/gradio_api/upload", files={"files": (path.name, f)}, timeout=60)
+    response.raise_for_status()
+    return {"path": response.json()[0], "orig_name": path.name, "meta": {"_type": "gradio.FileData"}}
+
+
+def summarise_bad_inputs(results: list[Outcome]) -> dict:
+    counts = {kind: sum(r.outcome == kind for r in results) for kind in ("clear error", "handled", "wrong", "crash")}
+    return {"tried": len(results), **counts}
+
+
