@@ -66,18 +66,24 @@ class ModelCache:
     def names(self, dataset: str | None = None, kinds: tuple[str, ...] | None = None) -> list[str]:
         """Checkpoint names, optionally only those of ``dataset``; of ``kinds``, by default
         the models that draw (the pickers never offer the classifier, which only reads)."""
-        kinds = GENERATIVE_KINDS if kinds is None else kinds
-        out = []
+        return self._select(self.listing(dataset), kinds)
+
+    def listing(self, dataset: str | None = None) -> dict[str, str]:
+        """{name: kind} of every readable checkpoint (of ``dataset``), from one look at the folder: a
+        handler that needs several roles' models lists once (a listing stats every checkpoint)."""
+        out = {}
         for name in checkpoints.list_checkpoints(self.root):
             header = self._header(name)
             if header is None:
                 continue  # a broken folder is reported when someone picks it, not listed
-            if dataset is not None and header[0] != dataset:
-                continue
-            if kinds is not None and header[1] not in kinds:
-                continue
-            out.append(name)
+            if dataset is None or header[0] == dataset:
+                out[name] = header[1]
         return out
+
+    @staticmethod
+    def _select(listing: dict[str, str], kinds: tuple[str, ...] | None) -> list[str]:
+        kinds = GENERATIVE_KINDS if kinds is None else kinds
+        return [name for name, kind in listing.items() if kind in kinds]
 
     def _header(self, name: str) -> tuple[str, str] | None:
         """(dataset, kind) of a listed checkpoint, re-read only when its config.json changed."""
@@ -97,11 +103,12 @@ class ModelCache:
         self._headers[name] = (stamp, header)
         return header
 
-    def default(self, dataset: str, role: str) -> str | None:
-        """The shipped "<dataset>-<role>" if present, else the first checkpoint of that kind."""
+    def default(self, dataset: str, role: str, *, listing: dict[str, str] | None = None) -> str | None:
+        """The shipped "<dataset>-<role>" if present, else the first checkpoint of that kind.
+        ``listing``: this dataset's listing() when the caller already has it."""
         name = f"{dataset}-{role}"
         kinds = ("classifier",) if role == "classifier" else AUTOREGRESSIVE_KINDS if role in AUTOREGRESSIVE_KINDS else None
-        available = self.names(dataset, kinds=kinds)
+        available = self._select(self.listing(dataset) if listing is None else listing, kinds)
         if name in available:
             return name
         kind = role.replace("2d", "")

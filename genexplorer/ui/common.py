@@ -74,10 +74,10 @@ def checked_dataset(dataset: str) -> str:
     return dataset
 
 
-def model_or_none(dataset: str, role: str):
+def model_or_none(dataset: str, role: str, *, listing: dict[str, str] | None = None):
     """The default checkpoint for a role, loaded, or None when there is none.
     A broken checkpoint raises CheckpointError naming its folder."""
-    name = cache.default(dataset, role)
+    name = cache.default(dataset, role, listing=listing)
     return (name, cache.get(name)) if name else (None, None)
 
 
@@ -85,9 +85,10 @@ def models_for(dataset: str, roles) -> tuple[dict, list[str]]:
     """{title: model} for each (role, title) that loads, and a note for each that does not:
     one broken checkpoint must not take the other models' results down with it."""
     models, notes = {}, []
+    listing = cache.listing(dataset)
     for role, title in roles:
         try:
-            name, model = model_or_none(dataset, role)
+            name, model = model_or_none(dataset, role, listing=listing)
         except CheckpointError as exc:
             notes.append(f"{title}: {exc}")
             continue
