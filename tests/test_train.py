@@ -32,7 +32,7 @@ def settings(tmp_path, dataset, **overrides):
     return TrainSettings(**base)
 
 
-@pytest.mark.parametrize("model", ["ae", "dae", "vae", "cvae", "gan", "cgan", "classifier"])
+@pytest.mark.parametrize("model", ["ae", "dae", "vae", "cvae", "gan", "cgan", "classifier", "pixelcnn"])
 def test_two_step_training_run_of_every_family(model, tmp_path):
     """Two real steps on the shipped digits, ending in a loadable checkpoint."""
     heard = []
@@ -48,6 +48,9 @@ def test_two_step_training_run_of_every_family(model, tmp_path):
     assert [p.phase for p in heard][-2:] == ["epoch", "done"]
     assert all(math.isfinite(v) for p in heard for v in p.losses.values())
     assert (out / "samples.png").stat().st_size > 1000
+    if model == "pixelcnn":
+        assert config["metrics"]["test_nll_nats"] > 0
+        assert config["model_config"]["channels"] == 8
 
 
 def test_full_epochs_give_a_complete_checkpoint_with_metrics_and_maps(small_dataset, tmp_path):
