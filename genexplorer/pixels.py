@@ -32,6 +32,7 @@ PACES = {"live": None, "row by row": 28, "pixel by pixel": 3}
 FRAME_BUDGET_S = 0.04
 IDLE_EXPIRY_S = 120.0
 MAX_ACTIVE_JOBS = 24
+COMPUTE_SLOTS = 1          # frames computed at once, over every user: the CPU budget of sampling
 # Colours of the frames: pixels still to draw are dark blue, the next one red, drawn ones grey.
 PENDING_RGB = (20, 30, 90)
 CURSOR_RGB = (230, 40, 40)
@@ -199,11 +200,15 @@ def _job(name, model, images, known, seed, pace) -> PixelJob:
 class JobBoard:
     """Every job on the server, by id; jobs unseen for two minutes are dropped."""
 
-    def __init__(self, *, max_active: int = MAX_ACTIVE_JOBS, idle_expiry_s: float = IDLE_EXPIRY_S):
+    def __init__(self, *, max_active: int = MAX_ACTIVE_JOBS, idle_expiry_s: float = IDLE_EXPIRY_S,
+                 cores: int = COMPUTE_SLOTS):
         self.max_active = max_active
         self.idle_expiry_s = idle_expiry_s
         self._jobs: dict[str, PixelJob] = {}
         self._lock = threading.Lock()
+        # The CPU budget: however many people watch drawings, at most ``cores`` frames are computed at
+        # once, so sampling can take that many cores and never the ones the other tabs need.
+        self._compute = threading.BoundedSemaphore(cores)
 
     def _expire(self) -> None:
         now = time.monotonic()
@@ -237,7 +242,8 @@ class JobBoard:
     def advance(self, job_id) -> Frame:
         job = self.get(job_id)
         pixels = PACES[job.pace]
-        return job.advance(pixels=pixels) if pixels else job.advance()
+        with self._compute:
+            return job.advance(pixels=pixels) if pixels else job.advance()
 
     def __len__(self) -> int:
         return len(self._jobs)

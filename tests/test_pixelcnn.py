@@ -247,3 +247,35 @@ def test_idle_jobs_expire():
     job = board.add(pixels.sample_job("tiny", tiny(), 1, 0))
     with pytest.raises(ExploreError, match="expired"):
         board.get(job.id)
+
+
+def test_the_board_computes_one_frame_at_a_time_whoever_asks(monkeypatch):
+    """The CPU budget: however many threads ask for frames, at most one computes at a time."""
+    import threading
+    import time
+
+    board = pixels.JobBoard()
+    model = tiny()
+    jobs = [board.add(pixels.sample_job("tiny", model, 2, seed)) for seed in range(4)]
+    running, most = [0], [0]
+    lock = threading.Lock()
+    original = pixels.PixelJob.advance
+
+    def counting(self, **kwargs):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.01)
+        try:
+            return original(self, **kwargs)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(pixels.PixelJob, "advance", counting)
+    threads = [threading.Thread(target=lambda j=j: [board.advance(j.id) for _ in range(5)]) for j in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert most[0] == 1
