@@ -57,6 +57,7 @@ def model_speed(repeats: int) -> list[list[str]]:
     import torch
 
     torch.set_num_threads(1)  # as app.py runs them
+    from .models import GAN_KINDS
     from .data import load_dataset
     from .images import png_bytes
     from .ui import common, sliders
@@ -73,7 +74,7 @@ def model_speed(repeats: int) -> list[list[str]]:
         shown = min(model.latent_dim, sliders.MAX_SLIDERS)
         latent = [0.0] * model.latent_dim
         with torch.inference_mode():
-            encode = timed(lambda: model.encode(x, y), repeats) if model.kind not in ("gan", "cgan") else None
+            encode = timed(lambda: model.encode(x, y), repeats) if model.kind not in GAN_KINDS else None
             decode = timed(lambda: model.decode(z, y), repeats)
         step = timed(lambda: png_bytes(sliders.slide(name, label, latent, *rng.uniform(-2, 2, shown).tolist())), repeats)
         cell = lambda stats: "no encoder" if stats is None else f"{stats['median']:.2f} / {stats['p95']:.2f}"  # noqa: E731

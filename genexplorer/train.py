@@ -30,8 +30,8 @@ from torch import nn
 from . import checkpoints
 from .data import dataset_info, load_dataset
 from .images import grid, png_bytes, to_uint8
-from .metrics import psnr
-from .models import AUTOREGRESSIVE_KINDS, ENCODER_KINDS, MODELS, GenerativeModel, build
+from .metrics import frechet_distance, psnr
+from .models import AUTOREGRESSIVE_KINDS, ENCODER_KINDS, GAN_KINDS, MODELS, GenerativeModel, build
 from .noise import TRAINING_NOISE
 
 SAMPLES_FILE = "samples.png"
@@ -221,10 +221,21 @@ def _swapped(model: nn.Module, modules: dict[str, nn.Module]):
 def make_step(model: GenerativeModel, optimizers, device: torch.device, where: Distributed) -> Callable:
     """step(x, y, amp) -> loss terms: the plain training step, or under torchrun the same step with the
     gradients averaged over every process by DistributedDataParallel (both networks of a GAN)."""
-    is_gan = model.kind in ("gan", "cgan")
+    is_gan = model.kind in GAN_KINDS
+    if is_gan:
+        # A WGAN's critic takes critic_steps batches for each generator update (n_critic).
+        every = model.config.critic_steps if model.config.wasserstein else 1
+        state = {"batches": 0, "g_loss": 0.0}
+
+        def plain_gan_step(x, y, amp):
+            state["batches"] += 1
+            terms = _gan_step(model, optimizers, x, y, amp, update_g=state["batches"] % every == 0,
+                              last_g_loss=state["g_loss"])
+            state["g_loss"] = terms["g_loss"]
+            return terms
     if not where.active:
         if is_gan:
-            return lambda x, y, amp: _gan_step(model, optimizers, x, y, amp)
+            return plain_gan_step
         return lambda x, y, amp: _encoder_step(model, optimizers, x, y, amp)
     from torch.nn.parallel import DistributedDataParallel
 
@@ -235,7 +246,7 @@ def make_step(model: GenerativeModel, optimizers, device: torch.device, where: D
 
         def gan_step(x, y, amp):
             with _swapped(model, wrapped):
-                return _gan_step(model, optimizers, x, y, amp)
+                return plain_gan_step(x, y, amp)
         return gan_step
     runner = DistributedDataParallel(_Loss(model), device_ids=device_ids)
     return lambda x, y, amp: _encoder_step(model, optimizers, x, y, amp, loss=runner)
@@ -246,7 +257,7 @@ def model_settings(s: TrainSettings, num_classes: int) -> dict:
     settings: dict = {"num_classes": num_classes}
     if s.latent_dim is not None:
         settings["latent_dim"] = s.latent_dim
-    if s.model in ("gan", "cgan"):
+    if s.model in GAN_KINDS:
         if s.width is not None:
             settings["width"] = s.width
         settings["conditional"] = s.conditional or s.model == "cgan"
@@ -268,8 +279,20 @@ def model_settings(s: TrainSettings, num_classes: int) -> dict:
     return settings
 
 
+# The papers' learning rates: DCGAN (Radford et al. 2016), WGAN (Arjovsky et al. 2017), WGAN-GP (Gulrajani et al. 2017).
+DEFAULT_LR = {"gan": 2e-4, "cgan": 2e-4, "wgan": 5e-5, "wgan-gp": 1e-4}
+
+
 def _optimizers(model: GenerativeModel, lr: float) -> dict[str, torch.optim.Optimizer]:
-    if model.kind in ("gan", "cgan"):
+    if model.kind == "wgan":
+        # RMSprop, as the WGAN paper: momentum and the clipped critic do not mix well.
+        return {"d": torch.optim.RMSprop(model.discriminator.parameters(), lr=lr),
+                "g": torch.optim.RMSprop(model.generator.parameters(), lr=lr)}
+    if model.kind == "wgan-gp":
+        # Adam without momentum (beta1 = 0), the WGAN-GP paper's algorithm 1.
+        return {"d": torch.optim.Adam(model.discriminator.parameters(), lr=lr, betas=(0.0, 0.9)),
+                "g": torch.optim.Adam(model.generator.parameters(), lr=lr, betas=(0.0, 0.9))}
+    if model.kind in GAN_KINDS:
         # DCGAN paper's Adam settings: lr 2e-4, beta1 0.5 keep the two players stable.
         return {
             "d": torch.optim.Adam(model.discriminator.parameters(), lr=lr, betas=(0.5, 0.999)),
@@ -288,20 +311,27 @@ def _encoder_step(model, optimizers, x, y, amp: bool, *, loss=None) -> dict[str,
     return {k: float(v.detach()) for k, v in terms.items()}
 
 
-def _gan_step(model, optimizers, x, y, amp: bool) -> dict[str, float]:
+def _gan_step(model, optimizers, x, y, amp: bool, *, update_g: bool = True, last_g_loss: float = 0.0) -> dict[str, float]:
+    """One batch: (1) a D (critic) update, then (2) a G update unless ``update_g`` is false (a WGAN
+    updates G once every critic_steps batches; its g_loss is then the last one)."""
     y = y if model.conditional else None
-    # (1) update D: push D(x) towards 1 and D(G(z)) towards 0.
+    # (1) update D: push D(x) towards 1 and D(G(z)) towards 0 (WGAN: widen C(x) - C(G(z))).
     d_terms = model.discriminator_loss(x, y)
     optimizers["d"].zero_grad(set_to_none=True)
     d_terms["loss"].backward()
     optimizers["d"].step()
-    # (2) update G: the non-saturating loss, push D(G(z)) towards 1.
-    g_terms = model.generator_loss(x.shape[0])
-    optimizers["g"].zero_grad(set_to_none=True)
-    g_terms["loss"].backward()
-    optimizers["g"].step()
-    return {"d_loss": float(d_terms["loss"].detach()), "g_loss": float(g_terms["loss"].detach()),
-            "d_real": float(d_terms["d_real"]), "d_fake": float(d_terms["d_fake"])}
+    if model.kind == "wgan":
+        model.clip_critic()
+    g_loss = last_g_loss
+    if update_g:
+        # (2) update G: the non-saturating loss, push D(G(z)) towards 1 (WGAN: raise C(G(z))).
+        g_terms = model.generator_loss(x.shape[0])
+        optimizers["g"].zero_grad(set_to_none=True)
+        g_terms["loss"].backward()
+        optimizers["g"].step()
+        g_loss = float(g_terms["loss"].detach())
+    return {"d_loss": float(d_terms["loss"].detach()), "g_loss": g_loss,
+            **{k: float(v.detach()) for k, v in d_terms.items() if k != "loss"}}
 
 
 def _epoch_order(count: int, epoch: int, seed: int, where: Distributed, device) -> torch.Tensor:
@@ -367,6 +397,42 @@ def _evaluate_classifier(model, images: torch.Tensor, labels: torch.Tensor, *, b
         nats += float(torch.nn.functional.cross_entropy(logits, y, reduction="sum"))
     model.train()
     return {"test_accuracy": round(correct / len(images), 5), "test_cross_entropy_nats": round(nats / len(images), 5)}
+
+
+FRECHET_SAMPLES = 1000
+
+
+class SampleJudge:
+    """The Frechet distance of a GAN's samples to the test images, on the features of the dataset's
+    shipped classifier (a small FID): written each epoch beside the losses, so a run shows whether
+    its losses say anything about its pictures (a WGAN critic's does; a DCGAN's D and G losses hardly)."""
+
+    def __init__(self, classifier: GenerativeModel, test_x: torch.Tensor, count: int = FRECHET_SAMPLES):
+        self.classifier = classifier.eval()
+        self.count = count
+        self.reference = self._features(test_x[:count])
+
+    @torch.no_grad()
+    def _features(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.to(self.classifier.device).float()
+        return torch.cat([self.classifier.features(x[i: i + 500]) for i in range(0, len(x), 500)])
+
+    @torch.no_grad()
+    def __call__(self, model: GenerativeModel, seed: int = 0) -> float:
+        was_training = model.training
+        model.eval()
+        samples = model.sample(self.count, generator=torch.Generator().manual_seed(seed + 1))
+        model.train(was_training)
+        return frechet_distance(self._features(samples.cpu()), self.reference)
+
+    @classmethod
+    def for_dataset(cls, dataset: str, test_x: torch.Tensor, log: Callable[[str], None]) -> "SampleJudge | None":
+        try:
+            classifier = checkpoints.load(f"{dataset}-classifier", allow_paths=False)
+        except (checkpoints.CheckpointError, ValueError) as exc:
+            log(f"no per-epoch Frechet distance: {dataset}-classifier cannot be loaded ({exc})")
+            return None
+        return cls(classifier, test_x.cpu())
 
 
 @torch.no_grad()
@@ -458,8 +524,12 @@ def fit(settings: TrainSettings, *, on_step: Callable[[Progress], None] | None =
         torch.set_num_threads(settings.threads)
     where = Distributed.from_env()
     try:
-        return _fit(settings, where, started, out, on_step if where.is_main else None, should_stop,
-                    log if where.is_main else (lambda message: None))
+        result = _fit(settings, where, started, out, on_step if where.is_main else None, should_stop,
+                      log if where.is_main else (lambda message: None))
+        # Every process is done with gloo's threads before any tears the group down: without this a
+        # process that leaves first can abort the other at exit ("terminate called without an active exception").
+        where.barrier()
+        return result
     finally:
         where.stop()
 
@@ -507,8 +577,9 @@ def _fit(settings: TrainSettings, where: Distributed, started: float, out: Path,
     model.dataset = settings.dataset if settings.dataset in ("mnist", "fashion") else Path(settings.dataset).name
     model.class_names = tuple(info.class_names[:num_classes]) if len(info.class_names) >= num_classes else \
         tuple(str(i) for i in range(num_classes))
-    is_gan = model.kind in ("gan", "cgan")
-    lr = settings.lr or (2e-4 if is_gan else 1e-3)
+    is_gan = model.kind in GAN_KINDS
+    judge = SampleJudge.for_dataset(settings.dataset, test_x, log) if is_gan and where.is_main else None
+    lr = settings.lr or DEFAULT_LR.get(model.kind, 1e-3)
     optimizers = _optimizers(model, lr)
     if resume_from is not None:
         saved = checkpoints.load_optimizer_state(resume_from)
@@ -576,6 +647,8 @@ def _fit(settings: TrainSettings, where: Distributed, started: float, out: Path,
             continue
         eval_x = test_x if final else test_x[:EPOCH_EVAL_IMAGES]
         metrics = {**train_terms, **evaluate(model, eval_x, test_y[: len(eval_x)])}
+        if judge is not None:
+            metrics["test_frechet"] = round(judge(model, settings.seed), 4)
         picture = sample_grid(model, test_x, test_y, seed=settings.seed)
         extra = {}
         if final and model.kind in ENCODER_KINDS and settings.latent_maps:

@@ -14,6 +14,8 @@ TINY = {
     "cvae": {"latent_dim": 3, "channels": 4, "hidden": 8},
     "gan": {"latent_dim": 8, "width": 8},
     "cgan": {"latent_dim": 8, "width": 8},
+    "wgan": {"latent_dim": 8, "width": 8},
+    "wgan-gp": {"latent_dim": 8, "width": 8},
 }
 
 

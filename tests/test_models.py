@@ -5,7 +5,7 @@ import torch
 from torch.distributions import Normal, kl_divergence
 
 from genexplorer import checkpoints
-from genexplorer.models import MODELS, UnsupportedOperation, build, gaussian_kl, make_config
+from genexplorer.models import GAN_KINDS, MODELS, UnsupportedOperation, build, gaussian_kl, make_config
 from genexplorer.models.base import GenerativeModel
 
 from conftest import TINY
@@ -62,7 +62,7 @@ def test_decode_and_sample_shapes_and_range(kind, images):
 def test_encode_and_reconstruct(kind, images):
     model = tiny(kind)
     x, y = images
-    if kind in ("gan", "cgan"):
+    if kind in GAN_KINDS:
         with pytest.raises(UnsupportedOperation, match="no encoder"):
             model.encode(x)
         with pytest.raises(UnsupportedOperation):
@@ -124,6 +124,9 @@ def test_losses_are_finite_and_named(kind, images):
         assert terms["kl"] >= 0
     if kind in ("gan", "cgan"):
         assert {"d_loss", "g_loss", "d_real", "d_fake"} <= set(terms)
+    if kind in ("wgan", "wgan-gp"):
+        assert {"d_loss", "g_loss", "critic_real", "critic_fake", "w_estimate"} <= set(terms)
+        assert torch.allclose(terms["w_estimate"], terms["critic_real"] - terms["critic_fake"])
 
 
 def test_closed_form_kl_matches_torch_distributions():
@@ -171,7 +174,7 @@ def test_save_load_round_trip_gives_identical_outputs(kind, images, tmp_path):
     assert loaded.latent_dim == model.latent_dim and loaded.num_classes == 10
     z = torch.randn(5, model.latent_dim)
     assert torch.equal(model.decode(z, labels_for(model, y)), loaded.decode(z, labels_for(model, y)))
-    if kind not in ("gan", "cgan"):
+    if kind not in GAN_KINDS:
         assert torch.equal(model.encode(x, labels_for(model, y)), loaded.encode(x, labels_for(model, y)))
     assert loaded.checkpoint_config["metrics"] == {"m": 1.5}
 
@@ -207,3 +210,36 @@ def test_classifier_training_shift_moves_each_image_whole_pixels():
     assert moved.shape == x.shape and torch.equal(moved.sum((1, 2, 3)), x.sum((1, 2, 3))), "nothing lost near the centre"
     corners = [tuple((image[0] == 1).nonzero()[0].tolist()) for image in moved]
     assert all(8 <= r <= 12 and 8 <= c <= 12 for r, c in corners) and len(set(corners)) > 5
+
+
+def test_wgan_critic_loss_weight_clipping_and_gradient_penalty(images):
+    x, _ = images
+    torch.manual_seed(0)
+    clipped = tiny("wgan").train()
+    assert clipped.config.loss == "wgan_clip" and clipped.config.dropout == 0.0
+    with torch.no_grad():
+        for p in clipped.discriminator.parameters():
+            p.normal_(0, 1)
+    clipped.clip_critic()
+    assert all(p.abs().max() <= clipped.config.clip for p in clipped.discriminator.parameters())
+    d = clipped.discriminator_loss(x)
+    assert torch.allclose(d["loss"], -d["w_estimate"]), "the clipped critic's loss is -(E C(x) - E C(G(z)))"
+    penalised = tiny("wgan-gp").train()
+    d = penalised.discriminator_loss(x)
+    assert d["loss"] > -d["w_estimate"], "the gradient penalty adds a positive term"
+    d["loss"].backward()          # the penalty's double backward reaches the critic's weights
+    assert all(p.grad is not None for p in penalised.discriminator.parameters())
+    no_penalty = build("wgan-gp", {**TINY["wgan-gp"], "gp_weight": 0.0}).train()
+    terms = no_penalty.discriminator_loss(x)
+    assert torch.allclose(terms["loss"], -terms["w_estimate"])
+
+
+def test_bad_wgan_settings_are_refused():
+    with pytest.raises(ValueError, match="class-conditional WGAN"):
+        build("wgan", {"conditional": True})
+    with pytest.raises(ValueError, match="clip"):
+        build("wgan", {"clip": 0})
+    with pytest.raises(ValueError, match="critic_steps"):
+        build("wgan-gp", {"critic_steps": 0})
+    with pytest.raises(ValueError, match="unknown GAN loss"):
+        build("gan", {"loss": "hinge"})

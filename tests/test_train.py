@@ -32,7 +32,7 @@ def settings(tmp_path, dataset, **overrides):
     return TrainSettings(**base)
 
 
-@pytest.mark.parametrize("model", ["ae", "dae", "vae", "cvae", "gan", "cgan", "classifier", "pixelcnn"])
+@pytest.mark.parametrize("model", ["ae", "dae", "vae", "cvae", "gan", "cgan", "wgan", "wgan-gp", "classifier", "pixelcnn"])
 def test_two_step_training_run_of_every_family(model, tmp_path):
     """Two real steps on the shipped digits, ending in a loadable checkpoint."""
     heard = []
@@ -48,6 +48,11 @@ def test_two_step_training_run_of_every_family(model, tmp_path):
     assert [p.phase for p in heard][-2:] == ["epoch", "done"]
     assert all(math.isfinite(v) for p in heard for v in p.losses.values())
     assert (out / "samples.png").stat().st_size > 1000
+    if model in ("gan", "cgan", "wgan", "wgan-gp"):
+        assert config["metrics"]["test_frechet"] > 0, "GAN runs judge 1,000 samples each epoch"
+    if model in ("wgan", "wgan-gp"):
+        assert config["training"]["lr"] == train.DEFAULT_LR[model]
+        assert "train_w_estimate" in config["metrics"]
     if model == "pixelcnn":
         assert config["metrics"]["test_nll_nats"] > 0
         assert config["model_config"]["channels"] == 8
@@ -152,3 +157,18 @@ def test_classifier_trains_on_the_labels_and_reports_test_accuracy(small_dataset
     assert 0.0 <= metrics["test_accuracy"] <= 1.0 and metrics["test_cross_entropy_nats"] > 0
     assert "train_accuracy" in metrics
     assert checkpoints.load_tensors(out, checkpoints.LATENT_MAP_FILE) is None, "a classifier has no latent map"
+
+
+def test_wgan_updates_the_generator_once_every_critic_steps_batches(monkeypatch):
+    model = gx.models.build("wgan", {"latent_dim": 8, "width": 8, "critic_steps": 3})
+    optimizers = train._optimizers(model, 5e-5)
+    assert isinstance(optimizers["d"], torch.optim.RMSprop)
+    generator_updates = []
+    monkeypatch.setattr(optimizers["g"], "step", lambda *a, **k: generator_updates.append(1))
+    step = train.make_step(model, optimizers, torch.device("cpu"), train.Distributed())
+    x = torch.rand(4, 1, 28, 28)
+    for _ in range(7):
+        terms = step(x, None, False)
+    assert len(generator_updates) == 2, "batches 3 and 6 of 7 update G"
+    assert all(p.abs().max() <= model.config.clip for p in model.discriminator.parameters())
+    assert math.isfinite(terms["g_loss"]) and "w_estimate" in terms

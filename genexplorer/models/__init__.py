@@ -9,14 +9,15 @@ from .gan import GAN, GANConfig
 from .pixelcnn import PixelCNN, PixelCNNConfig
 from .vae import VAE, VAEConfig, gaussian_kl
 
-# The denoising AE is an AE with a noise setting, and the cGAN a conditional GAN.
+# The denoising AE is an AE with a noise setting, the cGAN a conditional GAN, the WGANs a GAN with a critic loss.
 MODELS: dict[str, type[GenerativeModel]] = {
-    "ae": AE, "dae": AE, "vae": VAE, "cvae": CVAE, "gan": GAN, "cgan": GAN, "classifier": Classifier,
-    "pixelcnn": PixelCNN,
+    "ae": AE, "dae": AE, "vae": VAE, "cvae": CVAE, "gan": GAN, "cgan": GAN, "wgan": GAN, "wgan-gp": GAN,
+    "classifier": Classifier, "pixelcnn": PixelCNN,
 }
 ENCODER_KINDS = ("ae", "dae", "vae", "cvae")
 # What the explorer's pickers offer: everything that draws (the classifier only reads).
-GENERATIVE_KINDS = ENCODER_KINDS + ("gan", "cgan")
+GAN_KINDS = ("gan", "cgan", "wgan", "wgan-gp")
+GENERATIVE_KINDS = ENCODER_KINDS + GAN_KINDS
 # Models with an exact likelihood and pixel-by-pixel sampling, but no latent code for sliders or maps.
 AUTOREGRESSIVE_KINDS = ("pixelcnn",)
 
@@ -42,6 +43,9 @@ def build(kind: str, settings: dict | None = None) -> GenerativeModel:
     settings = dict(settings or {})
     if kind == "cgan":
         settings.setdefault("conditional", True)
+    if kind in ("wgan", "wgan-gp"):
+        settings.setdefault("loss", "wgan_clip" if kind == "wgan" else "wgan_gp")
+        settings.setdefault("dropout", 0.0)   # a critic's gradients, not a classifier's robustness
     if kind == "dae":
         settings.setdefault("noise", "mixed")
         settings.setdefault("noise_level", 0.5)
@@ -51,6 +55,6 @@ def build(kind: str, settings: dict | None = None) -> GenerativeModel:
 __all__ = [
     "AE", "AEConfig", "VAE", "VAEConfig", "CVAE", "CVAEConfig", "GAN", "GANConfig",
     "Classifier", "ClassifierConfig", "PixelCNN", "PixelCNNConfig", "AUTOREGRESSIVE_KINDS",
-    "GenerativeModel", "ModelConfig", "UnsupportedOperation", "MODELS", "ENCODER_KINDS", "GENERATIVE_KINDS",
+    "GenerativeModel", "ModelConfig", "UnsupportedOperation", "MODELS", "ENCODER_KINDS", "GENERATIVE_KINDS", "GAN_KINDS",
     "build", "make_config", "model_class", "gaussian_kl",
 ]

@@ -1,5 +1,6 @@
 """DCGAN for 28x28 images (Radford et al. 2016), as in the lectures, with an optional
-class-conditional variant (cGAN, Mirza & Osindero 2014)."""
+class-conditional variant (cGAN, Mirza & Osindero 2014), and the Wasserstein GAN with weight
+clipping (Arjovsky et al. 2017) or a gradient penalty (Gulrajani et al. 2017) on the same networks."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,16 +12,37 @@ import torch.nn.functional as F
 from .base import GenerativeModel, ModelConfig, UnsupportedOperation, class_planes
 
 
+GAN_LOSSES = ("nonsaturating", "wgan_clip", "wgan_gp")
+
+
 @dataclass
 class GANConfig(ModelConfig):
     latent_dim: int = 100
     width: int = 64          # generator: 4w -> 2w -> w channels; discriminator: w -> 2w
     dropout: float = 0.3
+    loss: str = "nonsaturating"   # or a Wasserstein critic: "wgan_clip", "wgan_gp"
+    clip: float = 0.01            # wgan_clip: the critic's weights stay in [-clip, clip]
+    gp_weight: float = 10.0       # wgan_gp: lambda
+    critic_steps: int = 5         # WGANs: critic updates per generator update (n_critic)
 
     def validate(self) -> None:
         super().validate()
         if not 8 <= self.width <= 256:
             raise ValueError(f"width must be between 8 and 256, got {self.width}")
+        if self.loss not in GAN_LOSSES:
+            raise ValueError(f"unknown GAN loss {self.loss!r}: use one of {GAN_LOSSES}")
+        if self.loss != "nonsaturating" and self.conditional:
+            raise ValueError("a class-conditional WGAN is not offered: use cgan, or wgan / wgan-gp without classes")
+        if not 0 < self.clip <= 1:
+            raise ValueError(f"clip must be in (0, 1], got {self.clip}")
+        if not 0 <= self.gp_weight <= 1000:
+            raise ValueError(f"gp_weight must be in [0, 1000], got {self.gp_weight}")
+        if not 1 <= self.critic_steps <= 100:
+            raise ValueError(f"critic_steps must be between 1 and 100, got {self.critic_steps}")
+
+    @property
+    def wasserstein(self) -> bool:
+        return self.loss != "nonsaturating"
 
 
 class Generator(nn.Module):
@@ -78,7 +100,9 @@ class GAN(GenerativeModel):
         self.discriminator = Discriminator(1 + extra, config.width, config.dropout)
 
     @property
-    def kind(self) -> str:  # noqa: F811 - the conditional variant reports itself
+    def kind(self) -> str:  # noqa: F811 - the conditional and Wasserstein variants report themselves
+        if self.config.wasserstein:
+            return {"wgan_clip": "wgan", "wgan_gp": "wgan-gp"}[self.config.loss]
         return "cgan" if self.config.conditional else "gan"
 
     def encode(self, x, y=None):
@@ -108,12 +132,15 @@ class GAN(GenerativeModel):
         return self.discriminator(images)
 
     def discriminator_loss(self, x, y=None):
-        """BCE of D on a real batch (label 1) and a fake batch (label 0), Goodfellow et al. 2014."""
+        """BCE of D on a real batch (label 1) and a fake batch (label 0), Goodfellow et al. 2014;
+        for a WGAN, the critic's E[C(G(z))] - E[C(x)] (plus the gradient penalty)."""
         real = x.to(self.device) * 2.0 - 1.0
         batch = real.shape[0]
         fake_y = self._random_labels(batch) if self.conditional else None
         with torch.no_grad():
             fake = self.generate(self.prior_sample(batch), fake_y)
+        if self.config.wasserstein:
+            return self._critic_loss(real, fake)
         # One pass over real and fake together (D has no batch norm, so this is the same as two):
         # DistributedDataParallel synchronises one forward per backward.
         both_y = None if y is None else torch.cat([self._labels(y, batch), fake_y])
@@ -122,18 +149,44 @@ class GAN(GenerativeModel):
                 + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
         return {"loss": loss, "d_real": torch.sigmoid(real_logits).mean(), "d_fake": torch.sigmoid(fake_logits).mean()}
 
+    def _critic_loss(self, real, fake):
+        """The critic maximises E[C(x)] - E[C(G(z))], its estimate of the Wasserstein-1 distance when C is
+        1-Lipschitz (Arjovsky et al. 2017); WGAN-GP adds lambda (|grad C(x_hat)| - 1)^2 on points x_hat
+        between real and fake (Gulrajani et al. 2017). One pass over all of them (see above)."""
+        batch = real.shape[0]
+        parts = [real, fake]
+        if self.config.loss == "wgan_gp":
+            mix = torch.rand(batch, 1, 1, 1, device=real.device)
+            parts.append((mix * real + (1 - mix) * fake).requires_grad_(True))
+        scores = self.discriminate(torch.cat(parts))
+        real_score, fake_score = scores[:batch].mean(), scores[batch: 2 * batch].mean()
+        estimate = real_score - fake_score
+        loss = -estimate
+        if self.config.loss == "wgan_gp":
+            (grad,) = torch.autograd.grad(scores[2 * batch:].sum(), parts[2], create_graph=True)
+            loss = loss + self.config.gp_weight * (grad.flatten(1).norm(dim=1) - 1).pow(2).mean()
+        return {"loss": loss, "critic_real": real_score, "critic_fake": fake_score, "w_estimate": estimate}
+
+    @torch.no_grad()
+    def clip_critic(self) -> None:
+        """WGAN weight clipping: a crude way to keep the critic Lipschitz (Arjovsky et al. 2017)."""
+        for p in self.discriminator.parameters():
+            p.clamp_(-self.config.clip, self.config.clip)
+
     def generator_loss(self, batch: int):
         """Non-saturating generator loss: -log D(G(z)) instead of log(1 - D(G(z))),
         which gives strong gradients while D still wins (Goodfellow et al. 2014, section 3)."""
         fake_y = self._random_labels(batch) if self.conditional else None
         logits = self.discriminate(self.generate(self.prior_sample(batch), fake_y), fake_y)
+        if self.config.wasserstein:
+            return {"loss": -logits.mean()}       # raise the critic's score of the fakes
         return {"loss": F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))}
 
     def loss(self, x, y=None):
         d = self.discriminator_loss(x, y)
         g = self.generator_loss(x.shape[0])
         return {"loss": g["loss"], "d_loss": d["loss"], "g_loss": g["loss"],
-                "d_real": d["d_real"], "d_fake": d["d_fake"]}
+                **{k: v for k, v in d.items() if k != "loss"}}
 
     def _random_labels(self, batch: int) -> torch.Tensor:
         return torch.randint(self.num_classes, (batch,), device=self.device)

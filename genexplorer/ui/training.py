@@ -16,11 +16,12 @@ from .. import data, jobs
 from . import common
 
 FAMILIES = [("Autoencoder (AE)", "ae"), ("Denoising AE", "dae"), ("VAE", "vae"), ("Conditional VAE", "cvae"),
-            ("GAN (DCGAN)", "gan"), ("Conditional GAN", "cgan"), ("PixelCNN (autoregressive)", "pixelcnn")]
+            ("GAN (DCGAN)", "gan"), ("Conditional GAN", "cgan"), ("WGAN (weight clipping)", "wgan"),
+            ("WGAN-GP (gradient penalty)", "wgan-gp"), ("PixelCNN (autoregressive)", "pixelcnn")]
 NOISES = [("mixed", "mixed"), ("Gaussian", "gaussian"), ("salt and pepper", "salt_pepper"), ("masking", "masking")]
 # Which curves go together on the plot, per family.
 CURVES = {"gan": (("d_loss", "g_loss"), ("d_real", "d_fake")), "vae": (("rec", "kl"),), "ae": (("rec",),),
-          "pixelcnn": (("nll",),)}
+          "wgan": (("d_loss", "g_loss"), ("w_estimate",)), "pixelcnn": (("nll",),)}
 
 _manager: jobs.JobManager | None = None
 
@@ -134,18 +135,26 @@ def curve_figure(job: jobs.Job, status: dict):
     curve = status.get("curve") or []
     if not curve:
         return None
-    family = {"gan": "gan", "cgan": "gan", "vae": "vae", "cvae": "vae", "pixelcnn": "pixelcnn"}.get(
+    family = {"gan": "gan", "cgan": "gan", "wgan": "wgan", "wgan-gp": "wgan", "vae": "vae", "cvae": "vae",
+              "pixelcnn": "pixelcnn"}.get(
         job.settings.get("model"), "ae")
     groups = CURVES[family]
+    # GAN families: the Frechet distance of 1,000 samples per epoch, beside the losses, shows
+    # which loss tracks the pictures (the WGAN critic's) and which does not (DCGAN's).
+    frechet = [e for e in status.get("epochs") or [] if "test_frechet" in e]
+    titles = [" and ".join(g) for g in groups] + (["Frechet distance of 1,000 samples (lower is better)"] if frechet else [])
     from plotly.subplots import make_subplots
 
-    fig = make_subplots(rows=1, cols=len(groups), subplot_titles=[" and ".join(g) for g in groups])
+    fig = make_subplots(rows=1, cols=len(titles), subplot_titles=titles)
     x = [point["epoch"] for point in curve]
     for column, keys in enumerate(groups, start=1):
         for key in keys:
             if key in curve[-1]:
                 fig.add_trace(go.Scatter(x=x, y=[point.get(key) for point in curve], mode="lines", name=key),
                               row=1, col=column)
+    if frechet:
+        fig.add_trace(go.Scatter(x=[e["epoch"] for e in frechet], y=[e["test_frechet"] for e in frechet],
+                                 mode="lines+markers", name="Frechet distance"), row=1, col=len(titles))
     fig.update_xaxes(title_text="epoch")
     fig.update_layout(height=320, margin={"l": 40, "r": 10, "t": 40, "b": 40})
     return fig
