@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from . import budget
 from .explore import ExploreError, _finite, _generator
 from .images import grid, png_bytes, upscale
 from .models import AUTOREGRESSIVE_KINDS, GenerativeModel
@@ -32,7 +33,6 @@ PACES = {"live": None, "row by row": 28, "pixel by pixel": 3}
 FRAME_BUDGET_S = 0.04
 IDLE_EXPIRY_S = 120.0
 MAX_ACTIVE_JOBS = 24
-COMPUTE_SLOTS = 1          # frames computed at once, over every user: the CPU budget of sampling
 # Colours of the frames: pixels still to draw are dark blue, the next one red, drawn ones grey.
 PENDING_RGB = (20, 30, 90)
 CURSOR_RGB = (230, 40, 40)
@@ -201,14 +201,14 @@ class JobBoard:
     """Every job on the server, by id; jobs unseen for two minutes are dropped."""
 
     def __init__(self, *, max_active: int = MAX_ACTIVE_JOBS, idle_expiry_s: float = IDLE_EXPIRY_S,
-                 cores: int = COMPUTE_SLOTS):
+                 slots: threading.Semaphore | None = None):
         self.max_active = max_active
         self.idle_expiry_s = idle_expiry_s
         self._jobs: dict[str, PixelJob] = {}
         self._lock = threading.Lock()
-        # The CPU budget: however many people watch drawings, at most ``cores`` frames are computed at
-        # once, so sampling can take that many cores and never the ones the other tabs need.
-        self._compute = threading.BoundedSemaphore(cores)
+        # The CPU budget (shared with the GAN lab's toys): however many people watch drawings, at most
+        # budget.INTERACTIVE_SLOTS frames are computed at once, never the cores the other tabs need.
+        self._compute = slots if slots is not None else budget.INTERACTIVE
 
     def _expire(self) -> None:
         now = time.monotonic()

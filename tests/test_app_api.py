@@ -1,5 +1,6 @@
 """The running app through its API, as gradio_client sees it."""
 import hashlib
+import json
 import threading
 from pathlib import Path
 
@@ -187,3 +188,30 @@ def test_pixelcnn_completes_a_test_image_beside_the_vae(client):
 def test_draw_gives_the_pixelcnn_exact_nats_beside_the_vae_bound(client):
     *_, message = client.predict(encode_payload(seven()), "mnist", -1, api_name="/draw")
     assert "PixelCNN: exactly" in message and "upper bound" in message
+
+
+def test_gan_lab_lesson_and_reset_through_the_api(client, app_url):
+    """A lesson fills the controls; Reset makes a toy the live route then trains frame by frame."""
+    from genexplorer import toy
+    from test_live import post
+
+    lesson = "disjoint supports: WGAN with weight clipping moves"
+    data, loss, k, lr_d, lr_g, clip, gp = client.predict(lesson, api_name="/lab_lesson")
+    assert (data, loss, k, lr_d) == ("disjoint_1d", "wgan_clip", 5, 1e-2)
+    toy_id, message = client.predict(data, loss, k, lr_d, lr_g, clip, gp, 0, "", api_name="/lab_reset")
+    assert len(toy_id) == 16 and "k = 5" in message
+    frames = [json.loads(post(f"{app_url}/genexplorer/live/lab", {"toy": toy_id, "action": "play", "speed": 10})[2])
+              for _ in range(30)]
+    assert frames[-1]["step"] > frames[0]["step"] >= 1
+    assert frames[-1]["w1"] < frames[0]["w1"], "the WGAN critic moves the generator towards the far data"
+    assert frames[-1]["loss"] == "wgan_clip" and len(frames[-1]["d_on_grid"]) == 200
+    # your own data: nothing painted yet is a hint, not a toy; painted points make one
+    toy_id, message = client.predict("drawn_2d", "nonsaturating", 1, 1e-3, 1e-3, 0.01, 10, 0, "", api_name="/lab_reset")
+    assert toy_id == "" and "Paint some points" in message
+    toy_id, _ = client.predict("drawn_2d", "nonsaturating", 1, 1e-3, 1e-3, 0.01, 10, 0, "[[0,0],[1,1],[2,2]]",
+                               api_name="/lab_reset")
+    status, _, body = post(f"{app_url}/genexplorer/live/lab", {"toy": toy_id, "action": "g_step"})
+    assert status == 200 and json.loads(body)["data"] == "drawn_2d" and json.loads(body)["step"] == 1
+    status, _, body = post(f"{app_url}/genexplorer/live/lab", {"toy": "../../etc", "action": "play"})
+    assert status == 400 and b"not a GAN lab toy" in body
+    assert toy.PRESETS[lesson]["loss"] == "wgan_clip"

@@ -238,3 +238,48 @@ def test_complete_the_bottom_half_of_a_test_digit(page):
                            timeout=60_000)
     assert page.locator("#ge-complete-message table tr").count() >= 6   # header, original, 4 completions, VAE
     assert image_src(page, "ge-complete-vae")
+
+
+def lab_step(page) -> int:
+    return int(page.locator(".ge-lab-status").get_attribute("data-step") or -1)
+
+
+def test_gan_lab_plays_steps_pauses_and_trains_on_painted_points(page):
+    page.get_by_role("tab", name="GAN lab").click()
+    page.wait_for_function("() => document.querySelector('.ge-lab-status').dataset.step === '0'", timeout=20_000)
+    page.locator(".ge-lab-gstep").click()                     # one generator step
+    page.wait_for_function("() => document.querySelector('.ge-lab-status').dataset.step === '1'", timeout=10_000)
+    page.locator(".ge-lab-dstep").click()                     # one discriminator step: the G step count stays
+    time.sleep(0.5)
+    assert lab_step(page) == 1
+    frames = page.evaluate("window.geLab.frames")
+    page.locator(".ge-lab-play").click()
+    time.sleep(3)
+    played = page.evaluate("window.geLab.frames") - frames
+    assert played >= 15, f"only {played} frames in 3 s"           # the lecture figure, live (>= 5 a second here)
+    page.locator(".ge-lab-play").click()                      # pause: the step count stops moving
+    time.sleep(0.5)
+    paused = lab_step(page)
+    time.sleep(1)
+    assert lab_step(page) == paused > 1
+    assert "W1" in page.locator(".ge-lab-status").text_content()
+    # Your own data: paint a stroke on the plane, Reset, and the toy trains on it.
+    page.locator("#ge-lab-data label", has_text="your own").click()
+    expect_message(page, "#ge-lab-message", "Paint some points")
+    stroke(page, "canvas.ge-lab-main", [(80 + 10 * i, 200 - 5 * i) for i in range(20)])
+    page.locator("#ge-lab-reset").click()
+    page.wait_for_function("() => document.querySelector('.ge-lab-status').dataset.step === '0'", timeout=20_000)
+    page.locator(".ge-lab-play").click()
+    time.sleep(1.5)
+    assert lab_step(page) > 5
+    assert page.evaluate("window.geLab.frame.data") == "drawn_2d"
+    assert len(page.evaluate("window.geLab.points")) >= 15
+
+
+def expect_message(page, selector, text, timeout=15.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if text in page.locator(selector).text_content():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{selector} never said {text!r}: {page.locator(selector).text_content()!r}")

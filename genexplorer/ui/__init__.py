@@ -16,10 +16,10 @@ from . import gradio_fixes  # noqa: E402
 
 gradio_fixes.apply()
 
-from . import common, complete, draw, generate, interpolate, learn, live, maps, noise, sliders, training, upload  # noqa: E402
+from . import common, complete, draw, ganlab, generate, interpolate, learn, live, maps, noise, sliders, training, upload  # noqa: E402
 from .canvas import CANVAS_CSS  # noqa: E402
 
-CSS = CANVAS_CSS + """
+CSS = CANVAS_CSS + ganlab.LAB_CSS + """
 .ge-hidden { display: none !important; }
 .ge-pixels img { image-rendering: pixelated; object-fit: contain; }
 #ge-title h1 { margin-bottom: 0; }
@@ -50,6 +50,8 @@ def build_demo() -> gr.Blocks:
                 interpolate.build(dataset, current, uploaded, tab)
             with gr.Tab("Generate", id="generate") as tab:
                 generate.build(dataset, tab)
+            with gr.Tab("GAN lab", id="ganlab") as tab:
+                ganlab.build(tab)
             with gr.Tab("Upload", id="upload") as tab:
                 upload.build(dataset, uploaded, tab)
             with gr.Tab("Complete", id="complete") as tab:

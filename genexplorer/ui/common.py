@@ -13,6 +13,7 @@ import gradio as gr
 import numpy as np
 
 from ..checkpoints import CheckpointError
+from ..ganlab import ToyBoard
 from ..pixels import JobBoard
 from ..data import DatasetError, dataset_info
 from ..explore import ExploreError, MapStore, ModelCache, as_batch
@@ -32,6 +33,7 @@ EXPORT_MAX_AGE_S = 3600  # an export is downloaded at once; older ones are delet
 cache = ModelCache(os.environ.get("GENEXPLORER_CHECKPOINTS") or None)
 maps = MapStore(cache)
 pixel_jobs = JobBoard()      # PixelCNN drawings in progress, every user's (ids are unguessable)
+lab_toys = ToyBoard()        # the GAN lab's toys, one per page
 
 
 def picture(image28: np.ndarray | None, scale: int = PIXEL_SCALE) -> np.ndarray | None:

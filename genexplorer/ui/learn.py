@@ -42,6 +42,23 @@ $$\min_G \max_D \; \mathbb{E}_{x \sim p_{data}}[\log D(x)] + \mathbb{E}_{z}[\log
 Early on $D$ wins easily and $\log(1 - D(G(z)))$ saturates, so $G$ instead maximises $\log D(G(z))$, the
 **non-saturating** loss: $\mathcal{L}_G = -\mathbb{E}_z[\log D(G(z))]$. A GAN has no encoder: it cannot
 rebuild your drawing, only make new pictures, and its losses say little about how good they look.
+
+### How a GAN trains, and the Wasserstein GAN: see it on **GAN lab** and **Train**
+For a fixed $G$ the best discriminator is $D^*(x) = p_{data}(x) / (p_{data}(x) + p_g(x))$, and with it the game's
+value is $2\,\mathrm{JS}(p_{data} \,\|\, p_g) - \log 4$. When $G$ matches the data, $D^*(x) = 1/2$ everywhere (the
+1-D lesson shows D flatten to 1/2). When the two distributions do **not overlap**, JS is stuck at $\log 2$ wherever
+$G$ is: a near-perfect $D$ is flat around the fakes and the saturating loss $\log(1 - D(G(z)))$ gives $G$ almost no
+gradient (the *disjoint supports* lessons: the gradient-norm curve falls to nothing and W1 does not move). Giving
+$D$ more steps ($k$) per $G$ step makes this worse for the saturating loss.
+The **Wasserstein GAN** (Arjovsky et al. 2017) replaces JS by the earth mover's distance
+$$W_1(p_{data}, p_g) = \sup_{\|C\|_L \le 1} \; \mathbb{E}_{x \sim p_{data}}[C(x)] - \mathbb{E}_{z}[C(G(z))],$$
+estimated by a *critic* $C$ (no sigmoid) kept 1-Lipschitz, first by clipping its weights to $[-c, c]$ (RMSprop, 5
+critic steps per $G$ step), then by a **gradient penalty** $\lambda\,(\|
+abla_{\hat x} C(\hat x)\| - 1)^2$ on points
+between real and fake (WGAN-GP, Gulrajani et al. 2017). $W_1$ shrinks smoothly as $G$ moves closer, overlap or not,
+so $G$ always has a direction, and the critic's loss tracks sample quality: the **Train** tab plots, for every GAN
+run, the Frechet distance of 1,000 samples each epoch beside the losses. **Mode collapse**: $G$ may cover a few modes
+of a mixture and ignore the rest (the ring of 8 counts the modes covered).
 """
 
 PIXELCNN_NOTES = r"""

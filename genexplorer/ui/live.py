@@ -77,6 +77,11 @@ def pixels_frame(request: dict) -> dict:
             **frame.summary()}
 
 
+def lab_frame(request: dict) -> dict:
+    """{"toy": id, "action": play / d_step / g_step / look, "speed": G steps per frame} -> the toy's frame (JSON numbers)."""
+    return common.lab_toys.frame(request.get("toy"), request.get("action", "look"), request.get("speed", 1))
+
+
 async def _answer(http_request: Request, work, make_response):
     try:
         request = parse_body(await http_request.body())
@@ -109,6 +114,10 @@ async def pixels_route(http_request: Request):
     return await _answer(http_request, common.user_errors(pixels_frame), lambda data: JSONResponse(data))
 
 
+async def lab_route(http_request: Request):
+    return await _answer(http_request, common.user_errors(lab_frame), lambda data: JSONResponse(data))
+
+
 def _login_guard(app):
     """A dependency that lets a request through when Gradio would: no password set, or the
     browser holds the session cookie Gradio gave at login (gradio 6.31's get_current_user;
@@ -136,6 +145,7 @@ def add_routes(app) -> None:
     app.add_api_route(f"{PREFIX}/slide", slide_route, methods=["POST"], dependencies=guard, include_in_schema=False)
     app.add_api_route(f"{PREFIX}/draw", draw_route, methods=["POST"], dependencies=guard, include_in_schema=False)
     app.add_api_route(f"{PREFIX}/pixels", pixels_route, methods=["POST"], dependencies=guard, include_in_schema=False)
+    app.add_api_route(f"{PREFIX}/lab", lab_route, methods=["POST"], dependencies=guard, include_in_schema=False)
 
 
 # Runs once when the page loads. window.geLive.request(kind, body, paint): one request of a
