@@ -25,7 +25,7 @@ from .noise import NOISE_TYPES, add_noise
 
 # The roles the tabs fill by default, each the shipped checkpoint "<dataset>-<role>";
 # "<dataset>-classifier" reads pictures (``classify``).
-ROLES = ("ae", "dae", "vae", "cvae", "ae2d", "vae2d", "gan", "pixelcnn")
+ROLES = ("ae", "dae", "vae", "cvae", "ae2d", "vae2d", "gan", "cgan", "pixelcnn")
 MAX_STEPS = 64
 MAX_SAMPLES = 100
 

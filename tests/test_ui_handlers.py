@@ -119,6 +119,25 @@ def test_interpolate_generate_and_export():
     assert "0 / 1 / 2" in legend
 
 
+def test_cgan_grid_or_a_note_saying_how_to_get_one(monkeypatch):
+    from genexplorer.models import build
+    from genexplorer.ui import common
+
+    same_layout_as_the_cvae = generate.on_cvae("mnist", 4, 0)[0].shape
+    monkeypatch.setattr(common, "model_or_none", lambda dataset, role, **kw: (None, None))
+    picture, note = generate.on_cgan("mnist", 4, 0)
+    assert picture is None and "Train" in note
+    cgan = build("cgan", {"latent_dim": 8, "width": 8}).eval()
+    cgan.dataset, cgan.class_names = "mnist", tuple(str(i) for i in range(10))
+    monkeypatch.setattr(common, "model_or_none", lambda dataset, role, **kw: ("mnist-cgan", cgan) if role == "cgan" else (None, None))
+    picture, legend = generate.on_cgan("mnist", 4, 0)
+    assert picture.shape == same_layout_as_the_cvae and "0 / 1 / 2" in legend
+    again, _ = generate.on_cgan("mnist", 4, 0)
+    assert np.array_equal(picture, again), "the same seed draws the same grid"
+    with pytest.raises(gr.Error, match="styles"):
+        generate.on_cgan("mnist", 10 ** 9, 0)
+
+
 def test_upload_denoise_and_inpaint(tmp_path):
     photo = Image.new("RGB", (900, 700), (235, 230, 220))
     ImageDraw.Draw(photo).line([(300, 150), (600, 150), (420, 600)], fill=(30, 30, 40), width=40)

@@ -149,6 +149,8 @@ CATALOGUE: list[BadInput] = [
     BadInput("VAE samples: seed NaN", "generate_vae", ("mnist", 10, NAN), match="finite|number", raw=True),
     BadInput("GAN samples: seed -5", "generate_gan", ("mnist", 10, -5), match="minimum"),
     BadInput("CVAE grid: 10^9 styles", "generate_cvae", ("mnist", 10 ** 9, 0), match="maximum"),
+    BadInput("cGAN grid: 10^9 styles", "generate_cgan", ("mnist", 10 ** 9, 0), match="maximum"),
+    BadInput("cGAN grid: seed NaN", "generate_cgan", ("mnist", 4, NAN), match="finite|number|seed", raw=True),
     BadInput("no such endpoint", "nothing_here", (), match="", raw=True),
     # ---- uploads (/upload and /noise_upload)
     BadInput("upload: empty file", "upload", (File("empty.png"), "mnist"), match="empty"),

@@ -1,4 +1,4 @@
-"""Generate: VAE samples from the prior, a CVAE class-by-style grid, GAN samples, and PixelCNN
+"""Generate: VAE samples from the prior, CVAE and cGAN class-by-style grids, GAN samples, and PixelCNN
 samples drawn pixel by pixel while you watch."""
 from __future__ import annotations
 
@@ -33,6 +33,19 @@ def on_cvae(dataset: str, styles: int, seed: int):
     rows = " / ".join(model.class_names)
     return (common.picture(grid(explore.class_grid(model, styles, seed), ncols=int(styles)), 2),
             f"Rows, top to bottom: {rows}. Each column shares one code z: the same *style* told a different class.")
+
+
+@common.user_errors
+def on_cgan(dataset: str, styles: int, seed: int):
+    """The class-conditional GAN's grid, like the CVAE's; without a cGAN checkpoint, a note saying how to get one."""
+    explore._finite(styles, "number of styles", 1, 12), explore._generator(seed)   # bad input is refused either way
+    name, model = common.model_or_none(common.checked_dataset(dataset), "cgan")
+    if model is None:
+        return None, ("No class-conditional GAN for this dataset yet: train one on the **Train** tab "
+                      "(family *Conditional GAN*), and it appears here.")
+    return (common.picture(grid(explore.class_grid(model, styles, seed), ncols=int(styles)), 2),
+            f"{name}: one row per class, top to bottom: {' / '.join(model.class_names)}. Each column shares one noise z: "
+            "G(z, y) keeps what z holds and draws the class y it is told.")
 
 
 @common.user_errors
@@ -96,6 +109,14 @@ def build(dataset: gr.Radio, tab: gr.Tab) -> None:
     cvae_out = common.image_output("CVAE grid", height=420, width=None, elem_id="ge-gen-cvae")
     cvae_legend = gr.Markdown()
 
+    gr.Markdown("### Class-conditional GAN (cGAN): classes by rows, the same noise z down each column")
+    with gr.Row():
+        cgan_styles = gr.Slider(2, 12, value=8, step=1, label="Styles (columns)", elem_id="ge-gen-cgan-styles")
+        cgan_seed = gr.Number(0, precision=0, minimum=0, label="Seed", elem_id="ge-gen-cgan-seed")
+        cgan_button = gr.Button("Draw the grid", elem_id="ge-gen-cgan-go")
+    cgan_out = common.image_output("cGAN grid", height=420, width=None, elem_id="ge-gen-cgan")
+    cgan_legend = gr.Markdown(elem_id="ge-gen-cgan-legend")
+
     gr.Markdown("### PixelCNN: one pixel at a time\n"
                 "An autoregressive model has no code z: it draws pixel 1, then pixel 2 given pixel 1, and so on "
                 "for all 784 pixels, in reading order. Watch the pictures fill in.")
@@ -128,3 +149,5 @@ def build(dataset: gr.Radio, tab: gr.Tab) -> None:
           api_name="generate_gan")
     gr.on([cvae_button.click, cvae_seed.change, styles.release, tab.select, dataset.change], on_cvae, [dataset, styles, cvae_seed],
           [cvae_out, cvae_legend], api_name="generate_cvae")
+    gr.on([cgan_button.click, cgan_seed.change, cgan_styles.release, tab.select, dataset.change], on_cgan,
+          [dataset, cgan_styles, cgan_seed], [cgan_out, cgan_legend], api_name="generate_cgan")

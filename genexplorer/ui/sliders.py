@@ -86,7 +86,7 @@ def build(dataset: gr.Radio, current: gr.State, tab: gr.Tab) -> None:
                             value="zero", label="Start from", elem_id="ge-slider-start")
             seed = gr.Number(0, precision=0, minimum=0, label="Seed", elem_id="ge-slider-seed")
             go = gr.Button("Start here", variant="primary", elem_id="ge-slider-go")
-            label = gr.Dropdown([], label="CVAE class (keeps the style, changes the class)", visible=False,
+            label = gr.Dropdown([], label="Class (CVAE or cGAN: keeps the style, changes the class)", visible=False,
                                 elem_id="ge-slider-class")
             rest = gr.Button("Randomise the rest", visible=False, elem_id="ge-slider-rest")
             image = common.image_output("Decoded", height=220, width=220, elem_id="ge-slider-image")
