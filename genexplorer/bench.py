@@ -364,6 +364,78 @@ def pixelcnn_browser_speed(runs: int) -> list[tuple[str, dict]]:
              {"n": len(totals), "median": statistics.median(totals), "p95": max(totals)})]
 
 
+def ganlab_browser_speed(seconds: float, lessons=("a Gaussian, non-saturating loss", "a ring of 8: mode collapse?",
+                                                   "two moons, WGAN-GP")) -> list[tuple[str, dict]]:
+    """The GAN lab playing in Chromium: frames painted per second over ``seconds`` of play, per lesson
+    (each second of play counted as one run), and the generator steps those frames trained."""
+    from playwright.sync_api import sync_playwright
+
+    port = free_port()
+    process = start_app(port)
+    rows = []
+    try:
+        wait_ready(port)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"http://127.0.0.1:{port}")
+            page.wait_for_selector("#ge-canvas canvas", timeout=60_000)
+            page.get_by_role("tab", name="GAN lab").click()
+            for lesson in lessons:
+                page.locator("#ge-lab-lesson input").click()
+                page.get_by_role("option", name=lesson).click()
+                page.wait_for_function("() => window.geLab && window.geLab.frame && window.geLab.frame.step === 0",
+                                       timeout=30_000)
+                page.locator(".ge-lab-play").click()
+                per_second, steps = [], []
+                for _ in range(int(seconds)):
+                    frames, step = page.evaluate("[window.geLab.frames, window.geLab.frame.step]")
+                    time.sleep(1.0)
+                    frames2, step2 = page.evaluate("[window.geLab.frames, window.geLab.frame.step]")
+                    per_second.append(frames2 - frames)
+                    steps.append(step2 - step)
+                page.locator(".ge-lab-play").click()
+                rows.append((f"GAN lab, '{lesson}' playing at speed 5: frames painted per second (worst: the slowest "
+                             f"second; {statistics.median(steps):.0f} generator steps a second)",
+                             {"n": len(per_second), "median": statistics.median(per_second), "p95": min(per_second)}))
+            browser.close()
+    finally:
+        process.terminate()
+        process.wait(30)
+    return rows
+
+
+GANLAB_BEGIN, GANLAB_END = "<!-- ganlab: begin -->", "<!-- ganlab: end -->"
+# The image-GAN runs whose per-epoch logs the section reads (bash tools/train_shipped.sh gan-dynamics writes them).
+GAN_DYNAMICS_RUNS = {"DCGAN (mnist, 20 epochs)": "runs/gan-dynamics/mnist-gan-log",
+                     "WGAN, weight clipping (mnist, 20 epochs)": "runs/gan-dynamics/mnist-wgan-log",
+                     "WGAN-GP (mnist, 20 epochs)": "runs/gan-dynamics/mnist-wgan-gp-log"}
+
+
+def ganlab_section(*, quick: bool, browser: bool) -> str:
+    import torch
+
+    from . import gandynamics
+
+    torch.set_num_threads(1)   # as app.py runs the toys
+    command = "python -m genexplorer.bench --only ganlab" + (" --quick" if quick else "") + ("" if browser else " --no-browser")
+    parts = [f"## GAN lab and GAN training dynamics\n\nCommand: `{command}`  \nDate: {datetime.date.today()}  \n"
+             f"Machine: {machine()}"]
+    tables = [gandynamics.lesson_table(100 if quick else 1000, log=lambda m: print(m, flush=True)),
+              gandynamics.speed_table(50 if quick else 300, 10 if quick else 50),
+              gandynamics.correlation_table({title: ROOT / folder for title, folder in GAN_DYNAMICS_RUNS.items()})]
+    tables[-1].notes.insert(0, "The runs: `bash tools/train_shipped.sh gan-dynamics` (one thread each, seed 0, the "
+                               "papers' optimisers and learning rates), then this command.")
+    parts += [f"### {t.title}\n\n{t.markdown()}" for t in tables]
+    if browser:
+        print("browser...", flush=True)
+        rows = ganlab_browser_speed(3 if quick else 10)
+        parts.append("### In a real browser (headless Chromium)\n\n| what | seconds | median | worst second |\n|---|---|---|---|\n"
+                     + "\n".join(f"| {name} | {stats['n']} | {stats['median']:.1f} | {stats['p95']:.1f} |"
+                                  for name, stats in rows))
+    return GANLAB_BEGIN + "\n" + "\n\n".join(parts) + "\n" + GANLAB_END
+
+
 def concurrent_pages(browser, port: int, sessions: int = 10) -> tuple[str, dict]:
     """Ten browser sessions at once, each drawing its own stroke: each must get back its own
     reconstruction. Returns the time from the strokes to the last session served."""
@@ -522,14 +594,16 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
     parser.add_argument("--no-browser", action="store_true", help="skip the real-browser measurements")
     parser.add_argument("--no-quality", action="store_true", help="skip the quality and training measurements")
-    parser.add_argument("--only", choices=["pixelcnn"],
+    parser.add_argument("--only", choices=["pixelcnn", "ganlab"],
                         help="measure only this family and replace its section of --out, keeping the rest")
     parser.add_argument("--classroom", action="store_true",
                         help="only the classroom load (1 to 120 students at once) into its section of --out")
     args = parser.parse_args(argv)
-    if args.only:
+    if args.only == "pixelcnn":
         return only_section(args, PIXELCNN_BEGIN, PIXELCNN_END,
                             pixelcnn_section(quick=args.quick, browser=not args.no_browser))
+    if args.only == "ganlab":
+        return only_section(args, GANLAB_BEGIN, GANLAB_END, ganlab_section(quick=args.quick, browser=not args.no_browser))
     if args.classroom:
         return only_section(args, CLASSROOM_BEGIN, CLASSROOM_END, classroom_section(quick=args.quick))
     command = "python -m genexplorer.bench" + " ".join(
@@ -553,6 +627,8 @@ def main(argv=None) -> int:
         sections += quality_sections(quick=args.quick)
         print("pixelcnn...", flush=True)
         sections.append(pixelcnn_section(quick=args.quick, browser=not args.no_browser))
+        print("GAN lab...", flush=True)
+        sections.append(ganlab_section(quick=args.quick, browser=not args.no_browser))
     report = (f"# genexplorer benchmarks\n\nCommand: `{command}`  \nDate: {datetime.date.today()}  \n"
               f"Machine: {machine()}\n\n" + "\n\n".join(sections) + "\n")
     Path(args.out).write_text(report)

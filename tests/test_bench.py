@@ -97,6 +97,40 @@ def test_the_pixelcnn_section_has_every_table_for_both_datasets(report):
     assert holes == {"centred 14x14 hole", "bottom half missing"}
 
 
+def test_the_ganlab_section_has_every_lesson_loss_and_the_correlation_table(report):
+    from genexplorer import toy
+
+    section = report.split(bench.GANLAB_BEGIN, 1)[1].split(bench.GANLAB_END, 1)[0]
+    tables = tables_of(section)
+    lessons = next(rows for title, rows in tables.items() if title.startswith("GAN lab lessons"))
+    assert [row[0] for row in lessons[1:]] == list(toy.PRESETS)
+    assert all(float(row[4]) > 0 and float(row[5]) > 0 for row in lessons[1:])
+    speed = tables["GAN lab toy speed (one thread)"]
+    assert {row[1] for row in speed[1:]} == set(toy.TOY_LOSSES)
+    assert any(title.startswith("Do the losses follow the pictures?") for title in tables) or "not measured" in section
+
+
+def test_the_correlation_table_reads_real_run_logs(tmp_path):
+    """Per-epoch losses against the per-epoch Frechet distance, from the train CLI's progress.jsonl."""
+    import json
+
+    from genexplorer import gandynamics
+
+    wgan, gan = tmp_path / "wgan-log", tmp_path / "gan-log"
+    for folder, records in ((wgan, [{"epoch": e, "test_frechet": 100 - 10 * e, "train_d_loss": -1 + 0.1 * e,
+                                     "train_w_estimate": 1 - 0.1 * e} for e in range(1, 6)]),
+                            (gan, [{"epoch": e, "test_frechet": 100 - 10 * e, "train_d_loss": 1.2 + 0.01 * (-1) ** e,
+                                    "train_g_loss": 0.8} for e in range(1, 6)])):
+        folder.mkdir()
+        (folder / "progress.jsonl").write_text("\n".join(json.dumps(r) for r in records))
+    table = gandynamics.correlation_table({"wgan": wgan, "gan": gan, "missing": tmp_path / "nope"})
+    rows = {(row[0], row[3]): row for row in table.rows}
+    assert rows[("wgan", "d_loss")][5] == pytest.approx(-1.0) and rows[("wgan", "w_estimate")][5] == pytest.approx(1.0)
+    assert rows[("wgan", "d_loss")][2] == "90.0 / 50.0 / 50.0"
+    assert ("gan", "g_loss") in rows and rows[("gan", "g_loss")][5] != rows[("gan", "g_loss")][5], "constant: no r (NaN)"
+    assert any("missing: not measured" in note for note in table.notes)
+
+
 def test_only_pixelcnn_replaces_its_section_and_keeps_the_rest(tmp_path, monkeypatch):
     out = tmp_path / "BENCHMARKS.md"
     out.write_text(f"# kept\n\n{bench.PIXELCNN_BEGIN}\nold\n{bench.PIXELCNN_END}\n\n## also kept\n")

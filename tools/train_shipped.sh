@@ -4,6 +4,8 @@
 #   bash tools/train_shipped.sh gans       # the DCGAN for both datasets
 #   bash tools/train_shipped.sh classifiers  # the CNN classifier for both datasets (the benchmark's reader)
 #   bash tools/train_shipped.sh pixelcnn   # the PixelCNN for both datasets
+#   bash tools/train_shipped.sh gan-dynamics  # DCGAN, WGAN, WGAN-GP on the digits, 20 epochs each, logs only
+#                                             # (runs/gan-dynamics/): the benchmark's losses-vs-pictures table
 # Add --device cuda to ARGS on a GPU machine; everything else stays the same.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,5 +34,11 @@ case "${1:-all}" in
   pixelcnn|all)
     train --model pixelcnn --dataset mnist   --epochs 30 --batch-size 64 --width 32 --out checkpoints/mnist-pixelcnn
     train --model pixelcnn --dataset fashion --epochs 4  --batch-size 64 --width 32 --out checkpoints/fashion-pixelcnn
+    ;;&
+  gan-dynamics)
+    for model in gan wgan wgan-gp; do
+      train --model $model --dataset mnist --epochs 20 --batch-size 64 \
+        --out runs/gan-dynamics/mnist-$model --log-dir runs/gan-dynamics/mnist-$model-log
+    done
     ;;
 esac
