@@ -252,11 +252,12 @@ def test_gan_lab_plays_steps_pauses_and_trains_on_painted_points(page):
     page.locator(".ge-lab-dstep").click()                     # one discriminator step: the G step count stays
     time.sleep(0.5)
     assert lab_step(page) == 1
-    frames = page.evaluate("window.geLab.frames")
+    frames, start_w1 = page.evaluate("[window.geLab.frames, window.geLab.frame.w1]")
     page.locator(".ge-lab-play").click()
     time.sleep(3)
-    played = page.evaluate("window.geLab.frames") - frames
-    assert played >= 15, f"only {played} frames in 3 s"           # the lecture figure, live (>= 5 a second here)
+    played, w1 = page.evaluate("[window.geLab.frames, window.geLab.frame.w1]")
+    assert played - frames >= 15, f"only {played - frames} frames in 3 s"   # the lecture figure, live (>= 5 a second here)
+    assert w1 < 0.5 * start_w1, f"W1 {start_w1} -> {w1}: the generator should move onto the data"
     page.locator(".ge-lab-play").click()                      # pause: the step count stops moving
     time.sleep(0.5)
     paused = lab_step(page)
