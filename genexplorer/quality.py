@@ -204,6 +204,16 @@ def reconstruct_all(model, test: Split) -> torch.Tensor:
         return _batched(model.reconstruct, test.x)
 
 
+def worst_class(labels: torch.Tensor, requested: torch.Tensor | None, model: GenerativeModel) -> str:
+    """A conditional model's class it draws worst: "name (agreement %)"; "" for an unconditional model."""
+    if requested is None:
+        return ""
+    agreement = [float((labels[requested == c] == c).float().mean()) for c in range(model.num_classes)
+                 if (requested == c).any()]
+    worst = min(range(len(agreement)), key=agreement.__getitem__)
+    return f"{model.class_names[worst]} ({_pct(agreement[worst])})"
+
+
 def coverage(labels: torch.Tensor, classes: int) -> tuple[float, float, float]:
     """How evenly predicted labels cover the classes: (smallest share, largest share,
     entropy / log(classes), 1 when perfectly even, 0 when every sample is one class)."""
@@ -303,7 +313,7 @@ def measure_dataset(dataset: str, budget: Budget, log: Callable[[str], None] = p
         share_min, share_max, evenness = coverage(reader.labels(floor.x), classifier.num_classes)
         run.add("samples", [f"floor: {count} training images", count,
                             frechet_distance(reader.features(floor.x), test_features),
-                            _pct(share_min), _pct(share_max), evenness, ""])
+                            _pct(share_min), _pct(share_max), evenness, "", ""])
     generators = {f"{dataset}-{r}": m for r, m in models.items() if r in ("vae", "cvae", "gan", "cgan")}
     if "pytorch/examples VAE" in baselines:
         generators["pytorch/examples VAE"] = baselines["pytorch/examples VAE"]
@@ -313,7 +323,7 @@ def measure_dataset(dataset: str, budget: Budget, log: Callable[[str], None] = p
         share_min, share_max, evenness = coverage(labels, classifier.num_classes)
         agreement = _pct(float((labels == requested).float().mean())) if requested is not None else ""
         run.add("samples", [name, count, frechet_distance(reader.features(samples), test_features),
-                            _pct(share_min), _pct(share_max), evenness, agreement])
+                            _pct(share_min), _pct(share_max), evenness, agreement, worst_class(labels, requested, model)])
 
     log(f"{dataset}: denoising")
     denoisers = {r: encoders[r] for r in ("ae", "dae", "vae") if r in encoders}
@@ -383,7 +393,7 @@ def measure_autoregressive(dataset: str, budget: Budget, log: Callable[[str], No
     share_min, share_max, evenness = coverage(reader.labels(samples), classifier.num_classes)
     run.add("samples", [f"{dataset}-pixelcnn ({count} samples: sequential)", count,
                         frechet_distance(reader.features(samples), reader.features(test_all.take(count).x)),
-                        _pct(share_min), _pct(share_max), evenness, ""])
+                        _pct(share_min), _pct(share_max), evenness, "", ""])
 
     inpaint_set = test_all.take(budget.inpaint_images)
     log(f"{dataset}: PixelCNN completions of {len(inpaint_set.y)} test images")
@@ -438,7 +448,8 @@ TABLES = {
     "likelihood": ("Likelihood (nats per image)", ["dataset", "model", "test images", "reconstruction (BCE)", "KL",
                                                    "-ELBO", "k", "importance-weighted NLL"]),
     "samples": ("Samples", ["dataset", "model", "samples", "Frechet distance (classifier features)", "rarest class",
-                            "commonest class", "evenness (entropy / log 10)", "classifier agrees with requested class"]),
+                            "commonest class", "evenness (entropy / log 10)", "classifier agrees with requested class",
+                            "worst class (agreement)"]),
     "denoising": ("Denoising", ["dataset", "noise", "method", "test images", "PSNR (dB)", "SSIM"]),
     "inpainting": ("Inpainting", ["dataset", "hidden", "method", "test images", "PSNR on the hidden pixels (dB)",
                                   "classifier accuracy on the completed images"]),

@@ -71,7 +71,8 @@ def test_quality_tables_cover_both_datasets_and_every_method(report):
     assert {"mnist-vae", "mnist-cvae", "mnist-gan", "fashion-gan"} <= {row[1] for row in samples[1:]}
     assert any(row[1].startswith("floor") for row in samples[1:])
     cvae = next(row for row in samples[1:] if row[1] == "mnist-cvae")
-    assert cvae[-1].endswith("%"), "the CVAE's agreement with the requested class"
+    assert cvae[-2].endswith("%"), "the CVAE's agreement with the requested class"
+    assert re.fullmatch(r".+ \(\d+\.\d%\)", cvae[-1]), "and the class it draws worst"
     noises = {row[1] for row in tables["Denoising"][1:]}
     assert noises == {"gaussian 0.1", "gaussian 0.3", "gaussian 0.5", "salt_pepper 0.2", "masking 0.5"}
     assert {"noisy input", "median 3x3", "mnist-ae", "mnist-dae", "mnist-vae"} <= {row[2] for row in tables["Denoising"][1:]}
