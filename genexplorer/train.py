@@ -38,7 +38,7 @@ SAMPLES_FILE = "samples.png"
 PROGRESS_FILE = "progress.jsonl"
 # The test images scored after each epoch; the final epoch scores the whole test set.
 EPOCH_EVAL_IMAGES = 2000
-LIMITS = {"epochs": (1, 1000), "batch_size": (1, 4096), "latent_dim": (1, 512)}
+LIMITS = {"epochs": (1, 1000), "batch_size": (1, 4096), "latent_dim": (1, 4096), "hidden": (0, 4096)}
 
 
 @dataclass
@@ -64,6 +64,10 @@ class TrainSettings:
     threads: int | None = None
     log_dir: str | None = None
     latent_maps: bool = True            # compute PCA/UMAP maps of the test set at the end
+    architecture: str = "conv"          # ae/dae: "conv" or "dense" (the autoencoder zoo)
+    hidden: int | None = None           # ae/dae: the dense layer's width (0 for a dense AE: one layer each way)
+    code_activation: str = "linear"     # ae/dae: "relu" for a non-negative code (sparse AE)
+    l1: float = 0.0                     # ae/dae: the sparse AE's L1 weight on the code
 
     def validate(self) -> None:
         if self.model not in MODELS:
@@ -74,6 +78,11 @@ class TrainSettings:
                 raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
         if self.lr is not None and not (math.isfinite(self.lr) and 0 < self.lr <= 1):
             raise ValueError(f"learning rate must be in (0, 1], got {self.lr}")
+        if not (isinstance(self.l1, (int, float)) and math.isfinite(self.l1) and 0 <= self.l1 <= 100):
+            raise ValueError(f"the L1 weight must be in [0, 100], got {self.l1}")
+        zoo = self.architecture != "conv" or self.code_activation != "linear" or self.l1 > 0 or self.hidden is not None
+        if zoo and self.model not in ("ae", "dae"):
+            raise ValueError("--architecture, --hidden, --code-activation and --l1 are autoencoder settings (ae or dae)")
         if not (math.isfinite(self.beta) and 0 <= self.beta <= 100):
             raise ValueError(f"beta must be in [0, 100], got {self.beta}")
         if self.noise is not None and self.noise not in TRAINING_NOISE:
@@ -270,7 +279,12 @@ def model_settings(s: TrainSettings, num_classes: int) -> dict:
         return settings
     if s.model in ("vae", "cvae"):
         settings["beta"] = s.beta
+    if s.model == "pca":
+        return {k: v for k, v in settings.items() if k in ("num_classes", "latent_dim")}
     if s.model in ("ae", "dae"):
+        settings.update(architecture=s.architecture, code_activation=s.code_activation, l1=s.l1)
+        if s.hidden is not None:
+            settings["hidden"] = s.hidden
         noise = s.noise or ("mixed" if s.model == "dae" else "none")
         settings["noise"] = noise
         settings["noise_level"] = s.noise_level if noise != "none" else 0.0
@@ -577,6 +591,8 @@ def _fit(settings: TrainSettings, where: Distributed, started: float, out: Path,
     model.dataset = settings.dataset if settings.dataset in ("mnist", "fashion") else Path(settings.dataset).name
     model.class_names = tuple(info.class_names[:num_classes]) if len(info.class_names) >= num_classes else \
         tuple(str(i) for i in range(num_classes))
+    if model.kind == "pca":
+        return _fit_closed_form(model, settings, where, started, out, log_dir, train_x, test_x, test_y, on_step, log)
     is_gan = model.kind in GAN_KINDS
     judge = SampleJudge.for_dataset(settings.dataset, test_x, log) if is_gan and where.is_main else None
     lr = settings.lr or DEFAULT_LR.get(model.kind, 1e-3)
@@ -682,6 +698,33 @@ def _fit(settings: TrainSettings, where: Distributed, started: float, out: Path,
     return out
 
 
+def _fit_closed_form(model, settings: TrainSettings, where: Distributed, started: float, out: Path, log_dir: Path,
+                     train_x, test_x, test_y, on_step, log) -> Path:
+    """PCA: one fit on every training image (no epochs, no optimiser), then the same evaluation, maps,
+    sample grid and atomic save as a trained model. Under torchrun only rank 0 does it."""
+    if where.is_main:
+        log(f"pca on {model.dataset}: {len(train_x)} train / {len(test_x)} test images, "
+            f"{model.latent_dim} components fitted in closed form")
+        model.fit(train_x.float().div(255.0).unsqueeze(1))
+        metrics = {**evaluate(model, test_x, test_y), "explained_variance": round(float(model.explained), 5)}
+        extra = {checkpoints.LATENT_MAP_FILE: latent_maps(model, test_x, test_y, log=log)} if settings.latent_maps else {}
+        picture = sample_grid(model, test_x, test_y, seed=settings.seed)
+        record = {k: v for k, v in asdict(settings).items() if k not in ("overwrite", "resume", "log_dir")}
+        record.update(device=str(model.device), num_train_images=len(train_x), world_size=where.world_size,
+                      seconds=round(time.time() - started, 1))
+        checkpoints.save(model, out, training=record, metrics=metrics, complete=True, epochs_done=1,
+                         extra_tensors=extra, files={SAMPLES_FILE: png_bytes(picture)})
+        (log_dir / "epoch_001.png").write_bytes(png_bytes(picture))
+        (log_dir / PROGRESS_FILE).write_text(json.dumps({"epoch": 1, "time": record["seconds"], **metrics}) + "\n")
+        log("fitted: " + " ".join(f"{k} {v:.4g}" for k, v in metrics.items()))
+        log(f"saved {out} in {format_seconds(time.time() - started)}")
+        if on_step is not None:
+            on_step(Progress("epoch", 1, 1, 1, 1, {}, 0.0, 0.0, metrics))
+            on_step(Progress("done", 1, 1, 0, 1, {}, 0.0, 0.0, metrics))
+    where.barrier()
+    return out
+
+
 class StatusFile:
     """The run's state as JSON, rewritten atomically about once a second, so another
     process (the app's training tab) can show it live and after a restart."""
@@ -735,6 +778,12 @@ def parse_args(argv=None) -> tuple[TrainSettings, dict]:
     parser.add_argument("--noise-level", type=float, default=0.5, help="largest training noise level")
     parser.add_argument("--conditional", action="store_true", help="class-conditional variant (ae, vae, gan)")
     parser.add_argument("--width", type=int, help="conv width (encoders: first conv channels; GAN: base width)")
+    parser.add_argument("--architecture", choices=["conv", "dense"], default="conv",
+                        help="ae/dae: convolutional (default) or dense (fully connected) encoder and decoder")
+    parser.add_argument("--hidden", type=int, help="ae/dae: width of the dense layer (dense AE: 0 for one layer each way)")
+    parser.add_argument("--code-activation", choices=["linear", "relu"], default="linear",
+                        help="ae/dae: relu makes the code non-negative with exact zeros (sparse AE)")
+    parser.add_argument("--l1", type=float, default=0.0, help="ae/dae: L1 penalty weight on the code (sparse AE)")
     parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, help="CPU threads for torch")

@@ -16,6 +16,7 @@ TINY = {
     "cgan": {"latent_dim": 8, "width": 8},
     "wgan": {"latent_dim": 8, "width": 8},
     "wgan-gp": {"latent_dim": 8, "width": 8},
+    "pca": {"latent_dim": 4},
 }
 
 

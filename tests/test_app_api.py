@@ -215,3 +215,28 @@ def test_gan_lab_lesson_and_reset_through_the_api(client, app_url):
     status, _, body = post(f"{app_url}/genexplorer/live/lab", {"toy": "../../etc", "action": "play"})
     assert status == 400 and b"not a GAN lab toy" in body
     assert toy.PRESETS[lesson]["loss"] == "wgan_clip"
+
+
+def test_train_a_sparse_overcomplete_autoencoder_from_the_page(client):
+    """The Train tab's zoo settings reach the trainer: a dense AE with a 1024-unit ReLU code and an L1 weight."""
+    import time
+
+    from genexplorer import checkpoints
+
+    run, message = client.predict("mnist-apisparse", "ae", "mnist", None, 1024, 1, 256, 0, 0, 1.0, "mixed", 0.5, "cpu",
+                                  False, 1, "dense", 0, "relu", 0.001, api_name="/train_start")
+    assert "Queued" in message
+    run = run["value"] if isinstance(run, dict) else run
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        progress = client.predict(run, api_name="/train_status")[0]
+        if "data-state='done'" in progress or "data-state='failed'" in progress:
+            break
+        time.sleep(1)
+    assert "data-state='done'" in progress, progress
+    config = checkpoints.read_config(checkpoints.checkpoints_dir() / "mnist-apisparse")
+    assert {k: config["model_config"][k] for k in ("architecture", "hidden", "latent_dim", "code_activation", "l1")} == \
+        {"architecture": "dense", "hidden": 0, "latent_dim": 1024, "code_activation": "relu", "l1": 0.001}
+    with pytest.raises(Exception, match="maximum value 100"):
+        client.predict("mnist-apisparse2", "ae", "mnist", None, 16, 1, 256, 0, 0, 1.0, "mixed", 0.5, "cpu",
+                       False, 1, "dense", 0, "relu", 500, api_name="/train_start")

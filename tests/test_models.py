@@ -243,3 +243,49 @@ def test_bad_wgan_settings_are_refused():
         build("wgan-gp", {"critic_steps": 0})
     with pytest.raises(ValueError, match="unknown GAN loss"):
         build("gan", {"loss": "hinge"})
+
+
+def test_the_autoencoder_zoo_dense_overcomplete_and_sparse(images):
+    x, _ = images
+    dense = build("ae", {"architecture": "dense", "hidden": 64, "latent_dim": 16}).eval()
+    assert dense.encode(x).shape == (5, 16) and dense.reconstruct(x).shape == x.shape
+    assert not any(isinstance(m, torch.nn.Conv2d) for m in dense.modules()), "a dense AE has no convolutions"
+    over = build("ae", {"architecture": "dense", "hidden": 0, "latent_dim": 1024, "code_activation": "relu"})
+    assert over.config.overcomplete and over.encode(x).shape == (5, 1024) and (over.encode(x) >= 0).all()
+    assert "l1" not in over.loss(x), "no regulariser: the plain overcomplete AE"
+    sparse = build("ae", {"architecture": "dense", "hidden": 0, "latent_dim": 1024, "code_activation": "relu", "l1": 0.5})
+    sparse.load_state_dict(over.state_dict())
+    terms, plain = sparse.loss(x), over.loss(x)
+    z = sparse.encode(x)
+    assert torch.allclose(terms["l1"], z.abs().sum(1).mean())
+    assert torch.allclose(terms["loss"], plain["rec"] + 0.5 * terms["l1"]), "the same net: loss = reconstruction + lambda * L1"
+    assert torch.equal(sparse.active_units(z), (z > 1e-3).sum(1))
+    for bad, message in [({"architecture": "mlp"}, "architecture"), ({"code_activation": "tanh"}, "code activation"),
+                         ({"l1": -1}, "L1"), ({"latent_dim": 5000}, "latent_dim"),
+                         ({"architecture": "dense", "conditional": True}, "conditional dense"), ({"hidden": 0}, "conv AE needs")]:
+        with pytest.raises(ValueError, match=message):
+            build("ae", bad)
+
+
+def test_pca_is_the_best_linear_code_and_stores_like_a_checkpoint(tmp_path):
+    torch.manual_seed(0)
+    # points on a 2-D plane inside the 784-pixel space (plus a little noise): two components explain nearly all
+    basis = torch.linalg.qr(torch.randn(784, 2)).Q.T
+    codes = torch.randn(300, 2) * torch.tensor([0.2, 0.05])
+    x = (0.5 + codes @ basis + 0.001 * torch.randn(300, 784)).clamp(0, 1).reshape(-1, 1, 28, 28)
+    pca = build("pca", {"latent_dim": 2}).fit(x)
+    assert float(pca.explained) > 0.97
+    assert torch.allclose(pca.components @ pca.components.T, torch.eye(2), atol=1e-5), "orthonormal components"
+    assert torch.allclose(pca.scale, torch.tensor([0.2, 0.05]), rtol=0.15), "each code's spread on the training set"
+    assert (pca.reconstruct(x) - x).pow(2).mean() < 1e-5
+    again = build("pca", {"latent_dim": 2}).fit(x)
+    assert torch.equal(pca.components, again.components), "the same images, the same model (signs fixed)"
+    pca.dataset = "mnist"
+    loaded = checkpoints.load(checkpoints.save(pca, tmp_path / "mnist-pca"))
+    assert loaded.kind == "pca" and torch.equal(loaded.encode(x), pca.encode(x))
+    samples = loaded.sample(8, generator=torch.Generator().manual_seed(0))
+    assert samples.shape == (8, 1, 28, 28)
+    with pytest.raises(ValueError, match="at most 784"):
+        build("pca", {"latent_dim": 785})
+    with pytest.raises(ValueError, match="at least 2"):
+        build("pca", {"latent_dim": 2}).fit(x[:1])

@@ -32,7 +32,7 @@ def settings(tmp_path, dataset, **overrides):
     return TrainSettings(**base)
 
 
-@pytest.mark.parametrize("model", ["ae", "dae", "vae", "cvae", "gan", "cgan", "wgan", "wgan-gp", "classifier", "pixelcnn"])
+@pytest.mark.parametrize("model", ["ae", "dae", "vae", "cvae", "gan", "cgan", "wgan", "wgan-gp", "classifier", "pixelcnn", "pca"])
 def test_two_step_training_run_of_every_family(model, tmp_path):
     """Two real steps on the shipped digits, ending in a loadable checkpoint."""
     heard = []
@@ -43,6 +43,10 @@ def test_two_step_training_run_of_every_family(model, tmp_path):
     loaded = gx.load(out)
     assert loaded.kind == model and loaded.dataset == "mnist" and loaded.class_names[3] == "3"
     config = checkpoints.read_config(out)
+    if model == "pca":     # fitted in closed form: never cut short
+        assert config["complete"] is True and config["metrics"]["explained_variance"] > 0.1
+        assert [p.phase for p in heard] == ["epoch", "done"]
+        return
     assert config["complete"] is False, "a run cut short by --max-steps is not complete"
     assert config["training"]["num_train_images"] == 4500
     assert [p.phase for p in heard][-2:] == ["epoch", "done"]
@@ -172,3 +176,17 @@ def test_wgan_updates_the_generator_once_every_critic_steps_batches(monkeypatch)
     assert len(generator_updates) == 2, "batches 3 and 6 of 7 update G"
     assert all(p.abs().max() <= model.config.clip for p in model.discriminator.parameters())
     assert math.isfinite(terms["g_loss"]) and "w_estimate" in terms
+
+
+def test_the_zoo_settings_reach_the_model_and_are_refused_elsewhere(small_dataset, tmp_path):
+    out = fit(settings(tmp_path, small_dataset, model="ae", architecture="dense", hidden=0, latent_dim=1024,
+                       code_activation="relu", l1=0.01, latent_maps=False), log=lambda m: None)
+    config = checkpoints.read_config(out)["model_config"]
+    assert (config["architecture"], config["hidden"], config["latent_dim"], config["code_activation"], config["l1"]) == \
+        ("dense", 0, 1024, "relu", 0.01)
+    assert "train_active" in checkpoints.read_config(out)["metrics"], "the sparse AE logs its active units"
+    for bad, message in [(dict(model="vae", l1=0.1), "autoencoder settings"), (dict(model="ae", l1=-1), "L1"),
+                         (dict(model="gan", architecture="dense"), "autoencoder settings"),
+                         (dict(model="ae", latent_dim=5000), "latent_dim")]:
+        with pytest.raises(ValueError, match=message):
+            fit(settings(tmp_path, small_dataset, **bad), log=lambda m: None)

@@ -6,15 +6,17 @@ from .base import GenerativeModel, ModelConfig, UnsupportedOperation
 from .classifier import Classifier, ClassifierConfig
 from .cvae import CVAE, CVAEConfig
 from .gan import GAN, GANConfig
+from .pca import PCA, PCAConfig
 from .pixelcnn import PixelCNN, PixelCNNConfig
 from .vae import VAE, VAEConfig, gaussian_kl
 
 # The denoising AE is an AE with a noise setting, the cGAN a conditional GAN, the WGANs a GAN with a critic loss.
 MODELS: dict[str, type[GenerativeModel]] = {
     "ae": AE, "dae": AE, "vae": VAE, "cvae": CVAE, "gan": GAN, "cgan": GAN, "wgan": GAN, "wgan-gp": GAN,
-    "classifier": Classifier, "pixelcnn": PixelCNN,
+    "classifier": Classifier, "pixelcnn": PixelCNN, "pca": PCA,
 }
-ENCODER_KINDS = ("ae", "dae", "vae", "cvae")
+# PCA is the linear autoencoder's optimum, fitted in closed form: it goes wherever an AE goes.
+ENCODER_KINDS = ("ae", "dae", "vae", "cvae", "pca")
 # What the explorer's pickers offer: everything that draws (the classifier only reads).
 GAN_KINDS = ("gan", "cgan", "wgan", "wgan-gp")
 GENERATIVE_KINDS = ENCODER_KINDS + GAN_KINDS
@@ -54,7 +56,7 @@ def build(kind: str, settings: dict | None = None) -> GenerativeModel:
 
 __all__ = [
     "AE", "AEConfig", "VAE", "VAEConfig", "CVAE", "CVAEConfig", "GAN", "GANConfig",
-    "Classifier", "ClassifierConfig", "PixelCNN", "PixelCNNConfig", "AUTOREGRESSIVE_KINDS",
+    "Classifier", "ClassifierConfig", "PCA", "PCAConfig", "PixelCNN", "PixelCNNConfig", "AUTOREGRESSIVE_KINDS",
     "GenerativeModel", "ModelConfig", "UnsupportedOperation", "MODELS", "ENCODER_KINDS", "GENERATIVE_KINDS", "GAN_KINDS",
     "build", "make_config", "model_class", "gaussian_kl",
 ]

@@ -1,13 +1,20 @@
-"""Autoencoder, and the denoising autoencoder (the same network trained on corrupted input)."""
+"""Autoencoders: the convolutional AE, the denoising AE (the same network trained on corrupted input), and the
+lectures' autoencoder zoo: a dense (fully connected) AE, and overcomplete codes, wider than the 784-pixel input,
+plain or regularised by an L1 penalty on the code (the sparse AE)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 import torch.nn.functional as F
 
 from ..noise import TRAINING_NOISE, corrupt_for_training
 from .base import ConvDecoder, ConvEncoder, ConvNetConfig, GenerativeModel, bce_per_image, class_planes
+
+ARCHITECTURES = ("conv", "dense")
+CODE_ACTIVATIONS = ("linear", "relu")
+PIXELS = 784
 
 
 @dataclass
@@ -16,6 +23,9 @@ class AEConfig(ConvNetConfig):
     noise: str = "none"          # "none", "gaussian", "salt_pepper", "masking" or "mixed"
     noise_level: float = 0.0     # training levels are drawn from [0, noise_level]
     reconstruction: str = "bce"  # "bce" (Bernoulli, in nats) or "mse" (summed squared error)
+    architecture: str = "conv"   # "conv", or "dense": 784 -> hidden -> code and back (hidden 0: one layer each way)
+    code_activation: str = "linear"   # "relu" gives a non-negative code whose zeros are exact (sparse AE)
+    l1: float = 0.0              # sparse AE: weight of the L1 penalty on the code, lambda * sum_j |z_j| per image
 
     def validate(self) -> None:
         super().validate()
@@ -25,6 +35,28 @@ class AEConfig(ConvNetConfig):
             raise ValueError(f"noise_level must be in [0, 1], got {self.noise_level}")
         if self.reconstruction not in ("bce", "mse"):
             raise ValueError(f"reconstruction must be 'bce' or 'mse', got {self.reconstruction!r}")
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(f"unknown architecture {self.architecture!r}: use one of {ARCHITECTURES}")
+        if self.code_activation not in CODE_ACTIVATIONS:
+            raise ValueError(f"unknown code activation {self.code_activation!r}: use one of {CODE_ACTIVATIONS}")
+        if not 0.0 <= self.l1 <= 100.0:
+            raise ValueError(f"the L1 weight must be in [0, 100], got {self.l1}")
+        if not 0 <= self.hidden <= 4096:
+            raise ValueError(f"hidden must be between 0 and 4096, got {self.hidden}")
+        if self.architecture == "conv" and self.hidden < 1:
+            raise ValueError("the conv AE needs a dense layer: hidden >= 1")
+
+    @property
+    def overcomplete(self) -> bool:
+        """A code wider than the picture: with no regulariser it can learn to copy its input."""
+        return self.latent_dim > PIXELS
+
+
+def dense_net(inputs: int, hidden: int, outputs: int) -> nn.Sequential:
+    """inputs -> hidden -> outputs with a ReLU between (hidden 0: one linear layer)."""
+    if hidden == 0:
+        return nn.Sequential(nn.Linear(inputs, outputs))
+    return nn.Sequential(nn.Linear(inputs, hidden), nn.ReLU(), nn.Linear(hidden, outputs))
 
 
 class AE(GenerativeModel):
@@ -33,8 +65,14 @@ class AE(GenerativeModel):
     def __init__(self, config: AEConfig):
         super().__init__(config)
         extra = config.num_classes if config.conditional else 0
-        self.encoder = ConvEncoder(1 + extra, config.channels, config.hidden, config.latent_dim)
-        self.decoder = ConvDecoder(config.latent_dim + extra, config.channels, config.hidden)
+        if config.architecture == "dense":
+            if config.conditional:
+                raise ValueError("a class-conditional dense AE is not offered: use the conv AE")
+            self.encoder = nn.Sequential(nn.Flatten(), dense_net(PIXELS, config.hidden, config.latent_dim))
+            self.decoder = nn.Sequential(dense_net(config.latent_dim, config.hidden, PIXELS), nn.Unflatten(1, (1, 28, 28)))
+        else:
+            self.encoder = ConvEncoder(1 + extra, config.channels, config.hidden, config.latent_dim)
+            self.decoder = ConvDecoder(config.latent_dim + extra, config.channels, config.hidden)
 
     @property
     def kind(self) -> str:
@@ -45,7 +83,8 @@ class AE(GenerativeModel):
         y = self._labels(y, x.shape[0])
         if y is not None:
             x = torch.cat([x, class_planes(self._one_hot(y))], dim=1)
-        return self.encoder(x)
+        z = self.encoder(x)
+        return F.relu(z) if self.config.code_activation == "relu" else z
 
     def decode_logits(self, z, y=None):
         z = self._check_latent(z)
@@ -57,12 +96,22 @@ class AE(GenerativeModel):
     def decode(self, z, y=None):
         return torch.sigmoid(self.decode_logits(z, y))
 
+    def active_units(self, z: torch.Tensor, *, threshold: float = 1e-3) -> torch.Tensor:
+        """(B,) how many code units are active (|z_j| above threshold): what the sparse AE's penalty cuts."""
+        return (z.abs() > threshold).sum(1)
+
     def loss(self, x, y=None):
         noisy = corrupt_for_training(x, self.config.noise, self.config.noise_level)
-        logits = self.decode_logits(self.encode(noisy, y), y)
+        z = self.encode(noisy, y)
+        logits = self.decode_logits(z, y)
         mse = (torch.sigmoid(logits) - x).pow(2).flatten(1).sum(1).mean()
         if self.config.reconstruction == "bce":
             rec = bce_per_image(logits, x).mean()
         else:
             rec = mse
-        return {"loss": rec, "rec": rec, "mse": mse}
+        terms = {"loss": rec, "rec": rec, "mse": mse}
+        if self.config.l1 > 0:
+            # Sparse AE (Goodfellow et al., Deep Learning, 14.2.1): a code that must stay small in L1 uses few units.
+            sparsity = z.abs().sum(1).mean()
+            terms.update(loss=rec + self.config.l1 * sparsity, l1=sparsity, active=self.active_units(z).float().mean())
+        return terms

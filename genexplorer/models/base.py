@@ -26,8 +26,8 @@ class ModelConfig:
         return asdict(self)
 
     def validate(self) -> None:
-        if not 1 <= self.latent_dim <= 512:
-            raise ValueError(f"latent_dim must be between 1 and 512, got {self.latent_dim}")
+        if not 1 <= self.latent_dim <= 4096:
+            raise ValueError(f"latent_dim must be between 1 and 4096, got {self.latent_dim}")
         if not 1 <= self.num_classes <= 1000:
             raise ValueError(f"num_classes must be between 1 and 1000, got {self.num_classes}")
 

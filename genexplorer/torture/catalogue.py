@@ -57,9 +57,10 @@ def _digit(size: int = 112) -> np.ndarray:
 
 
 def _train(name="mnist-tort-bad", family="vae", dataset="mnist", zip_file=None, latent=2, epochs=1, batch=128, lr=0,
-           seed=0, beta=1.0, noise="mixed", noise_level=0.5, device="cpu", overwrite=False, processes=1) -> tuple:
+           seed=0, beta=1.0, noise="mixed", noise_level=0.5, device="cpu", overwrite=False, processes=1,
+           architecture="conv", hidden=512, code="linear", l1=0.0) -> tuple:
     return (name, family, dataset, zip_file, latent, epochs, batch, lr, seed, beta, noise, noise_level, device, overwrite,
-            processes)
+            processes, architecture, hidden, code, l1)
 
 
 UPLOAD_SETUP = ("upload", (File("digit.png"), "mnist"))
@@ -186,6 +187,14 @@ CATALOGUE: list[BadInput] = [
     BadInput("train: 1,000 processes", "train_start", _train(processes=1000), match="maximum|processes"),
     BadInput("train: 0 processes", "train_start", _train(processes=0), match="minimum|processes"),
     BadInput("train: latent size 0", "train_start", _train(latent=0), match="minimum"),
+    BadInput("train: latent size 10^6", "train_start", _train(latent=10 ** 6), match="maximum"),
+    BadInput("train: architecture 'transformer'", "train_start", _train(family="ae", architecture="transformer"),
+             match="choices|architecture"),
+    BadInput("train: L1 weight -1", "train_start", _train(family="ae", l1=-1), match="minimum|L1"),
+    BadInput("train: L1 weight NaN", "train_start", _train(family="ae", l1=NAN), match="L1|finite|number", raw=True),
+    BadInput("train: dense hidden width -5", "train_start", _train(family="ae", architecture="dense", hidden=-5),
+             match="minimum|hidden"),
+    BadInput("train: code 'softmax'", "train_start", _train(family="ae", code="softmax"), match="choices|code"),
     BadInput("train: latent size 10^6", "train_start", _train(latent=10 ** 6), match="maximum"),
     BadInput("train: learning rate NaN", "train_start", _train(lr=NAN), match="finite|learning rate", raw=True),
     BadInput("train: learning rate -1", "train_start", _train(lr=-1), match="minimum"),

@@ -17,7 +17,10 @@ from . import common
 
 FAMILIES = [("Autoencoder (AE)", "ae"), ("Denoising AE", "dae"), ("VAE", "vae"), ("Conditional VAE", "cvae"),
             ("GAN (DCGAN)", "gan"), ("Conditional GAN", "cgan"), ("WGAN (weight clipping)", "wgan"),
-            ("WGAN-GP (gradient penalty)", "wgan-gp"), ("PixelCNN (autoregressive)", "pixelcnn")]
+            ("WGAN-GP (gradient penalty)", "wgan-gp"), ("PixelCNN (autoregressive)", "pixelcnn"),
+            ("PCA (the linear autoencoder, fitted in closed form)", "pca")]
+ARCHITECTURES = [("convolutional", "conv"), ("dense (fully connected)", "dense")]
+CODE_ACTIVATIONS = [("linear", "linear"), ("ReLU (exact zeros: sparse AE)", "relu")]
 NOISES = [("mixed", "mixed"), ("Gaussian", "gaussian"), ("salt and pepper", "salt_pepper"), ("masking", "masking")]
 # Which curves go together on the plot, per family.
 CURVES = {"gan": (("d_loss", "g_loss"), ("d_real", "d_fake")), "vae": (("rec", "kl"),), "ae": (("rec",),),
@@ -63,8 +66,9 @@ def run_choices() -> list[tuple[str, str]]:
 
 @common.user_errors
 def on_start(name, family, dataset, zip_file, latent_dim, epochs, batch_size, lr, seed, beta, noise, noise_level,
-             device, overwrite, processes=1):
-    """Queue a run; -> (runs dropdown update, message)."""
+             device, overwrite, processes=1, architecture="conv", hidden=512, code_activation="linear", l1=0.0):
+    """Queue a run; -> (runs dropdown update, message). The last four are the autoencoder zoo's settings
+    (AE and DAE only): a dense network's hidden width (0: one layer each way), the code's activation, its L1 weight."""
     if dataset == "fashion":
         data.fashion_folder("train")   # not installed: say how to install it now, not when the run fails
     if dataset == "zip" and not zip_file:
@@ -75,6 +79,11 @@ def on_start(name, family, dataset, zip_file, latent_dim, epochs, batch_size, lr
                 "device": device or "auto"}
     if family == "dae":
         settings.update(noise=noise, noise_level=float(noise_level))
+    if family in ("ae", "dae"):
+        settings.update(architecture=architecture or "conv", code_activation=code_activation or "linear",
+                        l1=_number(l1, "L1 weight", 0, 100))
+        if settings["architecture"] == "dense":
+            settings["hidden"] = _int(hidden, "hidden width")
     try:
         if dataset == "zip":
             settings["dataset"] = str(manager().unpack_upload(zip_file))
@@ -88,6 +97,16 @@ def on_start(name, family, dataset, zip_file, latent_dim, epochs, batch_size, lr
     waiting = "" if job.state == "running" else " It waits until the run before it on this device ends."
     where = f"{job.processes} processes (torchrun) from {job.device}" if job.processes > 1 else job.device
     return gr.update(choices=run_choices(), value=job.id), f"Queued **{job.name}** on {where}.{waiting}"
+
+
+def _number(value, what: str, low: float, high: float) -> float:
+    try:
+        number = float(value if value is not None else 0)
+    except (TypeError, ValueError):
+        raise jobs.JobError(f"{what} must be a number") from None
+    if not low <= number <= high:      # NaN fails both comparisons
+        raise jobs.JobError(f"{what} must be between {low:g} and {high:g}, got {value!r}")
+    return number
 
 
 def _int(value, what: str) -> int:
@@ -211,7 +230,8 @@ def build(tab: gr.Tab) -> None:
             zip_file = gr.File(file_types=[".zip"], type="filepath", label="Your data (.zip)", height=90,
                                visible=False, elem_id="ge-train-zip")
             with gr.Row():
-                latent_dim = gr.Number(2, precision=0, minimum=1, maximum=512, label="Latent size", elem_id="ge-train-latent")
+                latent_dim = gr.Number(2, precision=0, minimum=1, maximum=4096, label="Latent size (code width)",
+                                       elem_id="ge-train-latent")
                 epochs = gr.Number(10, precision=0, minimum=1, maximum=jobs.MAX_EPOCHS, label="Epochs", elem_id="ge-train-epochs")
             with gr.Row():
                 batch_size = gr.Number(128, precision=0, minimum=1, maximum=4096, label="Batch size", elem_id="ge-train-batch")
@@ -222,6 +242,16 @@ def build(tab: gr.Tab) -> None:
             with gr.Row():
                 noise = gr.Dropdown(NOISES, value="mixed", label="DAE noise", elem_id="ge-train-noise")
                 noise_level = gr.Slider(0, 1, value=0.5, step=0.05, label="DAE noise level", elem_id="ge-train-noise-level")
+            with gr.Accordion("Autoencoder zoo (AE and DAE): architecture, code, sparsity", open=False):
+                with gr.Row():
+                    architecture = gr.Radio(ARCHITECTURES, value="conv", label="Architecture", elem_id="ge-train-architecture")
+                    hidden = gr.Number(512, precision=0, minimum=0, maximum=4096, label="Dense hidden width (0: one layer)",
+                                       elem_id="ge-train-hidden")
+                with gr.Row():
+                    code_activation = gr.Radio(CODE_ACTIVATIONS, value="linear", label="Code", elem_id="ge-train-code")
+                    l1 = gr.Number(0.0, minimum=0, maximum=100, label="L1 weight on the code (sparse AE)", elem_id="ge-train-l1")
+                gr.Markdown("An *overcomplete* AE: a code wider than the 784 pixels (latent size 1024, dense, hidden 0, "
+                            "ReLU code); with an L1 weight (e.g. 0.001) it becomes the *sparse* AE.")
             device = gr.Dropdown(jobs.available_devices(), value="auto", label="Device", elem_id="ge-train-device")
             gpus = gpu_count()
             # Data-parallel training (torchrun, DistributedDataParallel) pays with more than one GPU.
@@ -247,7 +277,8 @@ def build(tab: gr.Tab) -> None:
     view_outputs = [progress, curves, samples, log, runs, timer]
     dataset.change(lambda d: gr.update(visible=d == "zip"), dataset, zip_file, api_name=False)
     start.click(on_start, [name, family, dataset, zip_file, latent_dim, epochs, batch_size, lr, seed, beta, noise,
-                           noise_level, device, overwrite, processes], [run, message], api_name="train_start").then(
+                           noise_level, device, overwrite, processes, architecture, hidden, code_activation, l1],
+                [run, message], api_name="train_start").then(
         on_view, run, view_outputs, api_name=False)
     cancel.click(on_cancel, run, message, api_name="train_cancel")
     run.change(on_view, run, view_outputs, api_name="train_status", show_progress="hidden")
