@@ -267,6 +267,13 @@ CATALOGUE: list[BadInput] = [
              match="not a drawing job"),
     BadInput("live pixels: a job never started", f"POST {LIVE}/pixels", (json.dumps({"job": "f" * 16}),), match="expired"),
     BadInput("live pixels: job as a number", f"POST {LIVE}/pixels", (json.dumps({"job": 12}),), match="not a drawing job"),
+    # ---- AE zoo: source, class, which example, shift, noise seed
+    BadInput("zoo: my drawing before drawing", "zoo", ("drawing", "mnist", 3, 0, 5, 0, 0), match="draw something"),
+    BadInput("zoo: shift 10^9", "zoo", ("example", "mnist", 3, 0, 10 ** 9, 0, 0), match="maximum|shift"),
+    BadInput("zoo: shift NaN", "zoo", ("example", "mnist", 3, 0, NAN, 0, 0), raw=True, match="."),
+    BadInput("zoo: example class 99", "zoo", ("example", "mnist", 99, 0, 5, 0, 0), match="choices|class"),
+    BadInput("zoo: noise seed -1", "zoo", ("example", "mnist", 3, 0, 5, 0, -1), match="minimum|seed"),
+    BadInput("zoo: source 'etc/passwd'", "zoo", ("etc/passwd", "mnist", 3, 0, 5, 0, 0), match="choices"),
     # ---- GAN lab: the controls' Reset, the lesson menu, and the live lab route
     BadInput("lab: data 'mnist'", "lab_reset", ("mnist", "minimax", 1, 1e-3, 1e-3, 0.01, 10, 0, ""), match="choices|unknown toy data"),
     BadInput("lab: loss 'hinge'", "lab_reset", ("gaussian_1d", "hinge", 1, 1e-3, 1e-3, 0.01, 10, 0, ""), match="choices|unknown loss"),

@@ -16,7 +16,7 @@ from . import gradio_fixes  # noqa: E402
 
 gradio_fixes.apply()
 
-from . import common, complete, draw, ganlab, generate, interpolate, learn, live, maps, noise, sliders, training, upload  # noqa: E402
+from . import common, complete, draw, ganlab, generate, interpolate, learn, live, maps, noise, sliders, training, upload, zoo  # noqa: E402
 from .canvas import CANVAS_CSS  # noqa: E402
 
 CSS = CANVAS_CSS + ganlab.LAB_CSS + """
@@ -42,6 +42,8 @@ def build_demo() -> gr.Blocks:
                 draw.build(dataset, current)
             with gr.Tab("Noise", id="noise") as tab:
                 noise.build(dataset, current, tab)
+            with gr.Tab("AE zoo", id="zoo") as tab:
+                zoo.build(dataset, current, tab)
             with gr.Tab("Latent sliders", id="sliders") as tab:
                 sliders.build(dataset, current, tab)
             with gr.Tab("Latent map", id="map") as tab:

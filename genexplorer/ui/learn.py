@@ -13,6 +13,18 @@ over pixels:
 $$\mathcal{L}_{AE}(x) = -\sum_{i=1}^{784} \big[x_i \log \hat{x}_i + (1 - x_i)\log(1 - \hat{x}_i)\big], \qquad \hat{x} = g(f(x)).$$
 Nothing asks the codes to be arranged nicely, so the 2-D AE map on **Latent map** has gaps and odd shapes.
 
+### The autoencoder zoo: see it on **AE zoo**
+*Undercomplete* codes (16 numbers for 784 pixels) must keep only what matters. **PCA** is the linear autoencoder's
+optimum: a linear encoder $z = W(x - \bar{x})$ and decoder $\hat{x} = W^\top z + \bar{x}$ trained for squared error
+span the top principal components (Baldi & Hornik 1989), so here it is fitted in closed form, loss
+$\sum_i \|x_i - \hat{x}_i\|^2$. A **dense** AE replaces the linear maps by fully connected networks; a **convolutional**
+one by convolutions that look at local patterns wherever they are. An **overcomplete** code is wider than the input
+(1,024 > 784): with no regulariser, nothing stops it from learning to copy, so a small reconstruction error says little.
+Regularised overcomplete codes learn structure anyway: the **sparse** AE adds an L1 penalty on the code,
+$$\mathcal{L}_{sparse}(x) = \ell\big(x, g(f(x))\big) + \lambda \sum_j |z_j|,$$
+which drives most units of its (ReLU, non-negative) code to exactly zero; the **denoising** AE (next) learns by
+undoing corruption.
+
 ### Denoising AE: see it on **Noise**
 Corrupt the input, $\tilde{x} \sim q(\tilde{x} \mid x)$, and ask for the clean image back (Vincent et al. 2008):
 $$\mathcal{L}_{DAE}(x) = \mathbb{E}_{\tilde{x} \sim q(\tilde{x}\mid x)}\, \ell\big(x, g(f(\tilde{x}))\big).$$

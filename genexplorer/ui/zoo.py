@@ -1,0 +1,82 @@
+"""Autoencoder zoo tab: the same picture, pure noise, and the picture shifted, through PCA-16, a dense AE, the conv
+AE, an overcomplete AE and a sparse AE (genexplorer.zoo), with their errors and the sparse AE's code."""
+from __future__ import annotations
+
+import gradio as gr
+
+from .. import explore, zoo
+from . import common
+
+LESSON = """**What to look for.** The *overcomplete* AE's code (1,024 numbers) is wider than the picture (784 pixels),
+and nothing stops it from learning to copy: it rebuilds **pure noise** nearly as well as a digit. The undercomplete
+ones (PCA with 16 components, the dense and the conv AE with 16) cannot copy: they map noise towards what they were
+trained on. The *sparse* AE has the overcomplete width, but its L1 penalty keeps most units at exactly zero (the strip:
+bright = active). **Shifted**: the dense AE sees 784 separate pixels, the conv AE sees local patterns; move the picture
+and compare how each copes."""
+
+
+def _source_picture(source: str, current28, dataset: str, example_class, which):
+    if source == "drawing":
+        if current28 is None:
+            raise explore.ExploreError("draw something on the Draw tab first, or pick a test example")
+        return current28
+    label = common.class_label(example_class) or 0
+    which = int(explore._finite(which, "which example", 0, 9))
+    pool = [picture for picture, y in explore.examples(dataset, per_class=10) if y == label]
+    return pool[which]
+
+
+@common.user_errors
+def on_zoo(source: str, current28, dataset: str, example_class, which, dx, dy, noise_seed):
+    """-> (3 rows of 6 pictures: input and the five models', the errors table, the two codes and their note)."""
+    dataset = common.checked_dataset(dataset)
+    picture = _source_picture(source, current28, dataset, example_class, which)
+    inputs = zoo.inputs_for(picture, dx, dy, noise_seed)
+    loaded, missing = common.models_for(dataset, zoo.ZOO)
+    results = zoo.run_zoo(loaded, inputs)
+    pictures = []
+    for label, picture28 in inputs.items():
+        by_title = {r.title: r for r in results[label]}
+        pictures.append(common.picture(picture28))
+        pictures += [common.picture(by_title[title].picture) if title in by_title else None for _, title in zoo.ZOO]
+    table = zoo.errors_table(results) if loaded else ""
+    if missing:
+        table += "".join(f"\n\n**{problem}**" for problem in missing)
+    strips, notes = [], []
+    for title in ("overcomplete AE", "sparse AE"):
+        if title in loaded:
+            image, active, width = zoo.code_strip(loaded[title][1], inputs[zoo.INPUTS[0]])
+            strips.append(image)
+            notes.append(f"{title}: **{active:,} of {width:,}** units active for your picture")
+        else:
+            strips.append(None)
+    return [*pictures, table, *strips, " · ".join(notes)]
+
+
+def build(dataset: gr.Radio, current: gr.State, tab: gr.Tab) -> None:
+    gr.Markdown("The lectures' autoencoders side by side: the same input through each, the error beside it.")
+    with gr.Row():
+        source = gr.Radio([("a test example", "example"), ("my drawing (Draw tab)", "drawing")], value="example",
+                          label="Picture", elem_id="ge-zoo-source")
+        example_class = gr.Dropdown(common.class_choices("mnist"), value=3, label="Example class", elem_id="ge-zoo-class")
+        which = gr.Slider(0, 9, value=0, step=1, label="Which example", elem_id="ge-zoo-which")
+    with gr.Row():
+        dx = gr.Slider(-zoo.MAX_SHIFT, zoo.MAX_SHIFT, value=5, step=1, label="Shift right (pixels)", elem_id="ge-zoo-dx")
+        dy = gr.Slider(-zoo.MAX_SHIFT, zoo.MAX_SHIFT, value=0, step=1, label="Shift down (pixels)", elem_id="ge-zoo-dy")
+        noise_seed = gr.Number(0, precision=0, minimum=0, label="Noise seed", elem_id="ge-zoo-seed")
+    outputs = []
+    for row, label in enumerate(zoo.INPUTS):
+        with gr.Row():
+            outputs.append(common.image_output(label, elem_id=f"ge-zoo-{row}-input"))
+            outputs += [common.image_output(title, elem_id=f"ge-zoo-{row}-{role}") for role, title in zoo.ZOO]
+    table = gr.Markdown(elem_id="ge-zoo-table")
+    with gr.Row():
+        over_code = common.image_output("Overcomplete AE's code (1,024 units)", elem_id="ge-zoo-code-over", height=200, width=200)
+        sparse_code = common.image_output("Sparse AE's code (1,024 units)", elem_id="ge-zoo-code-sparse", height=200, width=200)
+        codes_note = gr.Markdown(elem_id="ge-zoo-codes-note")
+    gr.Markdown(LESSON)
+
+    inputs = [source, current, dataset, example_class, which, dx, dy, noise_seed]
+    gr.on([tab.select, source.change, example_class.change, which.release, dx.release, dy.release, noise_seed.change],
+          on_zoo, inputs, [*outputs, table, over_code, sparse_code, codes_note], api_name="zoo", show_progress="hidden")
+    dataset.change(lambda d: gr.update(choices=common.class_choices(d), value=3), dataset, example_class, api_name=False)
