@@ -423,8 +423,9 @@ def ganlab_section(*, quick: bool, browser: bool) -> str:
              f"Machine: {machine()}"]
     tables = [gandynamics.lesson_table(100 if quick else 1000, log=lambda m: print(m, flush=True)),
               gandynamics.speed_table(50 if quick else 300, 10 if quick else 50),
-              gandynamics.correlation_table({title: ROOT / folder for title, folder in GAN_DYNAMICS_RUNS.items()})]
-    tables[-1].notes.insert(0, "The runs: `bash tools/train_shipped.sh gan-dynamics` (one thread each, seed 0, the "
+              gandynamics.correlation_table({title: ROOT / folder for title, folder in GAN_DYNAMICS_RUNS.items()}),
+              gandynamics.conditional_table(200 if quick else 2000)]
+    tables[2].notes.insert(0, "The runs: `bash tools/train_shipped.sh gan-dynamics` (one thread each, seed 0, the "
                                "papers' optimisers and learning rates), then this command.")
     parts += [f"### {t.title}\n\n{t.markdown()}" for t in tables]
     if browser:

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .quality import Table
+from . import checkpoints
+from .metrics import frechet_distance
+from .quality import Reader, Table, _pct, load_split, samples_of, worst_class
 from .toy import PRESETS, ToyGAN
 
 # The loss curve whose fall should mean better pictures, per family: the WGAN critic's loss is minus its
@@ -106,4 +108,34 @@ def correlation_table(runs: dict[str, str | Path]) -> Table:
     table.notes.append("A curve that tracks quality correlates strongly with the distance: the WGAN critic's estimate "
                        "of the Wasserstein distance should fall with it (r near +1; the critic's loss is minus that "
                        "estimate, r near -1). The DCGAN's D and G losses measure a game in balance, not the pictures.")
+    return table
+
+
+def conditional_table(count: int, datasets=("mnist", "fashion")) -> Table:
+    """The shipped cGANs against the shipped unconditional GANs: Frechet distance of ``count`` samples to as
+    many test images (classifier features), and how often the classifier reads the class the cGAN was asked for."""
+    table = Table(f"Class-conditional GANs: {count:,} samples each", [
+        "dataset", "model", "samples", "Frechet distance (classifier features)",
+        "classifier agrees with requested class", "worst class (agreement)"])
+    for dataset in datasets:
+        try:
+            reader = Reader(checkpoints.load(f"{dataset}-classifier"))
+        except checkpoints.CheckpointError as exc:
+            table.notes.append(f"{dataset}: not measured ({exc})")
+            continue
+        test = load_split(dataset, "test").take(count)
+        reference = reader.features(test.x)
+        for role in ("gan", "cgan"):
+            try:
+                model = checkpoints.load(f"{dataset}-{role}")
+            except checkpoints.CheckpointError as exc:
+                table.notes.append(f"{dataset}-{role}: not measured ({exc})")
+                continue
+            samples, requested = samples_of(model, len(test.y))
+            labels = reader.labels(samples)
+            agreement = _pct(float((labels == requested).float().mean())) if requested is not None else ""
+            table.rows.append([dataset, f"{dataset}-{role}", len(test.y), frechet_distance(reader.features(samples), reference),
+                               agreement, worst_class(labels, requested, model)])
+    table.notes.append("A cGAN is asked for each class in turn; the Frechet distance is against the same number of test "
+                       "images, so it compares across the rows of one dataset, not with tables using other sample counts.")
     return table
