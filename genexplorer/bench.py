@@ -575,6 +575,21 @@ def classroom_section(*, quick: bool) -> str:
             + classroom.report(results) + f"\n{CLASSROOM_END}")
 
 
+ZOO_BEGIN, ZOO_END = "<!-- zoo: begin -->", "<!-- zoo: end -->"
+
+
+def zoo_section(*, quick: bool) -> str:
+    import torch
+
+    from . import zoo
+
+    torch.set_num_threads(1)
+    command = "python -m genexplorer.bench --only zoo" + (" --quick" if quick else "")
+    table = zoo.zoo_table(200 if quick else 2000)
+    return (f"{ZOO_BEGIN}\n## The autoencoder zoo\n\nCommand: `{command}`  \nDate: {datetime.date.today()}  \n"
+            f"Machine: {machine()}\n\n### {table.title}\n\n{table.markdown()}\n{ZOO_END}")
+
+
 def only_section(args, begin: str, end: str, section: str) -> int:
     """Write one section into --out in place of its last version (or at the end), keeping the rest."""
     out = Path(args.out)
@@ -595,7 +610,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
     parser.add_argument("--no-browser", action="store_true", help="skip the real-browser measurements")
     parser.add_argument("--no-quality", action="store_true", help="skip the quality and training measurements")
-    parser.add_argument("--only", choices=["pixelcnn", "ganlab"],
+    parser.add_argument("--only", choices=["pixelcnn", "ganlab", "zoo"],
                         help="measure only this family and replace its section of --out, keeping the rest")
     parser.add_argument("--classroom", action="store_true",
                         help="only the classroom load (1 to 120 students at once) into its section of --out")
@@ -603,6 +618,8 @@ def main(argv=None) -> int:
     if args.only == "pixelcnn":
         return only_section(args, PIXELCNN_BEGIN, PIXELCNN_END,
                             pixelcnn_section(quick=args.quick, browser=not args.no_browser))
+    if args.only == "zoo":
+        return only_section(args, ZOO_BEGIN, ZOO_END, zoo_section(quick=args.quick))
     if args.only == "ganlab":
         return only_section(args, GANLAB_BEGIN, GANLAB_END, ganlab_section(quick=args.quick, browser=not args.no_browser))
     if args.classroom:
@@ -628,6 +645,8 @@ def main(argv=None) -> int:
         sections += quality_sections(quick=args.quick)
         print("pixelcnn...", flush=True)
         sections.append(pixelcnn_section(quick=args.quick, browser=not args.no_browser))
+        print("AE zoo...", flush=True)
+        sections.append(zoo_section(quick=args.quick))
         print("GAN lab...", flush=True)
         sections.append(ganlab_section(quick=args.quick, browser=not args.no_browser))
     report = (f"# genexplorer benchmarks\n\nCommand: `{command}`  \nDate: {datetime.date.today()}  \n"

@@ -111,6 +111,17 @@ def test_the_ganlab_section_has_every_lesson_loss_and_the_correlation_table(repo
     assert any(title.startswith("Do the losses follow the pictures?") for title in tables) or "not measured" in section
 
 
+def test_the_zoo_section_measures_every_zoo_model_on_both_datasets(report):
+    from genexplorer import zoo
+
+    section = report.split(bench.ZOO_BEGIN, 1)[1].split(bench.ZOO_END, 1)[0]
+    (title, rows), = [(t, r) for t, r in tables_of(section).items() if t.startswith("The autoencoder zoo")]
+    assert {row[1] for row in rows[1:]} == {f"{d}-{role} ({name})" for d in ("mnist", "fashion") for role, name in zoo.ZOO}
+    assert all(float(row[4]) > 10 for row in rows[1:]), "every zoo model rebuilds the test images"
+    sparse = [row for row in rows[1:] if "sparse" in row[1]]
+    assert all(int(row[-1].split(" of ")[0]) < 1024 for row in sparse)
+
+
 def test_the_correlation_table_reads_real_run_logs(tmp_path):
     """Per-epoch losses against the per-epoch Frechet distance, from the train CLI's progress.jsonl."""
     import json
