@@ -240,3 +240,14 @@ def test_train_a_sparse_overcomplete_autoencoder_from_the_page(client):
     with pytest.raises(Exception, match="maximum value 100"):
         client.predict("mnist-apisparse2", "ae", "mnist", None, 16, 1, 256, 0, 0, 1.0, "mixed", 0.5, "cpu",
                        False, 1, "dense", 0, "relu", 500, api_name="/train_start")
+
+
+def test_the_autoencoder_zoo_through_the_api(client):
+    results = client.predict("example", "mnist", 3, 0, 5, 0, 0, api_name="/zoo")
+    pictures, (table, over_code, sparse_code, note) = results[:18], results[18:]
+    assert all(p is not None for p in pictures), "3 rows of the input and five models"
+    assert read(pictures[0]).shape[:2] == (140, 140)
+    assert "sparse AE (`mnist-ae-sparse`)" in table and "1,024 (overcomplete)" in table
+    assert "of 1,024** units active" in note and read(sparse_code).shape[0] > 100
+    with pytest.raises(Exception, match="draw something"):
+        client.predict("drawing", "mnist", 3, 0, 5, 0, 0, api_name="/zoo")

@@ -112,3 +112,34 @@ def test_cvae_draws_the_class_it_is_told(dataset):
     samples = model.sample(300, labels, generator=torch.Generator().manual_seed(0)).numpy()[:, 0]
     agreement = (nearest_labels(samples, dataset) == labels.numpy()).mean()
     assert agreement > 0.6, agreement
+
+
+ZOO = [f"{dataset}-{role}" for dataset in ("mnist", "fashion") for role in ("pca", "ae-dense", "ae-over", "ae-sparse")]
+
+
+@pytest.mark.parametrize("name", ZOO)
+def test_the_shipped_autoencoder_zoo_teaches_its_lessons(name):
+    """Complete and loadable; the overcomplete code is wider than the picture and copies a shifted picture better
+    than the undercomplete conv AE; the sparse one has the same width but few active units."""
+    dataset = name.split("-")[0]
+    model = gx.load(name)
+    config = checkpoints.read_config(checkpoints.resolve(name))
+    assert config["complete"] is True and model.dataset == dataset
+    images, _ = gx.load_dataset(dataset, "test")
+    x = torch.from_numpy(images[:200]).float().div(255).unsqueeze(1)
+    moved = torch.zeros_like(x)
+    moved[..., 5:] = x[..., :-5]
+    with torch.no_grad():
+        error = float((model.reconstruct(x) - x).pow(2).mean())
+        conv_shifted = float((gx.load(f"{dataset}-ae").reconstruct(moved) - moved).pow(2).mean())
+        shifted = float((model.reconstruct(moved) - moved).pow(2).mean())
+        z = model.encode(x)
+    assert error < 0.05, "it rebuilds the test images"
+    if name.endswith("pca"):
+        assert model.kind == "pca" and model.latent_dim == 16 and 0.3 < float(model.explained) < 0.9
+    if name.endswith("ae-over") or name.endswith("ae-sparse"):
+        assert model.latent_dim > 784 and model.config.architecture == "dense"
+    if name.endswith("ae-over"):
+        assert shifted < conv_shifted, "the overcomplete code copies what it is given"
+    if name.endswith("ae-sparse"):
+        assert float((z > 1e-3).sum(1).float().mean()) < 0.15 * model.latent_dim, "most units stay at zero"

@@ -7,12 +7,14 @@ import gradio as gr
 from .. import explore, zoo
 from . import common
 
-LESSON = """**What to look for.** The *overcomplete* AE's code (1,024 numbers) is wider than the picture (784 pixels),
-and nothing stops it from learning to copy: it rebuilds **pure noise** nearly as well as a digit. The undercomplete
-ones (PCA with 16 components, the dense and the conv AE with 16) cannot copy: they map noise towards what they were
-trained on. The *sparse* AE has the overcomplete width, but its L1 penalty keeps most units at exactly zero (the strip:
-bright = active). **Shifted**: the dense AE sees 784 separate pixels, the conv AE sees local patterns; move the picture
-and compare how each copes."""
+LESSON = """**What to look for.** The *overcomplete* AE's code (1,024 numbers) is wider than the picture (784 pixels):
+it rebuilds your picture almost exactly and copies even the **shifted** one far better than the others (the table),
+while the undercomplete ones (PCA with 16 components, the dense and the conv AE with 16 numbers) cannot copy and give
+back something like the pictures they were trained on. Yet it does not copy **pure noise**: capacity to copy is not
+having learned to. Noise lives in directions no training picture had, where nothing was learned, so it fails there
+like the others (measured in BENCHMARKS.md). The *sparse* AE has the same width, but its L1 penalty keeps most units
+at exactly zero (the grids: bright = active). The dense AE sees 784 separate pixels, the conv AE local patterns:
+move the picture and compare."""
 
 
 def _source_picture(source: str, current28, dataset: str, example_class, which):
