@@ -4,6 +4,8 @@
 #   bash tools/train_shipped.sh gans       # the DCGAN for both datasets
 #   bash tools/train_shipped.sh classifiers  # the CNN classifier for both datasets (the benchmark's reader)
 #   bash tools/train_shipped.sh pixelcnn   # the PixelCNN for both datasets
+#   bash tools/train_shipped.sh zoo        # PCA-16, dense, overcomplete and sparse AEs for both datasets
+#   bash tools/train_shipped.sh cgans      # the class-conditional GAN for both datasets
 #   bash tools/train_shipped.sh gan-dynamics  # DCGAN, WGAN, WGAN-GP on the digits, 20 epochs each, logs only
 #                                             # (runs/gan-dynamics/): the benchmark's losses-vs-pictures table
 # Add --device cuda to ARGS on a GPU machine; everything else stays the same.
@@ -34,6 +36,21 @@ case "${1:-all}" in
   pixelcnn|all)
     train --model pixelcnn --dataset mnist   --epochs 30 --batch-size 64 --width 32 --out checkpoints/mnist-pixelcnn
     train --model pixelcnn --dataset fashion --epochs 4  --batch-size 64 --width 32 --out checkpoints/fashion-pixelcnn
+    ;;&
+  zoo|all)
+    for dataset in mnist fashion; do
+      if [ "$dataset" = mnist ]; then epochs=40; else epochs=10; fi
+      train --model pca --dataset $dataset --latent-dim 16 --out checkpoints/$dataset-pca
+      train --model ae --dataset $dataset --architecture dense --hidden 512 --latent-dim 16 --epochs $epochs \
+        --out checkpoints/$dataset-ae-dense
+      train --model ae --dataset $dataset --architecture dense --hidden 0 --latent-dim 1024 --code-activation relu \
+        --epochs $epochs --out checkpoints/$dataset-ae-over
+      train --model ae --dataset $dataset --architecture dense --hidden 0 --latent-dim 1024 --code-activation relu \
+        --l1 0.5 --epochs $epochs --out checkpoints/$dataset-ae-sparse
+    done ;;&
+  cgans|all)
+    train --model cgan --dataset mnist   --epochs 60 --batch-size 64 --out checkpoints/mnist-cgan
+    train --model cgan --dataset fashion --epochs 5  --batch-size 64 --out checkpoints/fashion-cgan
     ;;&
   gan-dynamics)
     for model in gan wgan wgan-gp; do
