@@ -20,7 +20,7 @@ from . import checkpoints
 from .data import DATASETS, dataset_info, load_dataset
 from .images import grid, to_uint8
 from .metrics import psnr, ssim
-from .models import AUTOREGRESSIVE_KINDS, ENCODER_KINDS, GENERATIVE_KINDS, GenerativeModel
+from .models import AUTOREGRESSIVE_KINDS, ENCODER_KINDS, GENERATIVE_KINDS, IMAGE_TO_IMAGE_KINDS, GenerativeModel
 from .noise import NOISE_TYPES, add_noise
 
 # The roles the tabs fill by default, each the shipped checkpoint "<dataset>-<role>";
@@ -107,10 +107,13 @@ class ModelCache:
         """The shipped "<dataset>-<role>" if present, else the first checkpoint of that kind.
         ``listing``: this dataset's listing() when the caller already has it."""
         name = f"{dataset}-{role}"
-        kinds = ("classifier",) if role == "classifier" else AUTOREGRESSIVE_KINDS if role in AUTOREGRESSIVE_KINDS else None
+        kinds = ("classifier",) if role == "classifier" else AUTOREGRESSIVE_KINDS if role in AUTOREGRESSIVE_KINDS \
+            else IMAGE_TO_IMAGE_KINDS if role.startswith("context") else None
         available = self._select(self.listing(dataset) if listing is None else listing, kinds)
         if name in available:
             return name
+        if kinds == IMAGE_TO_IMAGE_KINDS:
+            return None    # "context" and "context-l2" are different lessons: never one for the other
         kind = role.replace("2d", "")
         for candidate in available:
             if candidate.split("-", 1)[-1].startswith(kind):
@@ -579,6 +582,8 @@ def inpaint_batch(model: GenerativeModel, x: torch.Tensor, hidden: torch.Tensor,
             optimizer.step()
         with torch.no_grad():
             filled = model.decode(z, y)
+    elif model.kind in IMAGE_TO_IMAGE_KINDS:
+        filled = model.inpaint(x, known)        # one pass: the hole painted from its context
     else:
         with torch.no_grad():
             current = start

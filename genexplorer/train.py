@@ -31,7 +31,7 @@ from . import checkpoints
 from .data import dataset_info, load_dataset
 from .images import grid, png_bytes, to_uint8
 from .metrics import frechet_distance, psnr
-from .models import AUTOREGRESSIVE_KINDS, ENCODER_KINDS, GAN_KINDS, MODELS, GenerativeModel, build
+from .models import AUTOREGRESSIVE_KINDS, ENCODER_KINDS, GAN_KINDS, IMAGE_TO_IMAGE_KINDS, MODELS, GenerativeModel, build
 from .noise import TRAINING_NOISE
 
 SAMPLES_FILE = "samples.png"
@@ -68,6 +68,7 @@ class TrainSettings:
     hidden: int | None = None           # ae/dae: the dense layer's width (0 for a dense AE: one layer each way)
     code_activation: str = "linear"     # ae/dae: "relu" for a non-negative code (sparse AE)
     l1: float = 0.0                     # ae/dae: the sparse AE's L1 weight on the code
+    adversarial_weight: float | None = None   # context: the adversarial term's weight (0: the L2-only twin)
 
     def validate(self) -> None:
         if self.model not in MODELS:
@@ -83,6 +84,11 @@ class TrainSettings:
         zoo = self.architecture != "conv" or self.code_activation != "linear" or self.l1 > 0 or self.hidden is not None
         if zoo and self.model not in ("ae", "dae"):
             raise ValueError("--architecture, --hidden, --code-activation and --l1 are autoencoder settings (ae or dae)")
+        if self.adversarial_weight is not None:
+            if self.model != "context":
+                raise ValueError("--adversarial-weight is the context encoder's setting (--model context)")
+            if not (isinstance(self.adversarial_weight, (int, float)) and 0 <= self.adversarial_weight <= 1):
+                raise ValueError(f"the adversarial weight must be in [0, 1], got {self.adversarial_weight}")
         if not (math.isfinite(self.beta) and 0 <= self.beta <= 100):
             raise ValueError(f"beta must be in [0, 100], got {self.beta}")
         if self.noise is not None and self.noise not in TRAINING_NOISE:
@@ -230,6 +236,12 @@ def _swapped(model: nn.Module, modules: dict[str, nn.Module]):
 def make_step(model: GenerativeModel, optimizers, device: torch.device, where: Distributed) -> Callable:
     """step(x, y, amp) -> loss terms: the plain training step, or under torchrun the same step with the
     gradients averaged over every process by DistributedDataParallel (both networks of a GAN)."""
+    if model.kind in IMAGE_TO_IMAGE_KINDS:
+        if where.active:
+            raise TrainingError(f"{model.kind} training runs in one process: start it without torchrun")
+        if model.adversarial:
+            return lambda x, y, amp: _adversarial_fill_step(model, optimizers, x, y, amp)
+        return lambda x, y, amp: _encoder_step(model, optimizers, x, y, amp)
     is_gan = model.kind in GAN_KINDS
     if is_gan:
         # A WGAN's critic takes critic_steps batches for each generator update (n_critic).
@@ -281,6 +293,10 @@ def model_settings(s: TrainSettings, num_classes: int) -> dict:
         settings["beta"] = s.beta
     if s.model == "pca":
         return {k: v for k, v in settings.items() if k in ("num_classes", "latent_dim")}
+    if s.model == "context":
+        if s.adversarial_weight is not None:
+            settings["adversarial_weight"] = s.adversarial_weight
+        return settings
     if s.model in ("ae", "dae"):
         settings.update(architecture=s.architecture, code_activation=s.code_activation, l1=s.l1)
         if s.hidden is not None:
@@ -312,7 +328,25 @@ def _optimizers(model: GenerativeModel, lr: float) -> dict[str, torch.optim.Opti
             "d": torch.optim.Adam(model.discriminator.parameters(), lr=lr, betas=(0.5, 0.999)),
             "g": torch.optim.Adam(model.generator.parameters(), lr=lr, betas=(0.5, 0.999)),
         }
+    if model.kind in IMAGE_TO_IMAGE_KINDS and model.adversarial:
+        # The filler and its discriminator, each its own Adam (DCGAN's beta1 0.5, as the context encoder paper).
+        return {"g": torch.optim.Adam(model.generator_parameters(), lr=lr, betas=(0.5, 0.999)),
+                "d": torch.optim.Adam(model.discriminator.parameters(), lr=lr, betas=(0.5, 0.999))}
     return {"model": torch.optim.Adam(model.parameters(), lr=lr)}
+
+
+def _adversarial_fill_step(model, optimizers, x, y, amp: bool) -> dict[str, float]:
+    """One batch of a context encoder with its discriminator: the filler's joint loss (L2 on the hole plus the
+    adversarial term) first, then the discriminator on real against filled pictures. In this order the filler's
+    backward pass still sees the discriminator's weights it was computed with."""
+    terms = model.loss(x)
+    optimizers["g"].zero_grad(set_to_none=True)
+    terms["loss"].backward()
+    optimizers["g"].step()
+    optimizers["d"].zero_grad(set_to_none=True)
+    terms["d_loss"].backward()
+    optimizers["d"].step()
+    return {k: float(v.detach()) for k, v in terms.items()}
 
 
 def _encoder_step(model, optimizers, x, y, amp: bool, *, loss=None) -> dict[str, float]:
@@ -368,6 +402,8 @@ def evaluate(model: GenerativeModel, images: torch.Tensor, labels: torch.Tensor,
         return _evaluate_classifier(model, images, labels, batch_size=batch_size)
     if model.kind in AUTOREGRESSIVE_KINDS:
         return _evaluate_likelihood(model, images, labels, batch_size=batch_size)
+    if model.kind in IMAGE_TO_IMAGE_KINDS:
+        return _evaluate_filling(model, images, batch_size=batch_size)
     if model.kind not in ENCODER_KINDS:
         return {}
     model.eval()
@@ -397,6 +433,22 @@ def _evaluate_likelihood(model, images: torch.Tensor, labels: torch.Tensor, *, b
         nats += float(model.nll(images[start: start + batch_size], y).sum())
     model.train()
     return {"test_nll_nats": round(nats / len(images), 5)}
+
+
+@torch.no_grad()
+def _evaluate_filling(model, images: torch.Tensor, *, batch_size: int) -> dict:
+    """A hole filler on the benchmark's hole, the centred 14x14 square: PSNR on the hidden pixels alone."""
+    from .metrics import masked_psnr
+    from .models.context import centre_hole
+
+    model.eval()
+    hidden = centre_hole().to(images.device)
+    total = 0.0
+    for start in range(0, len(images), batch_size):
+        x = images[start: start + batch_size]
+        total += float(masked_psnr(model.inpaint(x, ~hidden), x, hidden).sum())
+    model.train()
+    return {"test_hole_psnr": round(total / len(images), 5)}
 
 
 @torch.no_grad()
@@ -463,6 +515,16 @@ def sample_grid(model: GenerativeModel, test_x: torch.Tensor, test_y: torch.Tens
         order = torch.argsort((predicted == test_y.to(predicted.device)).int(), stable=True)[:64]
         model.train(was_training)
         return grid(to_uint8(test_x[order.to(test_x.device)].cpu()), ncols=8)
+    if model.kind in IMAGE_TO_IMAGE_KINDS:
+        # Test pictures, the same pictures with the centre hole, and the filled ones: three rows of 16.
+        from .models.context import centre_hole
+
+        pick = torch.linspace(0, len(test_x) - 1, 16).long().to(test_x.device)
+        x = test_x[pick]
+        hidden = centre_hole().to(x.device)
+        pictures = torch.cat([x.cpu(), torch.where(hidden, torch.full_like(x, 0.5), x).cpu(), model.inpaint(x, ~hidden).cpu()])
+        model.train(was_training)
+        return grid(to_uint8(pictures), ncols=16)
     if model.kind in ENCODER_KINDS:
         # Spread over the test set: the shipped MNIST split is stored sorted by class.
         pick = torch.linspace(0, len(test_x) - 1, 16).long().to(test_x.device)
@@ -784,6 +846,8 @@ def parse_args(argv=None) -> tuple[TrainSettings, dict]:
     parser.add_argument("--code-activation", choices=["linear", "relu"], default="linear",
                         help="ae/dae: relu makes the code non-negative with exact zeros (sparse AE)")
     parser.add_argument("--l1", type=float, default=0.0, help="ae/dae: L1 penalty weight on the code (sparse AE)")
+    parser.add_argument("--adversarial-weight", type=float,
+                        help="context: weight of the adversarial term (default 0.001, the paper's; 0 trains the L2-only twin)")
     parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, help="CPU threads for torch")

@@ -32,7 +32,7 @@ def settings(tmp_path, dataset, **overrides):
     return TrainSettings(**base)
 
 
-@pytest.mark.parametrize("model", ["ae", "dae", "vae", "cvae", "gan", "cgan", "wgan", "wgan-gp", "classifier", "pixelcnn", "pca"])
+@pytest.mark.parametrize("model", ["ae", "dae", "vae", "cvae", "gan", "cgan", "wgan", "wgan-gp", "classifier", "pixelcnn", "pca", "context"])
 def test_two_step_training_run_of_every_family(model, tmp_path):
     """Two real steps on the shipped digits, ending in a loadable checkpoint."""
     heard = []
@@ -41,7 +41,8 @@ def test_two_step_training_run_of_every_family(model, tmp_path):
                             device="cpu"),
               on_step=heard.append, log=lambda message: None)
     loaded = gx.load(out)
-    assert loaded.kind == model and loaded.dataset == "mnist" and loaded.class_names[3] == "3"
+    assert loaded.kind == {"context": "context_encoder"}.get(model, model)
+    assert loaded.dataset == "mnist" and loaded.class_names[3] == "3"
     config = checkpoints.read_config(out)
     if model == "pca":     # fitted in closed form: never cut short
         assert config["complete"] is True and config["metrics"]["explained_variance"] > 0.1
@@ -57,6 +58,8 @@ def test_two_step_training_run_of_every_family(model, tmp_path):
     if model in ("wgan", "wgan-gp"):
         assert config["training"]["lr"] == train.DEFAULT_LR[model]
         assert "train_w_estimate" in config["metrics"]
+    if model == "context":
+        assert config["metrics"]["test_hole_psnr"] > 0 and "train_d_loss" in config["metrics"]
     if model == "pixelcnn":
         assert config["metrics"]["test_nll_nats"] > 0
         assert config["model_config"]["channels"] == 8

@@ -147,12 +147,16 @@ def test_upload_denoise_and_inpaint(tmp_path):
     assert original.ndim == 3 and max(original.shape[:2]) <= 320
     assert stored.shape == (28, 28) and dae is not None and vae is not None
     assert editor["background"].shape == (280, 280, 3)
-    holed, vae_fill, ae_fill, mean_fill, table = upload.on_inpaint(stored, None, "centre", "mnist")
-    assert table.count("dB") == 3
+    holed, *fills, mean_fill, table = upload.on_inpaint(stored, None, "centre", "mnist")
+    assert len(fills) == len(upload.FILLERS) == 5
+    shipped = [f for f, (role, _) in zip(fills, upload.FILLERS) if role in ("vae", "ae")]
+    assert all(f is not None and f.shape == (140, 140) for f in shipped)
+    # one row per filler with a checkpoint and the mean image, each with PSNR and the classifier's reading
+    assert table.count("dB") == 1 + sum(f is not None for f in fills) and "the classifier reads" in table
     layer = np.zeros((280, 280, 4), np.uint8)
     layer[140:, :, 3] = 255
     outputs = upload.on_inpaint(stored, {"layers": [layer]}, "painted", "mnist")
-    assert outputs[1] is not None
+    assert outputs[1 + [role for role, _ in upload.FILLERS].index("vae")] is not None
     with pytest.raises(gr.Error, match="paint over"):
         upload.on_inpaint(stored, {"layers": []}, "painted", "mnist")
 

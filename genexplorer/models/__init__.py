@@ -4,6 +4,7 @@ from __future__ import annotations
 from .ae import AE, AEConfig
 from .base import GenerativeModel, ModelConfig, UnsupportedOperation
 from .classifier import Classifier, ClassifierConfig
+from .context import ContextConfig, ContextEncoder
 from .cvae import CVAE, CVAEConfig
 from .gan import GAN, GANConfig
 from .pca import PCA, PCAConfig
@@ -14,6 +15,7 @@ from .vae import VAE, VAEConfig, gaussian_kl
 MODELS: dict[str, type[GenerativeModel]] = {
     "ae": AE, "dae": AE, "vae": VAE, "cvae": CVAE, "gan": GAN, "cgan": GAN, "wgan": GAN, "wgan-gp": GAN,
     "classifier": Classifier, "pixelcnn": PixelCNN, "pca": PCA,
+    "context": ContextEncoder, "context_encoder": ContextEncoder,
 }
 # PCA is the linear autoencoder's optimum, fitted in closed form: it goes wherever an AE goes.
 ENCODER_KINDS = ("ae", "dae", "vae", "cvae", "pca")
@@ -22,6 +24,8 @@ GAN_KINDS = ("gan", "cgan", "wgan", "wgan-gp")
 GENERATIVE_KINDS = ENCODER_KINDS + GAN_KINDS
 # Models with an exact likelihood and pixel-by-pixel sampling, but no latent code for sliders or maps.
 AUTOREGRESSIVE_KINDS = ("pixelcnn",)
+# Image-to-image models: they fill or translate a given picture, never draw from nothing.
+IMAGE_TO_IMAGE_KINDS = ("context_encoder",)
 
 
 def model_class(kind: str) -> type[GenerativeModel]:
@@ -56,7 +60,7 @@ def build(kind: str, settings: dict | None = None) -> GenerativeModel:
 
 __all__ = [
     "AE", "AEConfig", "VAE", "VAEConfig", "CVAE", "CVAEConfig", "GAN", "GANConfig",
-    "Classifier", "ClassifierConfig", "PCA", "PCAConfig", "PixelCNN", "PixelCNNConfig", "AUTOREGRESSIVE_KINDS",
+    "Classifier", "ClassifierConfig", "PCA", "PCAConfig", "ContextEncoder", "ContextConfig", "IMAGE_TO_IMAGE_KINDS", "PixelCNN", "PixelCNNConfig", "AUTOREGRESSIVE_KINDS",
     "GenerativeModel", "ModelConfig", "UnsupportedOperation", "MODELS", "ENCODER_KINDS", "GENERATIVE_KINDS", "GAN_KINDS",
     "build", "make_config", "model_class", "gaussian_kl",
 ]

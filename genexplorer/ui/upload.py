@@ -69,9 +69,24 @@ def painted_mask(editor_value) -> torch.Tensor:
     return torch.from_numpy(hidden).reshape(1, 1, 28, 28)
 
 
+# The inpainting row, left to right: (checkpoint role, title). The context encoders paint the hole in one pass;
+# the VAE optimises its code against the known pixels; the AE projects; the PixelCNN draws one completion.
+FILLERS = (("context", "Context encoder (L2 + adversarial)"), ("context-l2", "Context encoder, L2 only"),
+           ("vae", "VAE (latent optimisation)"), ("ae", "AE (reconstruct, keep known pixels)"),
+           ("pixelcnn", "PixelCNN (one completion)"))
+
+
+def _fill(model, x: torch.Tensor, hidden: torch.Tensor) -> np.ndarray:
+    if model.kind == "pixelcnn":
+        with torch.inference_mode():
+            done = model.complete(x, (~hidden).float(), generator=torch.Generator().manual_seed(0))
+        return (done[0, 0].clamp(0, 1) * 255).round().to(torch.uint8).numpy()
+    return explore.inpaint(model, x, hidden)
+
+
 @common.user_errors
 def on_inpaint(picture28, editor_value, mask_name: str, dataset: str):
-    """-> (input with the hole shown, VAE fill, AE fill, mean-image fill, score table)."""
+    """-> (input with the hole shown, one picture per filler (None where no checkpoint), mean-image fill, score table)."""
     dataset = common.checked_dataset(dataset)
     if picture28 is None:
         raise explore.ExploreError("upload a picture first")
@@ -80,19 +95,29 @@ def on_inpaint(picture28, editor_value, mask_name: str, dataset: str):
     x = common.model_input(truth)
     shown = truth.copy()
     shown[hidden.reshape(28, 28).numpy()] = 90   # the hole, in grey
+    listing = common.cache.listing(dataset)
+    reader = common.model_or_none(dataset, "classifier", listing=listing)[1]
+    def read(picture) -> str:
+        if reader is None:
+            return ""
+        name, probability = explore.classify(reader, common.model_input(picture))[0]
+        return f"{name} ({100 * probability:.0f}%)"
+
     results, rows = [], []
-    for role, title in (("vae", "VAE (latent optimisation)"), ("ae", "AE (reconstruct, keep known pixels)")):
-        name, model = common.model_or_none(dataset, role)
+    for role, title in FILLERS:
+        name, model = common.model_or_none(dataset, role, listing=listing)
         if model is None:
             results.append(None)
+            rows.append(f"| {title} | no `{dataset}-{role}` checkpoint | |")
             continue
-        filled = explore.inpaint(model, x, hidden)
+        filled = _fill(model, x, hidden)
         results.append(common.picture(filled))
-        rows.append(f"| {title} | {explore.hidden_psnr(filled, truth, hidden):.1f} dB |")
+        rows.append(f"| {title} | {explore.hidden_psnr(filled, truth, hidden):.1f} dB | {read(filled)} |")
     mean = (explore.mean_image(dataset).numpy()[0, 0] * 255).round().astype(np.uint8)
     baseline = np.where(hidden.reshape(28, 28).numpy(), mean, truth)
-    rows.append(f"| mean image (baseline) | {explore.hidden_psnr(baseline, truth, hidden):.1f} dB |")
-    table = "| filled by | PSNR on the hidden pixels |\n|---|---|\n" + "\n".join(rows)
+    rows.append(f"| mean image (baseline) | {explore.hidden_psnr(baseline, truth, hidden):.1f} dB | {read(baseline)} |")
+    table = ("| filled by | PSNR on the hidden pixels | the classifier reads |\n|---|---|---|\n" + "\n".join(rows)
+             + (f"\n\nThe classifier reads your picture, without the hole, as **{read(truth)}**." if reader is not None else ""))
     return (common.picture(shown), *results, common.picture(baseline), table)
 
 
@@ -123,13 +148,12 @@ def build(dataset: gr.Radio, uploaded: gr.State, tab: gr.Tab) -> None:
         with gr.Column(scale=2):
             with gr.Row():
                 holed = common.image_output("With the hole", elem_id="ge-inpaint-input")
-                vae_fill = common.image_output("VAE", elem_id="ge-inpaint-vae")
-                ae_fill = common.image_output("AE", elem_id="ge-inpaint-ae")
+                fills = [common.image_output(title.split(" (")[0], elem_id=f"ge-inpaint-{role}") for role, title in FILLERS]
                 mean_fill = common.image_output("Mean image", elem_id="ge-inpaint-mean")
             scores = gr.Markdown(elem_id="ge-inpaint-scores")
 
     upload.upload(on_upload, [upload, dataset], [original, seen, uploaded, editor, dae_out, vae_out, message], api_name="upload")
-    go.click(on_inpaint, [uploaded, editor, mask_name, dataset], [holed, vae_fill, ae_fill, mean_fill, scores],
+    go.click(on_inpaint, [uploaded, editor, mask_name, dataset], [holed, *fills, mean_fill, scores],
              api_name="inpaint")
     # The editor's brush is not active until its button is clicked: click it for the user.
     tab.select(None, None, None, api_name=False,

@@ -1,0 +1,90 @@
+"""The context encoder (Pathak et al. 2016): the hole is painted from its context, known pixels stay."""
+import pytest
+import torch
+
+from genexplorer import checkpoints, train
+from genexplorer.models import build
+from genexplorer.models.base import UnsupportedOperation
+from genexplorer.models.context import centre_hole, random_holes
+
+
+def tiny(adversarial=0.001):
+    torch.manual_seed(0)
+    model = build("context", {"channels": 4, "latent_dim": 8, "adversarial_weight": adversarial})
+    model.dataset = "mnist"
+    return model.eval()
+
+
+def test_inpaint_keeps_known_pixels_and_fills_the_hole():
+    model = tiny()
+    x = torch.rand(3, 1, 28, 28)
+    known = (~centre_hole()).float()
+    out = model.inpaint(x, known)
+    assert out.shape == x.shape and out.min() >= 0 and out.max() <= 1
+    keep = known.bool().expand_as(x)
+    assert torch.equal(out[keep], x[keep]), "known pixels are never changed"
+    assert not torch.equal(out[~keep], x[~keep])
+    per_image = torch.stack([known[0]] * 3)
+    assert torch.equal(model.inpaint(x, per_image), out), "one mask for all or one per picture: the same"
+
+
+def test_the_filling_sees_the_context_not_the_hidden_pixels():
+    model = tiny()
+    x = torch.rand(2, 1, 28, 28)
+    known = (~centre_hole()).float()
+    other = x.clone()
+    other[..., 7:21, 7:21] = torch.rand(2, 1, 14, 14)     # change only what is hidden
+    assert torch.equal(model.inpaint(x, known)[..., 7:21, 7:21], model.inpaint(other, known)[..., 7:21, 7:21])
+
+
+def test_training_holes_are_varied_and_sized():
+    holes = random_holes(300, generator=torch.Generator().manual_seed(0))
+    shares = holes.float().mean(dim=(1, 2, 3))
+    assert holes.dtype == torch.bool and holes.shape == (300, 1, 28, 28)
+    assert 0.02 < float(shares.min()) and float(shares.max()) < 0.8 and float(shares.mean()) > 0.1
+    assert len({tuple(h.flatten().tolist()) for h in holes[:50]}) == 50, "no two holes alike"
+
+
+def test_the_joint_loss_weights_l2_and_adversarial_terms_and_the_twin_has_no_discriminator():
+    x = torch.rand(4, 1, 28, 28)
+    model = tiny().train()
+    torch.manual_seed(1)
+    terms = model.loss(x)
+    assert {"loss", "rec", "adv", "d_loss", "d_real", "d_fake"} <= set(terms)
+    assert torch.allclose(terms["loss"], 0.999 * terms["rec"] + 0.001 * terms["adv"])
+    twin = tiny(adversarial=0.0).train()
+    assert twin.discriminator is None and set(twin.loss(x)) == {"loss", "rec"}
+    optimizers = train._optimizers(model, 2e-4)
+    assert set(optimizers) == {"g", "d"}
+    before = [p.clone() for p in model.discriminator.parameters()]
+    train._adversarial_fill_step(model, optimizers, x, None, False)
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.discriminator.parameters()))
+
+
+def test_bad_input_gets_clear_messages():
+    model = tiny()
+    x = torch.rand(1, 1, 28, 28)
+    with pytest.raises(ValueError, match="hides nothing"):
+        model.inpaint(x, torch.ones(1, 1, 28, 28))
+    with pytest.raises(ValueError, match="whole picture"):
+        model.inpaint(x, torch.zeros(1, 1, 28, 28))
+    with pytest.raises(ValueError, match="NaN"):
+        model.inpaint(torch.full((1, 1, 28, 28), float("nan")), (~centre_hole()).float())
+    with pytest.raises(ValueError, match="mask of shape"):
+        model.inpaint(x, torch.ones(28, 28))
+    with pytest.raises(ValueError, match=r"\(B, 1, 28, 28\)"):
+        model.inpaint(torch.rand(28, 28), (~centre_hole()).float())
+    for call in (lambda: model.encode(x), lambda: model.decode(torch.zeros(1, 8)), lambda: model.sample(2),
+                 lambda: model.reconstruct(x)):
+        with pytest.raises(UnsupportedOperation, match="inpaint|fills holes"):
+            call()
+
+
+def test_save_and_load_both_twins(tmp_path):
+    x = torch.rand(2, 1, 28, 28)
+    known = (~centre_hole()).float()
+    for adversarial in (0.001, 0.0):
+        model = tiny(adversarial)
+        loaded = checkpoints.load(checkpoints.save(model, tmp_path / f"mnist-context-{adversarial}"))
+        assert loaded.kind == "context_encoder" and loaded.adversarial == (adversarial > 0)
+        assert torch.equal(loaded.inpaint(x, known), model.inpaint(x, known))
