@@ -58,9 +58,9 @@ def _digit(size: int = 112) -> np.ndarray:
 
 def _train(name="mnist-tort-bad", family="vae", dataset="mnist", zip_file=None, latent=2, epochs=1, batch=128, lr=0,
            seed=0, beta=1.0, noise="mixed", noise_level=0.5, device="cpu", overwrite=False, processes=1,
-           architecture="conv", hidden=512, code="linear", l1=0.0) -> tuple:
+           architecture="conv", hidden=512, code="linear", l1=0.0, adversarial=0.001) -> tuple:
     return (name, family, dataset, zip_file, latent, epochs, batch, lr, seed, beta, noise, noise_level, device, overwrite,
-            processes, architecture, hidden, code, l1)
+            processes, architecture, hidden, code, l1, adversarial)
 
 
 UPLOAD_SETUP = ("upload", (File("digit.png"), "mnist"))
@@ -195,6 +195,8 @@ CATALOGUE: list[BadInput] = [
     BadInput("train: dense hidden width -5", "train_start", _train(family="ae", architecture="dense", hidden=-5),
              match="minimum|hidden"),
     BadInput("train: code 'softmax'", "train_start", _train(family="ae", code="softmax"), match="choices|code"),
+    BadInput("train: context adversarial weight 5", "train_start", _train(family="context", adversarial=5),
+             match="maximum|adversarial"),
     BadInput("train: latent size 10^6", "train_start", _train(latent=10 ** 6), match="maximum"),
     BadInput("train: learning rate NaN", "train_start", _train(lr=NAN), match="finite|learning rate", raw=True),
     BadInput("train: learning rate -1", "train_start", _train(lr=-1), match="minimum"),

@@ -73,6 +73,17 @@ run, the Frechet distance of 1,000 samples each epoch beside the losses. **Mode 
 of a mixture and ignore the rest (the ring of 8 counts the modes covered).
 """
 
+CONTEXT_NOTES = r"""
+### Context encoder: see it on **Upload** (inpainting)
+A network that sees a picture with a hole, and where the hole is, and paints the hole (Pathak et al. 2016). With a
+squared error on the hole alone, $\mathcal{L}_{rec} = \|(1 - M) \odot (x - F((1 - M) \odot x))\|^2$, the best
+answer is the *average* of every filling that fits, a blur. The context encoder adds an adversarial term: a
+discriminator $D$ judges the filled picture, and the filler is trained on
+$$\mathcal{L} = 0.999\,\mathcal{L}_{rec} + 0.001\,\mathcal{L}_{adv}, \qquad \mathcal{L}_{adv} = -\log D(\text{filled}),$$
+which pushes towards one sharp filling instead. The Upload tab shows it beside its L2-only twin (the blur), the VAE
+(which optimises its code against the known pixels), the AE and the PixelCNN (which draws one of many fillings).
+"""
+
 PIXELCNN_NOTES = r"""
 ### PixelCNN (autoregressive): see it on **Generate** (pixel by pixel), **Complete** and **Draw** (exact nats)
 No code $z$ at all: the chain rule of probability writes any distribution over the 784 pixels, taken in reading
@@ -98,6 +109,7 @@ LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": 
 
 def build() -> None:
     gr.Markdown(NOTES, latex_delimiters=LATEX, elem_id="ge-learn")
+    gr.Markdown(CONTEXT_NOTES, latex_delimiters=LATEX, elem_id="ge-learn-context")
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
             gr.Markdown(PIXELCNN_NOTES, latex_delimiters=LATEX, elem_id="ge-learn-pixelcnn")

@@ -18,12 +18,13 @@ from . import common
 FAMILIES = [("Autoencoder (AE)", "ae"), ("Denoising AE", "dae"), ("VAE", "vae"), ("Conditional VAE", "cvae"),
             ("GAN (DCGAN)", "gan"), ("Conditional GAN", "cgan"), ("WGAN (weight clipping)", "wgan"),
             ("WGAN-GP (gradient penalty)", "wgan-gp"), ("PixelCNN (autoregressive)", "pixelcnn"),
-            ("PCA (the linear autoencoder, fitted in closed form)", "pca")]
+            ("PCA (the linear autoencoder, fitted in closed form)", "pca"),
+            ("Context encoder (fills holes)", "context")]
 ARCHITECTURES = [("convolutional", "conv"), ("dense (fully connected)", "dense")]
 CODE_ACTIVATIONS = [("linear", "linear"), ("ReLU (exact zeros: sparse AE)", "relu")]
 NOISES = [("mixed", "mixed"), ("Gaussian", "gaussian"), ("salt and pepper", "salt_pepper"), ("masking", "masking")]
 # Which curves go together on the plot, per family.
-CURVES = {"gan": (("d_loss", "g_loss"), ("d_real", "d_fake")), "vae": (("rec", "kl"),), "ae": (("rec",),),
+CURVES = {"context": (("rec",), ("adv", "d_loss")), "gan": (("d_loss", "g_loss"), ("d_real", "d_fake")), "vae": (("rec", "kl"),), "ae": (("rec",),),
           "wgan": (("d_loss", "g_loss"), ("w_estimate",)), "pixelcnn": (("nll",),)}
 
 _manager: jobs.JobManager | None = None
@@ -66,7 +67,8 @@ def run_choices() -> list[tuple[str, str]]:
 
 @common.user_errors
 def on_start(name, family, dataset, zip_file, latent_dim, epochs, batch_size, lr, seed, beta, noise, noise_level,
-             device, overwrite, processes=1, architecture="conv", hidden=512, code_activation="linear", l1=0.0):
+             device, overwrite, processes=1, architecture="conv", hidden=512, code_activation="linear", l1=0.0,
+             adversarial_weight=0.001):
     """Queue a run; -> (runs dropdown update, message). The last four are the autoencoder zoo's settings
     (AE and DAE only): a dense network's hidden width (0: one layer each way), the code's activation, its L1 weight."""
     if dataset == "fashion":
@@ -79,6 +81,8 @@ def on_start(name, family, dataset, zip_file, latent_dim, epochs, batch_size, lr
                 "device": device or "auto"}
     if family == "dae":
         settings.update(noise=noise, noise_level=float(noise_level))
+    if family == "context":
+        settings["adversarial_weight"] = _number(adversarial_weight, "adversarial weight", 0, 1)
     if family in ("ae", "dae"):
         settings.update(architecture=architecture or "conv", code_activation=code_activation or "linear",
                         l1=_number(l1, "L1 weight", 0, 100))
@@ -155,7 +159,7 @@ def curve_figure(job: jobs.Job, status: dict):
     if not curve:
         return None
     family = {"gan": "gan", "cgan": "gan", "wgan": "wgan", "wgan-gp": "wgan", "vae": "vae", "cvae": "vae",
-              "pixelcnn": "pixelcnn"}.get(
+              "pixelcnn": "pixelcnn", "context": "context"}.get(
         job.settings.get("model"), "ae")
     groups = CURVES[family]
     # GAN families: the Frechet distance of 1,000 samples per epoch, beside the losses, shows
@@ -252,6 +256,8 @@ def build(tab: gr.Tab) -> None:
                     l1 = gr.Number(0.0, minimum=0, maximum=100, label="L1 weight on the code (sparse AE)", elem_id="ge-train-l1")
                 gr.Markdown("An *overcomplete* AE: a code wider than the 784 pixels (latent size 1024, dense, hidden 0, "
                             "ReLU code); with an L1 weight (e.g. 0.001) it becomes the *sparse* AE.")
+            adversarial_weight = gr.Number(0.001, minimum=0, maximum=1, label="Context encoder: adversarial weight "
+                                           "(0.001 as the paper; 0 trains the L2-only twin)", elem_id="ge-train-adversarial")
             device = gr.Dropdown(jobs.available_devices(), value="auto", label="Device", elem_id="ge-train-device")
             gpus = gpu_count()
             # Data-parallel training (torchrun, DistributedDataParallel) pays with more than one GPU.
@@ -277,7 +283,8 @@ def build(tab: gr.Tab) -> None:
     view_outputs = [progress, curves, samples, log, runs, timer]
     dataset.change(lambda d: gr.update(visible=d == "zip"), dataset, zip_file, api_name=False)
     start.click(on_start, [name, family, dataset, zip_file, latent_dim, epochs, batch_size, lr, seed, beta, noise,
-                           noise_level, device, overwrite, processes, architecture, hidden, code_activation, l1],
+                           noise_level, device, overwrite, processes, architecture, hidden, code_activation, l1,
+                           adversarial_weight],
                 [run, message], api_name="train_start").then(
         on_view, run, view_outputs, api_name=False)
     cancel.click(on_cancel, run, message, api_name="train_cancel")
