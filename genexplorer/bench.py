@@ -13,6 +13,7 @@ machine is shared and noisy, so rerun before trusting a small difference.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import os
 import platform
@@ -254,13 +255,14 @@ async ([x0, y0, dx = 8]) => {
 """
 
 
-def browser_speed(steps: int) -> list[tuple[str, dict]]:
-    """Input in a real browser (Playwright + Debian's Chromium) to the new picture painted."""
+@contextlib.contextmanager
+def app_in_chromium():
+    """`python app.py` on a free port and a headless Chromium page on it, loaded (the Draw canvas is up):
+    yields (browser, page, port); everything is stopped afterwards."""
     from playwright.sync_api import sync_playwright
 
     port = free_port()
     process = start_app(port)
-    rows = []
     try:
         wait_ready(port)
         with sync_playwright() as p:
@@ -268,39 +270,46 @@ def browser_speed(steps: int) -> list[tuple[str, dict]]:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(f"http://127.0.0.1:{port}")
             page.wait_for_selector("#ge-canvas canvas", timeout=60_000)
-            stroke_js = STROKE_JS.replace("WAIT_FOR_NEW_IMAGE", WAIT_FOR_NEW_IMAGE)
-            slider_js = SLIDER_JS.replace("WAIT_FOR_NEW_IMAGE", WAIT_FOR_NEW_IMAGE)
-            failures = 0
-            # Back to back: each stroke starts the moment the last one's picture is painted, while
-            # the page still handles that stroke's Gradio event. Paced: 0.3 s between strokes, as a
-            # person lifting the pen and putting it down again.
-            for label, pause in (("back to back", 0.0), ("0.3 s apart", 0.3)):
-                strokes = []
-                for i in range(steps + 3):
-                    if i % 4 == 0:
-                        page.click("#ge-canvas .ge-clear")
-                        page.wait_for_function(
-                            "document.querySelector('#ge-draw-message').innerText.includes('Draw in the black box')",
-                            timeout=10_000)
-                    time.sleep(pause)
-                    strokes.append(page.evaluate(stroke_js, [40 + 40 * (i % 4), 40 + (i % 3) * 10]))
-                rows.append((f"stroke (pointer-up) -> VAE reconstruction painted, strokes {label}",
-                             summary([s for s in strokes[3:] if s >= 0])))
-                failures += sum(1 for s in strokes if s < 0)
-            page.get_by_role("tab", name="Latent sliders").click()
-            page.wait_for_selector("#ge-slider-image img", timeout=30_000)
-            samples = []
-            for i in range(steps + 3):
-                samples.append(page.evaluate(slider_js, [round(-2.5 + 5 * ((i * 0.37) % 1), 2)]))
-            rows.append(("slider input -> decoded picture painted", summary([s for s in samples[3:] if s >= 0])))
-            failures += sum(1 for s in samples if s < 0)
-            rows.append(concurrent_pages(browser, port))
-            if failures:
-                rows.append((f"(updates not seen within 5 s: {failures})", {"n": failures, "median": float("nan"), "p95": float("nan")}))
+            yield browser, page, port
             browser.close()
     finally:
         process.terminate()
         process.wait(30)
+
+
+def browser_speed(steps: int) -> list[tuple[str, dict]]:
+    """Input in a real browser (Playwright + Debian's Chromium) to the new picture painted."""
+    rows = []
+    with app_in_chromium() as (browser, page, port):
+        stroke_js = STROKE_JS.replace("WAIT_FOR_NEW_IMAGE", WAIT_FOR_NEW_IMAGE)
+        slider_js = SLIDER_JS.replace("WAIT_FOR_NEW_IMAGE", WAIT_FOR_NEW_IMAGE)
+        failures = 0
+        # Back to back: each stroke starts the moment the last one's picture is painted, while
+        # the page still handles that stroke's Gradio event. Paced: 0.3 s between strokes, as a
+        # person lifting the pen and putting it down again.
+        for label, pause in (("back to back", 0.0), ("0.3 s apart", 0.3)):
+            strokes = []
+            for i in range(steps + 3):
+                if i % 4 == 0:
+                    page.click("#ge-canvas .ge-clear")
+                    page.wait_for_function(
+                        "document.querySelector('#ge-draw-message').innerText.includes('Draw in the black box')",
+                        timeout=10_000)
+                time.sleep(pause)
+                strokes.append(page.evaluate(stroke_js, [40 + 40 * (i % 4), 40 + (i % 3) * 10]))
+            rows.append((f"stroke (pointer-up) -> VAE reconstruction painted, strokes {label}",
+                         summary([s for s in strokes[3:] if s >= 0])))
+            failures += sum(1 for s in strokes if s < 0)
+        page.get_by_role("tab", name="Latent sliders").click()
+        page.wait_for_selector("#ge-slider-image img", timeout=30_000)
+        samples = []
+        for i in range(steps + 3):
+            samples.append(page.evaluate(slider_js, [round(-2.5 + 5 * ((i * 0.37) % 1), 2)]))
+        rows.append(("slider input -> decoded picture painted", summary([s for s in samples[3:] if s >= 0])))
+        failures += sum(1 for s in samples if s < 0)
+        rows.append(concurrent_pages(browser, port))
+        if failures:
+            rows.append((f"(updates not seen within 5 s: {failures})", {"n": failures, "median": float("nan"), "p95": float("nan")}))
     return rows
 
 
@@ -329,32 +338,18 @@ async (pace) => {
 def pixelcnn_browser_speed(runs: int) -> list[tuple[str, dict]]:
     """The Generate tab's PixelCNN animation in Chromium: 16 samples drawn live, frames painted per second
     (between the first and the last frame) and the click to the last pixel painted."""
-    from playwright.sync_api import sync_playwright
-
-    port = free_port()
-    process = start_app(port)
     fps, totals, frames_seen = [], [], []
-    try:
-        wait_ready(port)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"http://127.0.0.1:{port}")
-            page.wait_for_selector("#ge-canvas canvas", timeout=60_000)
-            page.get_by_role("tab", name="Generate").click()
-            page.wait_for_selector("#ge-gen-pixelcnn-go", timeout=30_000)
-            for _ in range(runs + 1):
-                frames = page.evaluate(PIXELCNN_JS)
-                page.wait_for_function("document.querySelector('#ge-gen-pixelcnn-message').innerText.includes('784 passes')",
-                                       timeout=60_000)
-                if len(frames) >= 2:
-                    fps.append((len(frames) - 1) / ((frames[-1] - frames[0]) / 1000))
-                    totals.append(frames[-1])
-                    frames_seen.append(len(frames))
-            browser.close()
-    finally:
-        process.terminate()
-        process.wait(30)
+    with app_in_chromium() as (_, page, _port):
+        page.get_by_role("tab", name="Generate").click()
+        page.wait_for_selector("#ge-gen-pixelcnn-go", timeout=30_000)
+        for _ in range(runs + 1):
+            frames = page.evaluate(PIXELCNN_JS)
+            page.wait_for_function("document.querySelector('#ge-gen-pixelcnn-message').innerText.includes('784 passes')",
+                                   timeout=60_000)
+            if len(frames) >= 2:
+                fps.append((len(frames) - 1) / ((frames[-1] - frames[0]) / 1000))
+                totals.append(frames[-1])
+                frames_seen.append(len(frames))
     # the first run warms the model up
     fps, totals, frames_seen = fps[1:], totals[1:], frames_seen[1:]
     return [(f"PixelCNN, 16 samples drawn live: frames painted per second ({statistics.median(frames_seen):.0f} frames a "
@@ -368,40 +363,26 @@ def ganlab_browser_speed(seconds: float, lessons=("a Gaussian, non-saturating lo
                                                    "two moons, WGAN-GP")) -> list[tuple[str, dict]]:
     """The GAN lab playing in Chromium: frames painted per second over ``seconds`` of play, per lesson
     (each second of play counted as one run), and the generator steps those frames trained."""
-    from playwright.sync_api import sync_playwright
-
-    port = free_port()
-    process = start_app(port)
     rows = []
-    try:
-        wait_ready(port)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"http://127.0.0.1:{port}")
-            page.wait_for_selector("#ge-canvas canvas", timeout=60_000)
-            page.get_by_role("tab", name="GAN lab").click()
-            for lesson in lessons:
-                page.locator("#ge-lab-lesson input").click()
-                page.get_by_role("option", name=lesson).click()
-                page.wait_for_function("() => window.geLab && window.geLab.frame && window.geLab.frame.step === 0",
-                                       timeout=30_000)
-                page.locator(".ge-lab-play").click()
-                per_second, steps = [], []
-                for _ in range(int(seconds)):
-                    frames, step = page.evaluate("[window.geLab.frames, window.geLab.frame.step]")
-                    time.sleep(1.0)
-                    frames2, step2 = page.evaluate("[window.geLab.frames, window.geLab.frame.step]")
-                    per_second.append(frames2 - frames)
-                    steps.append(step2 - step)
-                page.locator(".ge-lab-play").click()
-                rows.append((f"GAN lab, '{lesson}' playing at speed 5: frames painted per second (worst: the slowest "
-                             f"second; {statistics.median(steps):.0f} generator steps a second)",
-                             {"n": len(per_second), "median": statistics.median(per_second), "p95": min(per_second)}))
-            browser.close()
-    finally:
-        process.terminate()
-        process.wait(30)
+    with app_in_chromium() as (_, page, _port):
+        page.get_by_role("tab", name="GAN lab").click()
+        for lesson in lessons:
+            page.locator("#ge-lab-lesson input").click()
+            page.get_by_role("option", name=lesson).click()
+            page.wait_for_function("() => window.geLab && window.geLab.frame && window.geLab.frame.step === 0",
+                                   timeout=30_000)
+            page.locator(".ge-lab-play").click()
+            per_second, steps = [], []
+            for _ in range(int(seconds)):
+                frames, step = page.evaluate("[window.geLab.frames, window.geLab.frame.step]")
+                time.sleep(1.0)
+                frames2, step2 = page.evaluate("[window.geLab.frames, window.geLab.frame.step]")
+                per_second.append(frames2 - frames)
+                steps.append(step2 - step)
+            page.locator(".ge-lab-play").click()
+            rows.append((f"GAN lab, '{lesson}' playing at speed 5: frames painted per second (worst: the slowest "
+                         f"second; {statistics.median(steps):.0f} generator steps a second)",
+                         {"n": len(per_second), "median": statistics.median(per_second), "p95": min(per_second)}))
     return rows
 
 

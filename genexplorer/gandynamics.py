@@ -16,7 +16,7 @@ import numpy as np
 
 from . import checkpoints
 from .metrics import frechet_distance
-from .quality import Reader, Table, _pct, load_split, samples_of, worst_class
+from .quality import Table, _pct, load_split, reader_or_note, samples_of, worst_class
 from .toy import PRESETS, ToyGAN
 
 # The loss curve whose fall should mean better pictures, per family: the WGAN critic's loss is minus its
@@ -118,10 +118,8 @@ def conditional_table(count: int, datasets=("mnist", "fashion")) -> Table:
         "dataset", "model", "samples", "Frechet distance (classifier features)",
         "classifier agrees with requested class", "worst class (agreement)"])
     for dataset in datasets:
-        try:
-            reader = Reader(checkpoints.load(f"{dataset}-classifier"))
-        except checkpoints.CheckpointError as exc:
-            table.notes.append(f"{dataset}: not measured ({exc})")
+        reader = reader_or_note(dataset, table)
+        if reader is None:
             continue
         test = load_split(dataset, "test").take(count)
         reference = reader.features(test.x)

@@ -196,6 +196,15 @@ class Reader:
         return float((self.labels(x) == y).float().mean())
 
 
+def reader_or_note(dataset: str, table) -> "Reader | None":
+    """The dataset's shipped classifier as a Reader, or None with a note in ``table`` saying why not."""
+    try:
+        return Reader(checkpoints.load(f"{dataset}-classifier"))
+    except checkpoints.CheckpointError as exc:
+        table.notes.append(f"{dataset}: not measured ({exc})")
+        return None
+
+
 def reconstruct_all(model, test: Split) -> torch.Tensor:
     """Reconstructions of the test images; a conditional model is told the true class."""
     if getattr(model, "conditional", False):

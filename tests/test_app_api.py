@@ -138,22 +138,27 @@ def test_uploads_that_are_not_pictures_through_the_api(client, tmp_path, name, c
     assert client.predict("mnist", 10, 0, api_name="/generate_vae")
 
 
-def test_a_real_training_run_through_the_api_ends_in_a_new_checkpoint(client):
+def wait_for_run(client, run, timeout: float = 240.0) -> str:
+    """Poll a run started through the API until it is done or failed: its progress HTML, which says which."""
     import time
 
+    run = run["value"] if isinstance(run, dict) else run  # the client hands back the dropdown's update
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        progress = client.predict(run, api_name="/train_status")[0]
+        if "data-state='done'" in progress or "data-state='failed'" in progress:
+            return progress
+        time.sleep(1)
+    return progress
+
+
+def test_a_real_training_run_through_the_api_ends_in_a_new_checkpoint(client):
     from genexplorer import checkpoints
 
     run, message = client.predict("mnist-apitest", "vae", "mnist", None, 2, 1, 128, 0, 0, 1.0, "mixed", 0.5, "cpu",
                                   False, 1, api_name="/train_start")
     assert "Queued **mnist-apitest**" in message
-    run = run["value"] if isinstance(run, dict) else run  # the client hands back the dropdown's update
-    deadline = time.time() + 240
-    while time.time() < deadline:
-        progress = client.predict(run, api_name="/train_status")[0]
-        if "data-state='done'" in progress or "data-state='failed'" in progress:
-            break
-        time.sleep(1)
-    assert "data-state='done'" in progress, progress
+    assert "data-state='done'" in wait_for_run(client, run)
     assert "mnist-apitest" in checkpoints.list_checkpoints()
     from genexplorer.ui import common
 
@@ -219,21 +224,12 @@ def test_gan_lab_lesson_and_reset_through_the_api(client, app_url):
 
 def test_train_a_sparse_overcomplete_autoencoder_from_the_page(client):
     """The Train tab's zoo settings reach the trainer: a dense AE with a 1024-unit ReLU code and an L1 weight."""
-    import time
-
     from genexplorer import checkpoints
 
     run, message = client.predict("mnist-apisparse", "ae", "mnist", None, 1024, 1, 256, 0, 0, 1.0, "mixed", 0.5, "cpu",
                                   False, 1, "dense", 0, "relu", 0.001, api_name="/train_start")
     assert "Queued" in message
-    run = run["value"] if isinstance(run, dict) else run
-    deadline = time.time() + 240
-    while time.time() < deadline:
-        progress = client.predict(run, api_name="/train_status")[0]
-        if "data-state='done'" in progress or "data-state='failed'" in progress:
-            break
-        time.sleep(1)
-    assert "data-state='done'" in progress, progress
+    assert "data-state='done'" in wait_for_run(client, run)
     config = checkpoints.read_config(checkpoints.checkpoints_dir() / "mnist-apisparse")
     assert {k: config["model_config"][k] for k in ("architecture", "hidden", "latent_dim", "code_activation", "l1")} == \
         {"architecture": "dense", "hidden": 0, "latent_dim": 1024, "code_activation": "relu", "l1": 0.001}
@@ -245,6 +241,7 @@ def test_train_a_sparse_overcomplete_autoencoder_from_the_page(client):
 def test_the_autoencoder_zoo_through_the_api(client):
     results = client.predict("example", "mnist", 3, 0, 5, 0, 0, api_name="/zoo")
     pictures, (table, over_code, sparse_code, note) = results[:18], results[18:]
+    assert read(over_code).shape == read(sparse_code).shape
     assert all(p is not None for p in pictures), "3 rows of the input and five models"
     assert read(pictures[0]).shape[:2] == (140, 140)
     assert "sparse AE (`mnist-ae-sparse`)" in table and "1,024 (overcomplete)" in table
