@@ -9,10 +9,11 @@ __version__ = "0.1.0"
 
 from .checkpoints import CheckpointError, list_checkpoints, load  # noqa: E402
 from .data import DatasetError, dataset_info, load_dataset  # noqa: E402
+from .edges import edges  # noqa: E402
 from .models import UnsupportedOperation  # noqa: E402
 from .preprocess import BlankImageError, preprocess  # noqa: E402
 
 __all__ = [
-    "load", "list_checkpoints", "preprocess", "load_dataset", "dataset_info",
+    "load", "list_checkpoints", "preprocess", "load_dataset", "dataset_info", "edges",
     "CheckpointError", "DatasetError", "BlankImageError", "UnsupportedOperation", "__version__",
 ]

@@ -108,12 +108,12 @@ class ModelCache:
         ``listing``: this dataset's listing() when the caller already has it."""
         name = f"{dataset}-{role}"
         kinds = ("classifier",) if role == "classifier" else AUTOREGRESSIVE_KINDS if role in AUTOREGRESSIVE_KINDS \
-            else IMAGE_TO_IMAGE_KINDS if role.startswith("context") else None
+            else IMAGE_TO_IMAGE_KINDS if role.startswith(("context", "pix2pix")) else None
         available = self._select(self.listing(dataset) if listing is None else listing, kinds)
         if name in available:
             return name
         if kinds == IMAGE_TO_IMAGE_KINDS:
-            return None    # "context" and "context-l2" are different lessons: never one for the other
+            return None    # "context" and "context-l2" (pix2pix and its L1 twin) are different lessons
         kind = role.replace("2d", "")
         for candidate in available:
             if candidate.split("-", 1)[-1].startswith(kind):

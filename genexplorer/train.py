@@ -68,7 +68,7 @@ class TrainSettings:
     hidden: int | None = None           # ae/dae: the dense layer's width (0 for a dense AE: one layer each way)
     code_activation: str = "linear"     # ae/dae: "relu" for a non-negative code (sparse AE)
     l1: float = 0.0                     # ae/dae: the sparse AE's L1 weight on the code
-    adversarial_weight: float | None = None   # context: the adversarial term's weight (0: the L2-only twin)
+    adversarial_weight: float | None = None   # context, pix2pix: the adversarial term's weight (0: the L2 / L1-only twin)
 
     def validate(self) -> None:
         if self.model not in MODELS:
@@ -85,10 +85,10 @@ class TrainSettings:
         if zoo and self.model not in ("ae", "dae"):
             raise ValueError("--architecture, --hidden, --code-activation and --l1 are autoencoder settings (ae or dae)")
         if self.adversarial_weight is not None:
-            if self.model != "context":
-                raise ValueError("--adversarial-weight is the context encoder's setting (--model context)")
-            if not (isinstance(self.adversarial_weight, (int, float)) and 0 <= self.adversarial_weight <= 1):
-                raise ValueError(f"the adversarial weight must be in [0, 1], got {self.adversarial_weight}")
+            if self.model not in ("context", "pix2pix"):
+                raise ValueError("--adversarial-weight is a setting of the context encoder and pix2pix")
+            if not (isinstance(self.adversarial_weight, (int, float)) and 0 <= self.adversarial_weight <= 10):
+                raise ValueError(f"the adversarial weight must be in [0, 10], got {self.adversarial_weight}")
         if not (math.isfinite(self.beta) and 0 <= self.beta <= 100):
             raise ValueError(f"beta must be in [0, 100], got {self.beta}")
         if self.noise is not None and self.noise not in TRAINING_NOISE:
@@ -293,7 +293,10 @@ def model_settings(s: TrainSettings, num_classes: int) -> dict:
         settings["beta"] = s.beta
     if s.model == "pca":
         return {k: v for k, v in settings.items() if k in ("num_classes", "latent_dim")}
-    if s.model == "context":
+    if s.model in ("context", "pix2pix"):
+        settings.pop("latent_dim", None)
+        if s.width is not None:
+            settings["channels"] = s.width
         if s.adversarial_weight is not None:
             settings["adversarial_weight"] = s.adversarial_weight
         return settings
@@ -402,8 +405,10 @@ def evaluate(model: GenerativeModel, images: torch.Tensor, labels: torch.Tensor,
         return _evaluate_classifier(model, images, labels, batch_size=batch_size)
     if model.kind in AUTOREGRESSIVE_KINDS:
         return _evaluate_likelihood(model, images, labels, batch_size=batch_size)
-    if model.kind in IMAGE_TO_IMAGE_KINDS:
+    if model.kind == "context_encoder":
         return _evaluate_filling(model, images, batch_size=batch_size)
+    if model.kind == "pix2pix":
+        return _evaluate_translation(model, images, batch_size=batch_size)
     if model.kind not in ENCODER_KINDS:
         return {}
     model.eval()
@@ -449,6 +454,22 @@ def _evaluate_filling(model, images: torch.Tensor, *, batch_size: int) -> dict:
         total += float(masked_psnr(model.inpaint(x, ~hidden), x, hidden).sum())
     model.train()
     return {"test_hole_psnr": round(total / len(images), 5)}
+
+
+@torch.no_grad()
+def _evaluate_translation(model, images: torch.Tensor, *, batch_size: int) -> dict:
+    """pix2pix on the test pictures' own edge maps: mean absolute error and PSNR of the translations."""
+    from .edges import edges
+
+    model.eval()
+    l1 = peak = 0.0
+    for start in range(0, len(images), batch_size):
+        x = images[start: start + batch_size]
+        out = model.translate(edges(x))
+        l1 += float((out - x).abs().mean(dim=(1, 2, 3)).sum())
+        peak += float(psnr(out, x).sum())
+    model.train()
+    return {"test_l1": round(l1 / len(images), 5), "test_psnr": round(peak / len(images), 5)}
 
 
 @torch.no_grad()
@@ -515,6 +536,16 @@ def sample_grid(model: GenerativeModel, test_x: torch.Tensor, test_y: torch.Tens
         order = torch.argsort((predicted == test_y.to(predicted.device)).int(), stable=True)[:64]
         model.train(was_training)
         return grid(to_uint8(test_x[order.to(test_x.device)].cpu()), ncols=8)
+    if model.kind == "pix2pix":
+        # Test pictures, their edge maps, and the translations: three rows of 16.
+        from .edges import edges
+
+        pick = torch.linspace(0, len(test_x) - 1, 16).long().to(test_x.device)
+        x = test_x[pick]
+        sketch = edges(x)
+        pictures = torch.cat([x.cpu(), sketch.cpu(), model.translate(sketch).cpu()])
+        model.train(was_training)
+        return grid(to_uint8(pictures), ncols=16)
     if model.kind in IMAGE_TO_IMAGE_KINDS:
         # Test pictures, the same pictures with the centre hole, and the filled ones: three rows of 16.
         from .models.context import centre_hole
@@ -847,7 +878,8 @@ def parse_args(argv=None) -> tuple[TrainSettings, dict]:
                         help="ae/dae: relu makes the code non-negative with exact zeros (sparse AE)")
     parser.add_argument("--l1", type=float, default=0.0, help="ae/dae: L1 penalty weight on the code (sparse AE)")
     parser.add_argument("--adversarial-weight", type=float,
-                        help="context: weight of the adversarial term (default 0.001, the paper's; 0 trains the L2-only twin)")
+                        help="context, pix2pix: weight of the adversarial term (defaults: 0.001 and 1, the papers'; "
+                             "0 trains the L2-only or L1-only twin)")
     parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, help="CPU threads for torch")

@@ -32,7 +32,7 @@ def settings(tmp_path, dataset, **overrides):
     return TrainSettings(**base)
 
 
-@pytest.mark.parametrize("model", ["ae", "dae", "vae", "cvae", "gan", "cgan", "wgan", "wgan-gp", "classifier", "pixelcnn", "pca", "context"])
+@pytest.mark.parametrize("model", ["ae", "dae", "vae", "cvae", "gan", "cgan", "wgan", "wgan-gp", "classifier", "pixelcnn", "pca", "context", "pix2pix"])
 def test_two_step_training_run_of_every_family(model, tmp_path):
     """Two real steps on the shipped digits, ending in a loadable checkpoint."""
     heard = []
@@ -58,6 +58,8 @@ def test_two_step_training_run_of_every_family(model, tmp_path):
     if model in ("wgan", "wgan-gp"):
         assert config["training"]["lr"] == train.DEFAULT_LR[model]
         assert "train_w_estimate" in config["metrics"]
+    if model == "pix2pix":
+        assert config["metrics"]["test_psnr"] > 0 and "train_l1" in config["metrics"]
     if model == "context":
         assert config["metrics"]["test_hole_psnr"] > 0 and "train_d_loss" in config["metrics"]
     if model == "pixelcnn":

@@ -211,3 +211,28 @@ def test_a_corrupt_checkpoint_is_named_and_the_others_still_work(tmp_path, monke
     *_, table = noise.on_noise(stored, "mnist", "gaussian", 0.3, 0)
     assert "corrupt" in table
     assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before, "nothing on disk may change"
+
+
+def test_sketch_tab_without_and_with_a_pix2pix_model(monkeypatch):
+    from genexplorer.models import build
+    from genexplorer.ui import common, sketch
+
+    drawing = np.zeros((112, 112), np.uint8)
+    drawing[20:92, 30] = drawing[20:92, 80] = drawing[20, 30:81] = drawing[91, 30:81] = 255
+    payload = encode_payload(drawing)
+    assert sketch.on_sketch("", "fashion")[-1] == sketch.EMPTY_MESSAGE
+    seen, p2p, l1, message = sketch.on_sketch(payload, "fashion")
+    assert seen.shape == (140, 140) and seen.max() == 255
+    if "fashion-pix2pix" not in common.cache.names("fashion", kinds=("pix2pix",)):
+        assert "no pix2pix checkpoint" in message and "Train tab" in message
+    tiny = build("pix2pix", {"channels": 4}).eval()
+    tiny.dataset, tiny.class_names = "fashion", tuple(f"c{i}" for i in range(10))
+    real = common.model_or_none
+    monkeypatch.setattr(common, "model_or_none", lambda dataset, role, **kw: ("fashion-pix2pix", tiny)
+                        if role.startswith("pix2pix") else real(dataset, role, **kw))
+    seen, p2p, l1, message = sketch.on_sketch(payload, "fashion")
+    assert p2p.shape == (140, 140) and "the classifier reads" in message
+    truth, seen, p2p, l1, message = sketch.on_test_item(9, 0, "fashion")
+    assert truth.shape == (140, 140) and "the classifier reads" in message
+    with pytest.raises(gr.Error, match="too small|blank"):
+        sketch.on_sketch(encode_payload(np.pad([[255]], ((50, 61), (50, 61))).astype(np.uint8)), "fashion")

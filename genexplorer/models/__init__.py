@@ -8,6 +8,7 @@ from .context import ContextConfig, ContextEncoder
 from .cvae import CVAE, CVAEConfig
 from .gan import GAN, GANConfig
 from .pca import PCA, PCAConfig
+from .pix2pix import Pix2Pix, Pix2PixConfig
 from .pixelcnn import PixelCNN, PixelCNNConfig
 from .vae import VAE, VAEConfig, gaussian_kl
 
@@ -15,7 +16,7 @@ from .vae import VAE, VAEConfig, gaussian_kl
 MODELS: dict[str, type[GenerativeModel]] = {
     "ae": AE, "dae": AE, "vae": VAE, "cvae": CVAE, "gan": GAN, "cgan": GAN, "wgan": GAN, "wgan-gp": GAN,
     "classifier": Classifier, "pixelcnn": PixelCNN, "pca": PCA,
-    "context": ContextEncoder, "context_encoder": ContextEncoder,
+    "context": ContextEncoder, "context_encoder": ContextEncoder, "pix2pix": Pix2Pix,
 }
 # PCA is the linear autoencoder's optimum, fitted in closed form: it goes wherever an AE goes.
 ENCODER_KINDS = ("ae", "dae", "vae", "cvae", "pca")
@@ -25,7 +26,7 @@ GENERATIVE_KINDS = ENCODER_KINDS + GAN_KINDS
 # Models with an exact likelihood and pixel-by-pixel sampling, but no latent code for sliders or maps.
 AUTOREGRESSIVE_KINDS = ("pixelcnn",)
 # Image-to-image models: they fill or translate a given picture, never draw from nothing.
-IMAGE_TO_IMAGE_KINDS = ("context_encoder",)
+IMAGE_TO_IMAGE_KINDS = ("context_encoder", "pix2pix")
 
 
 def model_class(kind: str) -> type[GenerativeModel]:
@@ -60,7 +61,7 @@ def build(kind: str, settings: dict | None = None) -> GenerativeModel:
 
 __all__ = [
     "AE", "AEConfig", "VAE", "VAEConfig", "CVAE", "CVAEConfig", "GAN", "GANConfig",
-    "Classifier", "ClassifierConfig", "PCA", "PCAConfig", "ContextEncoder", "ContextConfig", "IMAGE_TO_IMAGE_KINDS", "PixelCNN", "PixelCNNConfig", "AUTOREGRESSIVE_KINDS",
+    "Classifier", "ClassifierConfig", "PCA", "PCAConfig", "ContextEncoder", "ContextConfig", "Pix2Pix", "Pix2PixConfig", "IMAGE_TO_IMAGE_KINDS", "PixelCNN", "PixelCNNConfig", "AUTOREGRESSIVE_KINDS",
     "GenerativeModel", "ModelConfig", "UnsupportedOperation", "MODELS", "ENCODER_KINDS", "GENERATIVE_KINDS", "GAN_KINDS",
     "build", "make_config", "model_class", "gaussian_kl",
 ]

@@ -58,7 +58,7 @@ def _digit(size: int = 112) -> np.ndarray:
 
 def _train(name="mnist-tort-bad", family="vae", dataset="mnist", zip_file=None, latent=2, epochs=1, batch=128, lr=0,
            seed=0, beta=1.0, noise="mixed", noise_level=0.5, device="cpu", overwrite=False, processes=1,
-           architecture="conv", hidden=512, code="linear", l1=0.0, adversarial=0.001) -> tuple:
+           architecture="conv", hidden=512, code="linear", l1=0.0, adversarial=None) -> tuple:
     return (name, family, dataset, zip_file, latent, epochs, batch, lr, seed, beta, noise, noise_level, device, overwrite,
             processes, architecture, hidden, code, l1, adversarial)
 
@@ -196,7 +196,17 @@ CATALOGUE: list[BadInput] = [
              match="minimum|hidden"),
     BadInput("train: code 'softmax'", "train_start", _train(family="ae", code="softmax"), match="choices|code"),
     BadInput("train: context adversarial weight 5", "train_start", _train(family="context", adversarial=5),
-             match="maximum|adversarial"),
+             match="adversarial weight"),
+    BadInput("train: pix2pix adversarial weight -1", "train_start", _train(family="pix2pix", adversarial=-1),
+             match="minimum|adversarial"),
+    BadInput("sketch: not a drawing", "sketch", ("{oops", "fashion"), match="malformed|drawing"),
+    BadInput("sketch: a one-pixel scribble", "sketch", (_payload(np.pad([[255]], ((50, 61), (50, 61)))), "fashion"),
+             match="too small|faint|blank"),
+    BadInput("sketch item: class 99", "sketch_item", (99, 0, "fashion"), match="choices|class"),
+    BadInput("sketch item: which 10^9", "sketch_item", (0, 10 ** 9, "fashion"), match="maximum|which"),
+    BadInput("live sketch: not JSON", f"POST {LIVE}/sketch", ("{not json",), match="not JSON"),
+    BadInput("live sketch: payload 10^6 chars", f"POST {LIVE}/sketch",
+             (json.dumps({"payload": "x" * 290_000, "dataset": "fashion"}),), match="too large|malformed"),
     BadInput("train: latent size 10^6", "train_start", _train(latent=10 ** 6), match="maximum"),
     BadInput("train: learning rate NaN", "train_start", _train(lr=NAN), match="finite|learning rate", raw=True),
     BadInput("train: learning rate -1", "train_start", _train(lr=-1), match="minimum"),

@@ -16,7 +16,7 @@ from . import gradio_fixes  # noqa: E402
 
 gradio_fixes.apply()
 
-from . import common, complete, draw, ganlab, generate, interpolate, learn, live, maps, noise, sliders, training, upload, zoo  # noqa: E402
+from . import common, complete, draw, ganlab, generate, interpolate, learn, live, maps, noise, sketch, sliders, training, upload, zoo  # noqa: E402
 from .canvas import CANVAS_CSS  # noqa: E402
 
 CSS = CANVAS_CSS + ganlab.LAB_CSS + """
@@ -52,6 +52,8 @@ def build_demo() -> gr.Blocks:
                 interpolate.build(dataset, current, uploaded, tab)
             with gr.Tab("Generate", id="generate") as tab:
                 generate.build(dataset, tab)
+            with gr.Tab("Sketch", id="sketch") as tab:
+                sketch.build(dataset, tab)
             with gr.Tab("GAN lab", id="ganlab") as tab:
                 ganlab.build(tab)
             with gr.Tab("Upload", id="upload") as tab:

@@ -57,8 +57,9 @@ CANVAS_HTML = """
 </div>
 """
 
-# Runs once per page (js_on_load): `element` is this component's DOM node.
-CANVAS_JS = """
+# Runs once per page (js_on_load): `element` is this component's DOM node. DATA_ID is the hidden textbox the
+# drawing goes to when a stroke ends; LIVE the window.geLive method that paints while it goes on.
+_CANVAS_JS = """
 const canvas = element.querySelector('canvas.ge-canvas');
 const ctx = canvas.getContext('2d', { willReadFrequently: true });
 const brush = element.querySelector('.ge-brush');
@@ -69,7 +70,7 @@ const history = [];
 let drawing = false, last = null, timer = null;
 
 function blank() { ctx.fillStyle = '#000'; ctx.fillRect(0, 0, canvas.width, canvas.height); }
-function target() { return document.querySelector('#ge-canvas-data textarea, #ge-canvas-data input'); }
+function target() { return document.querySelector('#DATA_ID textarea, #DATA_ID input'); }
 function send(final) {
   timer = null;
   smallCtx.imageSmoothingEnabled = true;
@@ -84,7 +85,7 @@ function send(final) {
   // At the end of a stroke the Gradio event follows the live pictures rather than racing
   // them for the same two cores.
   if (!window.geLive) { if (final) commit(text); return; }
-  window.geLive.draw(text, final ? () => commit(text) : null);
+  window.geLive.LIVE(text, final ? () => commit(text) : null);
 }
 function commit(text) {
   const box = target();
@@ -125,14 +126,23 @@ canvas.addEventListener('pointerup', end);
 canvas.addEventListener('pointercancel', end);
 element.querySelector('.ge-clear').addEventListener('click', () => { history.push(ctx.getImageData(0, 0, canvas.width, canvas.height)); blank(); send(true); });
 element.querySelector('.ge-undo').addEventListener('click', () => { if (history.length) { ctx.putImageData(history.pop(), 0, 0); send(true); } });
-// Other tabs ask the canvas to show a picture (an example): they set window.geShowOnCanvas.
-window.geShowOnCanvas = (url) => {
+// Other tabs ask the Draw canvas to show a picture (an example): they call window.geShowOnCanvas.
+if ('LIVE' === 'draw') window.geShowOnCanvas = (url) => {
   const img = new Image();
   img.onload = () => { blank(); ctx.imageSmoothingEnabled = true; ctx.drawImage(img, 28, 28, 224, 224); };
   img.src = url;
 };
 blank();
 """ % {"size": SEND_SIZE}
+
+
+def canvas_js(data_id: str = "ge-canvas-data", live: str = "draw", brush: int = 18) -> str:
+    """The canvas's script for one instance: where its drawing goes, which live painter it calls, its brush."""
+    return (_CANVAS_JS.replace("DATA_ID", data_id).replace("LIVE", live)
+            + f"\nelement.querySelector('.ge-brush').value = {int(brush)};")
+
+
+CANVAS_JS = canvas_js()
 
 CANVAS_CSS = """
 .ge-canvas-wrap { display: flex; flex-direction: column; gap: 6px; align-items: flex-start; }

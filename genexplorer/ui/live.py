@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..images import png_bytes
 from .. import pixels
-from . import common, draw, sliders
+from . import common, draw, sketch, sliders
 
 PREFIX = "/genexplorer/live"
 MAX_BODY_BYTES = 300_000   # a 112x112 drawing is ~17 kB of JSON; a latent is a few hundred bytes
@@ -67,6 +67,13 @@ def draw_pictures(request: dict) -> dict:
     return {"images": {elem_id: (None if picture is None else
                                  "data:image/png;base64," + base64.b64encode(png_bytes(picture)).decode("ascii"))
                        for elem_id, picture in zip(DRAW_IMAGE_IDS, [seen, *reconstructions])}}
+
+
+def sketch_pictures(request: dict) -> dict:
+    """{"payload", "dataset"} -> {"images": {elem_id: data URL}}: the sketch and its translations, as you draw."""
+    outputs = sketch.on_sketch(request.get("payload"), request.get("dataset"), read=False)
+    return {"images": {elem_id: "data:image/png;base64," + base64.b64encode(png_bytes(picture)).decode("ascii")
+                       for elem_id, picture in zip(sketch.IMAGE_IDS, outputs[:-1]) if picture is not None}}
 
 
 def pixels_frame(request: dict) -> dict:
@@ -110,6 +117,10 @@ async def draw_route(http_request: Request):
     return await _answer(http_request, draw_pictures, lambda data: JSONResponse(data))
 
 
+async def sketch_route(http_request: Request):
+    return await _answer(http_request, sketch_pictures, lambda data: JSONResponse(data))
+
+
 async def pixels_route(http_request: Request):
     return await _answer(http_request, common.user_errors(pixels_frame), lambda data: JSONResponse(data))
 
@@ -145,6 +156,7 @@ def add_routes(app) -> None:
     app.add_api_route(f"{PREFIX}/slide", slide_route, methods=["POST"], dependencies=guard, include_in_schema=False)
     app.add_api_route(f"{PREFIX}/draw", draw_route, methods=["POST"], dependencies=guard, include_in_schema=False)
     app.add_api_route(f"{PREFIX}/pixels", pixels_route, methods=["POST"], dependencies=guard, include_in_schema=False)
+    app.add_api_route(f"{PREFIX}/sketch", sketch_route, methods=["POST"], dependencies=guard, include_in_schema=False)
     app.add_api_route(f"{PREFIX}/lab", lab_route, methods=["POST"], dependencies=guard, include_in_schema=False)
 
 
@@ -182,14 +194,20 @@ LIVE_JS = """
       lane.next = JSON.stringify(body); lane.paint = paint; lane.after = after;
       if (!lane.busy) run(kind);
     },
+    // paint every {elem_id: data URL} of an answer into that element's <img>
+    async paintImages(r) {
+      const data = await r.json();
+      for (const [id, src] of Object.entries(data.images)) {
+        if (src) setSrc(document.querySelector('#' + id + ' img'), src);
+      }
+    },
     drawSettings: { dataset: 'mnist', cvae_class: -1 },
     draw(payload, after = null) {
-      this.request('draw', { payload, ...this.drawSettings }, async (r) => {
-        const data = await r.json();
-        for (const [id, src] of Object.entries(data.images)) {
-          if (src) setSrc(document.querySelector('#' + id + ' img'), src);
-        }
-      }, after);
+      this.request('draw', { payload, ...this.drawSettings }, (r) => this.paintImages(r), after);
+    },
+    sketchSettings: { dataset: 'mnist' },
+    sketch(payload, after = null) {
+      this.request('sketch', { payload, ...this.sketchSettings }, (r) => this.paintImages(r), after);
     },
     // Watch a pixel-by-pixel drawing: ask for frames (at most 20 a second, none while the tab is hidden)
     // until it ends, paint each into #target's <img> and #target-status, then write the job id into

@@ -19,12 +19,12 @@ FAMILIES = [("Autoencoder (AE)", "ae"), ("Denoising AE", "dae"), ("VAE", "vae"),
             ("GAN (DCGAN)", "gan"), ("Conditional GAN", "cgan"), ("WGAN (weight clipping)", "wgan"),
             ("WGAN-GP (gradient penalty)", "wgan-gp"), ("PixelCNN (autoregressive)", "pixelcnn"),
             ("PCA (the linear autoencoder, fitted in closed form)", "pca"),
-            ("Context encoder (fills holes)", "context")]
+            ("Context encoder (fills holes)", "context"), ("pix2pix (sketch to picture)", "pix2pix")]
 ARCHITECTURES = [("convolutional", "conv"), ("dense (fully connected)", "dense")]
 CODE_ACTIVATIONS = [("linear", "linear"), ("ReLU (exact zeros: sparse AE)", "relu")]
 NOISES = [("mixed", "mixed"), ("Gaussian", "gaussian"), ("salt and pepper", "salt_pepper"), ("masking", "masking")]
 # Which curves go together on the plot, per family.
-CURVES = {"context": (("rec",), ("adv", "d_loss")), "gan": (("d_loss", "g_loss"), ("d_real", "d_fake")), "vae": (("rec", "kl"),), "ae": (("rec",),),
+CURVES = {"context": (("rec",), ("adv", "d_loss")), "pix2pix": (("l1",), ("adv", "d_loss")), "gan": (("d_loss", "g_loss"), ("d_real", "d_fake")), "vae": (("rec", "kl"),), "ae": (("rec",),),
           "wgan": (("d_loss", "g_loss"), ("w_estimate",)), "pixelcnn": (("nll",),)}
 
 _manager: jobs.JobManager | None = None
@@ -68,7 +68,7 @@ def run_choices() -> list[tuple[str, str]]:
 @common.user_errors
 def on_start(name, family, dataset, zip_file, latent_dim, epochs, batch_size, lr, seed, beta, noise, noise_level,
              device, overwrite, processes=1, architecture="conv", hidden=512, code_activation="linear", l1=0.0,
-             adversarial_weight=0.001):
+             adversarial_weight=None):
     """Queue a run; -> (runs dropdown update, message). The last four are the autoencoder zoo's settings
     (AE and DAE only): a dense network's hidden width (0: one layer each way), the code's activation, its L1 weight."""
     if dataset == "fashion":
@@ -81,8 +81,10 @@ def on_start(name, family, dataset, zip_file, latent_dim, epochs, batch_size, lr
                 "device": device or "auto"}
     if family == "dae":
         settings.update(noise=noise, noise_level=float(noise_level))
-    if family == "context":
-        settings["adversarial_weight"] = _number(adversarial_weight, "adversarial weight", 0, 1)
+    if family in ("context", "pix2pix") and adversarial_weight not in (None, ""):
+        # Empty: the paper's weight (the context encoder 0.001 beside 0.999 L2, pix2pix 1 beside 100 L1).
+        settings["adversarial_weight"] = _number(adversarial_weight, "adversarial weight", 0,
+                                                 1 if family == "context" else 10)
     if family in ("ae", "dae"):
         settings.update(architecture=architecture or "conv", code_activation=code_activation or "linear",
                         l1=_number(l1, "L1 weight", 0, 100))
@@ -159,7 +161,7 @@ def curve_figure(job: jobs.Job, status: dict):
     if not curve:
         return None
     family = {"gan": "gan", "cgan": "gan", "wgan": "wgan", "wgan-gp": "wgan", "vae": "vae", "cvae": "vae",
-              "pixelcnn": "pixelcnn", "context": "context"}.get(
+              "pixelcnn": "pixelcnn", "context": "context", "pix2pix": "pix2pix"}.get(
         job.settings.get("model"), "ae")
     groups = CURVES[family]
     # GAN families: the Frechet distance of 1,000 samples per epoch, beside the losses, shows
@@ -256,8 +258,9 @@ def build(tab: gr.Tab) -> None:
                     l1 = gr.Number(0.0, minimum=0, maximum=100, label="L1 weight on the code (sparse AE)", elem_id="ge-train-l1")
                 gr.Markdown("An *overcomplete* AE: a code wider than the 784 pixels (latent size 1024, dense, hidden 0, "
                             "ReLU code); with an L1 weight (e.g. 0.001) it becomes the *sparse* AE.")
-            adversarial_weight = gr.Number(0.001, minimum=0, maximum=1, label="Context encoder: adversarial weight "
-                                           "(0.001 as the paper; 0 trains the L2-only twin)", elem_id="ge-train-adversarial")
+            adversarial_weight = gr.Number(None, minimum=0, maximum=10, label="Context encoder / pix2pix: adversarial "
+                                           "weight (empty: the paper's, 0.001 / 1; 0 trains the L2 / L1-only twin)",
+                                           elem_id="ge-train-adversarial")
             device = gr.Dropdown(jobs.available_devices(), value="auto", label="Device", elem_id="ge-train-device")
             gpus = gpu_count()
             # Data-parallel training (torchrun, DistributedDataParallel) pays with more than one GPU.
