@@ -710,6 +710,9 @@ def _fit(settings: TrainSettings, where: Distributed, started: float, out: Path,
     total_steps = (settings.epochs - done) * steps_per_epoch
     if settings.max_steps is not None:
         total_steps = min(total_steps, settings.max_steps)
+    if resume_from is not None and done >= settings.epochs:
+        return _finish_resumed(model, resumed_config, settings, where, started, out, log_dir, test_x, test_y,
+                               on_step, log)
     log(f"{model.kind} on {model.dataset}: {len(train_x)} train / {len(test_x)} test images, "
         f"{sum(p.numel() for p in model.parameters()):,} parameters, {settings.epochs - done} epochs of {steps_per_epoch} steps")
     report_every = max(1, steps_per_epoch // 20)
@@ -788,6 +791,34 @@ def _fit(settings: TrainSettings, where: Distributed, started: float, out: Path,
     log(f"saved {out} in {format_seconds(time.time() - started)}")
     if on_step is not None:
         on_step(Progress("done", settings.epochs, settings.epochs, 0, steps_per_epoch, {}, 0.0, 0.0, metrics))
+    return out
+
+
+def _finish_resumed(model, config: dict, settings: TrainSettings, where: Distributed, started: float, out: Path,
+                    log_dir: Path, test_x, test_y, on_step, log) -> Path:
+    """--resume with --epochs no more than the epochs already done: nothing left to train. A run stopped after
+    its last wanted epoch was saved (cancelled, killed, or started for more epochs) is finished as it stands:
+    evaluated on the whole test set and marked complete; an already complete one is left as it is."""
+    if where.is_main:
+        done = config.get("epochs_done", 0)
+        if config.get("complete"):
+            log(f"{out} is already complete after {done} epochs: nothing to do")
+        else:
+            metrics = {k: v for k, v in (config.get("metrics") or {}).items() if k.startswith("train_")}
+            metrics.update(evaluate(model, test_x, test_y))
+            training = dict(config.get("training") or {})
+            training.update(epochs=done, finished_at_epoch=done, seconds=round(
+                float(training.get("seconds", 0.0)) + time.time() - started, 1))
+            extra = {}
+            if model.kind in ENCODER_KINDS and settings.latent_maps:
+                extra[checkpoints.LATENT_MAP_FILE] = latent_maps(model, test_x, test_y, log=log)
+            picture = sample_grid(model, test_x, test_y, seed=settings.seed)
+            checkpoints.save(model, out, training=training, metrics=metrics, complete=True, epochs_done=done,
+                             extra_tensors=extra, files={SAMPLES_FILE: png_bytes(picture)})
+            log(f"finished {out} after epoch {done}: " + " ".join(f"{k} {v:.4g}" for k, v in metrics.items()))
+        if on_step is not None:
+            on_step(Progress("done", done, done, 0, 1, {}, 0.0, 0.0, config.get("metrics") or {}))
+    where.barrier()
     return out
 
 

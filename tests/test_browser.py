@@ -138,9 +138,11 @@ def test_upload_a_photo_denoise_and_inpaint_a_painted_hole(page, tmp_path):
     page.mouse.move(box["x"] + box["width"] * 0.9, box["y"] + box["height"] * 0.75, steps=12)
     page.mouse.up()
     page.click("#ge-inpaint-go")
-    for elem_id in ("ge-inpaint-input", "ge-inpaint-vae", "ge-inpaint-ae", "ge-inpaint-mean"):
+    for elem_id in ("ge-inpaint-input", "ge-inpaint-context", "ge-inpaint-context-l2", "ge-inpaint-vae",
+                    "ge-inpaint-ae", "ge-inpaint-pixelcnn", "ge-inpaint-mean"):
         wait_for_new_image(page, elem_id, timeout=30)
-    assert "PSNR on the hidden pixels" in page.locator("#ge-inpaint-scores").inner_text()
+    scores = page.locator("#ge-inpaint-scores").inner_text()
+    assert "PSNR on the hidden pixels" in scores and "Context encoder, L2 only" in scores
 
 
 def test_a_pdf_renamed_png_gets_a_clear_message(page, tmp_path):
@@ -284,3 +286,16 @@ def expect_message(page, selector, text, timeout=15.0):
             return
         time.sleep(0.1)
     raise AssertionError(f"{selector} never said {text!r}: {page.locator(selector).text_content()!r}")
+
+
+def test_draw_an_outline_and_pix2pix_paints_a_picture_as_you_draw(page):
+    page.get_by_role("tab", name="Sketch").click()
+    page.wait_for_selector("#ge-sketch-canvas canvas", timeout=10_000)
+    before = {elem_id: image_src(page, elem_id) for elem_id in ("ge-sketch-seen", "ge-sketch-pix2pix", "ge-sketch-pix2pix-l1")}
+    # an upright shape, like a digit 0 or a bag: four thin strokes
+    stroke(page, "#ge-sketch-canvas canvas", [(90, 60), (190, 60), (190, 220), (90, 220), (90, 60)])
+    for elem_id, old in before.items():
+        wait_for_new_image(page, elem_id, old, timeout=20)
+    expect_message(page, "#ge-sketch-message", "the classifier reads")
+    page.click("#ge-sketch-item-go")
+    wait_for_new_image(page, "ge-sketch-truth", timeout=20)

@@ -124,6 +124,28 @@ def test_resume_continues_where_it_stopped(small_dataset, tmp_path):
     assert [json.loads(line)["epoch"] for line in lines] == [1, 2, 3]
 
 
+def test_resume_with_no_epochs_left_finishes_a_stopped_run(small_dataset, tmp_path):
+    """A run stopped after epoch 2 of 4 (cancelled or killed) can be finished there: --resume --epochs 2
+    evaluates it on the whole test set and marks it complete; a complete one is left untouched."""
+    stopped = []
+
+    def stop_after_two():
+        return len(stopped) >= 2
+
+    with pytest.raises(TrainingStopped):
+        fit(settings(tmp_path, small_dataset, epochs=4), log=lambda m: None, should_stop=stop_after_two,
+            on_step=lambda p: stopped.append(p) if p.phase == "epoch" else None)
+    out = tmp_path / "ckpt" / "digits-vae"
+    assert checkpoints.read_config(out)["complete"] is False and checkpoints.read_config(out)["epochs_done"] == 2
+    fit(settings(tmp_path, small_dataset, epochs=2, resume=True), log=lambda m: None)
+    config = checkpoints.read_config(out)
+    assert config["complete"] is True and config["epochs_done"] == 2 and config["training"]["epochs"] == 2
+    assert config["metrics"]["test_neg_elbo_nats"] > 0
+    before = (out / "config.json").read_text()
+    fit(settings(tmp_path, small_dataset, epochs=2, resume=True), log=lambda m: None)
+    assert (out / "config.json").read_text() == before
+
+
 def test_divergence_stops_with_a_clear_message(small_dataset, tmp_path, monkeypatch):
     monkeypatch.setattr(train, "_encoder_step", lambda *a: {"loss": float("nan")})
     with pytest.raises(TrainingError, match="diverged.*smaller learning rate"):
