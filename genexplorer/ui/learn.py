@@ -84,6 +84,21 @@ which pushes towards one sharp filling instead. The Upload tab shows it beside i
 (which optimises its code against the known pixels), the AE and the PixelCNN (which draws one of many fillings).
 """
 
+PIX2PIX_NOTES = r"""
+### pix2pix, sketch to picture: see it on **Sketch**
+A *conditional* GAN: the generator sees an input picture, here an edge map $s$, and must produce the matching
+picture $x$; the discriminator judges *pairs* $(s, x)$, so a sharp picture that ignores the sketch is caught too
+(Isola et al. 2017). The generator's loss is
+$$\mathcal{L}_G = \mathbb{E}\big[-\log D(s, G(s))\big] + \lambda\, \mathbb{E}\big[\|x - G(s)\|_1\big], \qquad \lambda = 100.$$
+The L1 term keeps the picture faithful to the sketch; alone, it settles for the median of every picture that fits
+(the L1-only twin beside it is the blur). The generator is a **U-Net**: an encoder-decoder whose skip connections
+carry the sketch's fine positions straight to the output. The discriminator is a **PatchGAN**: it scores each
+16x16 patch of the pair as real or fake (a 7x7 grid of answers), which is all it needs to demand sharp texture,
+with far fewer weights than a whole-picture judge. The training sketches are made from the training pictures by
+one edge function (a silhouette's outline plus its strong inner edges), and what you draw goes through the same
+function, so your outline looks like what the model learned from.
+"""
+
 PIXELCNN_NOTES = r"""
 ### PixelCNN (autoregressive): see it on **Generate** (pixel by pixel), **Complete** and **Draw** (exact nats)
 No code $z$ at all: the chain rule of probability writes any distribution over the 784 pixels, taken in reading
@@ -110,6 +125,7 @@ LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": 
 def build() -> None:
     gr.Markdown(NOTES, latex_delimiters=LATEX, elem_id="ge-learn")
     gr.Markdown(CONTEXT_NOTES, latex_delimiters=LATEX, elem_id="ge-learn-context")
+    gr.Markdown(PIX2PIX_NOTES, latex_delimiters=LATEX, elem_id="ge-learn-pix2pix")
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
             gr.Markdown(PIXELCNN_NOTES, latex_delimiters=LATEX, elem_id="ge-learn-pixelcnn")
