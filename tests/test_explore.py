@@ -35,11 +35,13 @@ def test_cache_lists_and_reuses_models():
         cache.get("../../etc")
 
 
-def test_listing_follows_checkpoints_added_changed_and_broken_on_disk(tmp_path):
+def test_listing_follows_checkpoints_added_changed_and_broken_on_disk(tmp_path, monkeypatch):
     import json
     import shutil
 
     from genexplorer import checkpoints
+
+    monkeypatch.setattr(explore, "LISTING_TTL_S", 0.0)   # edits in place, by hand: seen at the next look
 
     shutil.copytree(checkpoints.checkpoints_dir() / "mnist-vae", tmp_path / "mnist-vae")
     local = explore.ModelCache(tmp_path)
@@ -55,6 +57,30 @@ def test_listing_follows_checkpoints_added_changed_and_broken_on_disk(tmp_path):
     (tmp_path / "mnist-vae-b" / checkpoints.CONFIG_FILE).write_text("{not json")
     os.utime(tmp_path / "mnist-vae-b" / checkpoints.CONFIG_FILE, ns=(time.time_ns(), time.time_ns() + 2 * 10 ** 9))
     assert local.names("fashion") == ["mnist-vae"]
+
+
+def test_the_listing_is_cached_until_the_folder_changes(tmp_path, monkeypatch):
+    """Every live answer asks for the listing: it is kept while the checkpoints folder is unchanged (a save
+    renames a folder in it, so a new or replaced checkpoint shows at once) and re-read after LISTING_TTL_S."""
+    import shutil
+
+    from genexplorer import checkpoints
+
+    monkeypatch.setattr(explore, "LISTING_TTL_S", 3600.0)
+    shutil.copytree(checkpoints.checkpoints_dir() / "mnist-vae", tmp_path / "mnist-vae")
+    local = explore.ModelCache(tmp_path)
+    assert local.names("mnist") == ["mnist-vae"]
+    looks = []
+    real = local._header
+    monkeypatch.setattr(local, "_header", lambda name: looks.append(name) or real(name))
+    assert local.names("mnist") == ["mnist-vae"] and local.names() == ["mnist-vae"] and looks == []
+    shutil.copytree(tmp_path / "mnist-vae", tmp_path / "mnist-vae-b")
+    os.utime(tmp_path, ns=(time.time_ns(), time.time_ns() + 10 ** 9))   # coarse clocks: make the change visible
+    assert local.names("mnist") == ["mnist-vae", "mnist-vae-b"]
+    monkeypatch.setattr(explore, "LISTING_TTL_S", 0.0)
+    looks.clear()
+    local.names("mnist")
+    assert sorted(looks) == ["mnist-vae", "mnist-vae-b"]
 
 
 def test_pickers_never_offer_the_classifier_but_it_reads_a_seven(seven):
