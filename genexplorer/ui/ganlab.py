@@ -135,7 +135,7 @@ function draw(f) { if (f.dim === 1) drawLine(f); else drawPlane(f); drawCurves(f
 function extent(values) { let lo = Infinity, hi = -Infinity; for (const v of values) { if (v < lo) lo = v; if (v > hi) hi = v; } return [lo, hi]; }
 
 function drawLine(f) {
-  const W = main.width, H = main.height, top = 20, base = 300;
+  const W = main.width, H = main.height, top = 20, base = Math.round(H * 0.68);
   ctx.clearRect(0, 0, W, H);
   const x0 = f.grid[0], x1 = f.grid[f.grid.length - 1];
   const X = (x) => 20 + (x - x0) / (x1 - x0) * (W - 40);
@@ -154,7 +154,7 @@ function drawLine(f) {
   curve(f.fake_density, Y, rgb(GREEN), [], 2.5);
   curve(f.d_on_grid, YD, 'rgb(40,90,220)', [8, 5], 2);
   // the x axis, the z axis below it, and lines from each z to G(z)
-  const xAxis = base + 10, zAxis = H - 30;
+  const xAxis = base + 10, zAxis = H - 22;
   ctx.strokeStyle = '#444'; ctx.beginPath(); ctx.moveTo(20, xAxis); ctx.lineTo(W - 20, xAxis); ctx.moveTo(20, zAxis); ctx.lineTo(W - 20, zAxis); ctx.stroke();
   ctx.fillStyle = '#444'; ctx.font = '12px sans-serif';
   ctx.fillText('x', W - 14, xAxis + 4); ctx.fillText('z', W - 14, zAxis + 4);
