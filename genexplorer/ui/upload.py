@@ -146,10 +146,15 @@ def build(dataset: gr.Radio, uploaded: gr.State, tab: gr.Tab) -> None:
             mask_name = gr.Radio(MASK_CHOICES, value="painted", label="Hide", elem_id="ge-mask-choice")
             go = gr.Button("Inpaint", variant="primary", elem_id="ge-inpaint-go")
         with gr.Column(scale=2):
+            # Two rows of four, short labels: seven pictures in one row were too small to read.
+            short = {"context": "Context encoder", "context-l2": "L2 only", "vae": "VAE", "ae": "AE", "pixelcnn": "PixelCNN"}
             with gr.Row():
                 holed = common.image_output("With the hole", elem_id="ge-inpaint-input")
-                fills = [common.image_output(title.split(" (")[0], elem_id=f"ge-inpaint-{role}") for role, title in FILLERS]
+                fills = [common.image_output(short[role], elem_id=f"ge-inpaint-{role}") for role, _ in FILLERS[:3]]
+            with gr.Row():
+                fills += [common.image_output(short[role], elem_id=f"ge-inpaint-{role}") for role, _ in FILLERS[3:]]
                 mean_fill = common.image_output("Mean image", elem_id="ge-inpaint-mean")
+                gr.HTML("")    # keeps the second row's pictures as wide as the first's
             scores = gr.Markdown(elem_id="ge-inpaint-scores")
 
     upload.upload(on_upload, [upload, dataset], [original, seen, uploaded, editor, dae_out, vae_out, message], api_name="upload")
