@@ -99,7 +99,9 @@ def test_pixelcnn_is_exact_better_than_the_vae_bound_and_covers_every_class(data
     images, _ = gx.load_dataset(dataset, "test")
     x = torch.from_numpy(images[:200]).float().div(255).unsqueeze(1)
     assert abs(float(model.nll(x).mean()) - config["metrics"]["test_nll_nats"]) < 15
-    samples = model.sample(100, generator=torch.Generator().manual_seed(0))
+    # 300 samples: the Fashion classifier, trained on grey pictures, reads many of the PixelCNN's binary (dithered)
+    # samples as sandals and few as trousers (about 1 %), so 100 samples can miss a class that is there.
+    samples = model.sample(300, generator=torch.Generator().manual_seed(0))
     reader = gx.load(f"{dataset}-classifier")
     read, _ = reader.predict(samples)
     assert len(set(read.tolist())) == 10, np.bincount(read.numpy(), minlength=10).tolist()
