@@ -35,7 +35,7 @@ case "${1:-all}" in
     ;;&
   pixelcnn|all)
     train --model pixelcnn --dataset mnist   --epochs 30 --batch-size 64 --width 32 --out checkpoints/mnist-pixelcnn
-    train --model pixelcnn --dataset fashion --epochs 4  --batch-size 64 --width 32 --out checkpoints/fashion-pixelcnn
+    train --model pixelcnn --dataset fashion --epochs 3  --batch-size 64 --width 32 --out checkpoints/fashion-pixelcnn
     ;;&
   zoo|all)
     for dataset in mnist fashion; do
