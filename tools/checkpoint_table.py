@@ -19,24 +19,40 @@ def main() -> None:
     for name in list_checkpoints(ROOT / "checkpoints"):
         config = read_config(ROOT / "checkpoints" / name)
         metrics, training = config["metrics"], config["training"]
-        psnr = f"{metrics['test_psnr']:.1f}" if "test_psnr" in metrics else ""
+        psnr = f"{metrics['test_psnr']:.1f}" if "test_psnr" in metrics and config["kind"] != "pix2pix" else ""
         elbo = f"{metrics['test_neg_elbo_nats']:.1f}" if "test_neg_elbo_nats" in metrics else ""
         exact = f"{metrics['test_nll_nats']:.1f}" if "test_nll_nats" in metrics else ""
         notes = []
+        model_config = config["model_config"]
         if config["kind"] == "dae":
-            notes.append(f"noise {config['model_config']['noise']} up to {config['model_config']['noise_level']}")
+            notes.append(f"noise {model_config['noise']} up to {model_config['noise_level']}")
         if config["kind"] in ("gan", "cgan"):
             notes.append(f"last epoch: D(x) {metrics['train_d_real']:.2f}, D(G(z)) {metrics['train_d_fake']:.2f}")
         if config["kind"] == "pixelcnn":
-            model_config = config["model_config"]
             notes.append(f"{model_config['layers']} gated layers of {model_config['channels']} channels, "
                          f"kernel {model_config['kernel']}; no latent code")
+        if config["kind"] in ("ae", "dae") and model_config.get("architecture") == "dense":
+            hidden = model_config["hidden"]
+            notes.append("dense, " + (f"784-{hidden}-code" if hidden else "one layer each way")
+                         + (", ReLU code" if model_config.get("code_activation") == "relu" else "")
+                         + (f", L1 {model_config['l1']:g}" if model_config.get("l1") else "")
+                         + (", overcomplete" if model_config["latent_dim"] > 784 else ""))
+        if config["kind"] == "pca":
+            notes.append(f"closed form; {100 * metrics['explained_variance']:.1f}% of the variance")
+        if config["kind"] == "context_encoder":
+            weight = model_config["adversarial_weight"]
+            notes.append(f"centre 14x14 hole PSNR {metrics['test_hole_psnr']:.1f} dB; "
+                         + (f"adversarial weight {weight:g}" if weight else "L2 only"))
+        if config["kind"] == "pix2pix":
+            weight = model_config["adversarial_weight"]
+            notes.append(f"translations of the test edges: PSNR {metrics['test_psnr']:.1f} dB; "
+                         + (f"adversarial weight {weight:g}, L1 {model_config['l1_weight']:g}" if weight else "L1 only"))
         if config["kind"] == "classifier":
             notes.append(f"test accuracy {100 * metrics['test_accuracy']:.1f}%")
         if not config.get("complete", True):
             notes.append("INCOMPLETE")
         minutes = training.get("seconds", 0) / 60
-        latent = "" if config["kind"] == "pixelcnn" else config["model_config"]["latent_dim"]
+        latent = "" if config["kind"] in ("pixelcnn", "pix2pix") else model_config["latent_dim"]
         print(f"| {name} | {config['kind']} | {latent} | {config['epochs_done']} | "
               f"{training.get('num_train_images', '')} | {minutes:.0f} min | {psnr} | {elbo} | {exact} | {'; '.join(notes)} |")
 
