@@ -188,11 +188,22 @@ def start_app(port: int) -> subprocess.Popen:
 
 
 def wait_ready(port: int, timeout: float = 120.0) -> float:
+    """Seconds until the app answers: its page config, and its live routes, which app.launch adds a moment
+    after Gradio's server is up (a request in between gets 404)."""
+    import urllib.error
+
     start = time.perf_counter()
     while time.perf_counter() - start < timeout:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/config", timeout=2) as response:
                 if response.status == 200:
+                    request = urllib.request.Request(f"http://127.0.0.1:{port}/genexplorer/live/draw", data=b"{}",
+                                                     method="POST", headers={"content-type": "application/json"})
+                    try:
+                        urllib.request.urlopen(request, timeout=5).close()
+                    except urllib.error.HTTPError as exc:
+                        if exc.code == 404:
+                            raise OSError("live routes not added yet") from None
                     return time.perf_counter() - start
         except OSError:
             time.sleep(0.05)
