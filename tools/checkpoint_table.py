@@ -27,7 +27,8 @@ def main() -> None:
         if config["kind"] == "dae":
             notes.append(f"noise {model_config['noise']} up to {model_config['noise_level']}")
         if config["kind"] in ("gan", "cgan"):
-            notes.append(f"last epoch: D(x) {metrics['train_d_real']:.2f}, D(G(z)) {metrics['train_d_fake']:.2f}")
+            notes.append(f"last epoch: D(x) {metrics['train_d_real']:.2f}, D(G(z)) {metrics['train_d_fake']:.2f}"
+                         + (f", Frechet distance of 1,000 samples {metrics['test_frechet']:.1f}" if "test_frechet" in metrics else ""))
         if config["kind"] == "pixelcnn":
             notes.append(f"{model_config['layers']} gated layers of {model_config['channels']} channels, "
                          f"kernel {model_config['kernel']}; no latent code")
