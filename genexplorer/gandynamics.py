@@ -126,8 +126,8 @@ def conditional_table(count: int, datasets=("mnist", "fashion")) -> Table:
         for role in ("gan", "cgan"):
             try:
                 model = checkpoints.load(f"{dataset}-{role}")
-            except checkpoints.CheckpointError as exc:
-                table.notes.append(f"{dataset}-{role}: not measured ({exc})")
+            except checkpoints.CheckpointError:
+                table.notes.append(f"{dataset}-{role}: not measured (no such checkpoint)")
                 continue
             samples, requested = samples_of(model, len(test.y))
             labels = reader.labels(samples)
