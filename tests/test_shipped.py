@@ -174,18 +174,21 @@ def test_the_shipped_cgan_draws_the_class_it_is_told(dataset):
     assert config["metrics"]["test_frechet"] < 80
 
 
-@pytest.mark.parametrize("name", ["mnist-pix2pix", "mnist-pix2pix-l1", "mnist-context", "mnist-context-l2"])
+@pytest.mark.parametrize("name", ["mnist-pix2pix", "mnist-pix2pix-l1", "fashion-pix2pix", "fashion-pix2pix-l1",
+                                  "mnist-context", "mnist-context-l2"])
 def test_the_shipped_image_to_image_models_do_their_job(name):
-    """pix2pix: the test pictures' edges come back as pictures the classifier reads right; the context encoder:
-    the centre hole is filled (known pixels kept) better than by the mean image. Fashion's come with issue 12."""
+    """pix2pix: the test pictures' edges come back as pictures the classifier reads right (issue 12: >= 80 % on
+    Fashion); the context encoder: the centre hole is filled (known pixels kept) better than by the mean image.
+    Fashion's context encoders come with issue 12."""
     from genexplorer.models.context import centre_hole
 
+    dataset = name.split("-")[0]
     model = gx.load(name)
     config = checkpoints.read_config(checkpoints.resolve(name))
     assert config["complete"] is True
-    images, labels = gx.load_dataset("mnist", "test")
+    images, labels = gx.load_dataset(dataset, "test")
     x = torch.from_numpy(images[:300]).float().div(255).unsqueeze(1)
-    reader = gx.load("mnist-classifier")
+    reader = gx.load(f"{dataset}-classifier")
     if model.kind == "pix2pix":
         out = model.translate(gx.edges(x))
     else:
@@ -197,4 +200,5 @@ def test_the_shipped_image_to_image_models_do_their_job(name):
         assert float((out - x).pow(2).mean()) < float((mean_fill - x).pow(2).mean())
     read, _ = reader.predict(out)
     accuracy = float((read.numpy() == labels[:300]).mean())
-    assert accuracy > (0.9 if model.kind == "pix2pix" else 0.7), accuracy
+    floor = {("pix2pix", "mnist"): 0.9, ("pix2pix", "fashion"): 0.8}.get((model.kind, dataset), 0.7)
+    assert accuracy > floor, accuracy
