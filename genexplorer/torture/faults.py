@@ -139,10 +139,12 @@ def fault_kill_training(app: App, *, moments=("mid-epoch", "mid-save"), name="mn
             # mid-epoch: long enough that the kill lands while it trains; mid-save: the first save dies
             session, run = start_run(app, name, epochs=200 if moment == "mid-epoch" else 3, overwrite=True,
                                      data_zip=data_zip)
-            wait_until(lambda: train_status(app, run).get("state") == "running", 120, "training to start")
             if moment == "mid-epoch":
+                wait_until(lambda: train_status(app, run).get("state") == "running", 120, "training to start")
                 time.sleep(random.uniform(0.3, 2.5))
                 _kill(job_file(app, run)["pid"])
+            # mid-save: a tiny run can reach its first save, and die there, before its status file (rewritten at
+            # most once a second) ever says "running": the page's final state is what counts.
             state = wait_for_page_state(session, run, timeout=180)
         finally:
             marker.unlink(missing_ok=True)
