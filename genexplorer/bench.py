@@ -22,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -190,8 +191,6 @@ def start_app(port: int) -> subprocess.Popen:
 def wait_ready(port: int, timeout: float = 120.0) -> float:
     """Seconds until the app answers: its page config, and its live routes, which app.launch adds a moment
     after Gradio's server is up (a request in between gets 404)."""
-    import urllib.error
-
     start = time.perf_counter()
     while time.perf_counter() - start < timeout:
         try:
@@ -397,6 +396,12 @@ def ganlab_browser_speed(seconds: float, lessons=("a Gaussian, non-saturating lo
     return rows
 
 
+def browser_table(rows: list[tuple[str, dict]], count: str, worst: str) -> str:
+    """A section's Chromium measurements as a markdown table: what, how many, median, the worst."""
+    return (f"### In a real browser (headless Chromium)\n\n| what | {count} | median | {worst} |\n|---|---|---|---|\n"
+            + "\n".join(f"| {name} | {stats['n']} | {stats['median']:.1f} | {stats['p95']:.1f} |" for name, stats in rows))
+
+
 GANLAB_BEGIN, GANLAB_END = "<!-- ganlab: begin -->", "<!-- ganlab: end -->"
 # The image-GAN runs whose per-epoch logs the section reads (bash tools/train_shipped.sh gan-dynamics writes them).
 GAN_DYNAMICS_RUNS = {"DCGAN (mnist, 20 epochs)": "runs/gan-dynamics/mnist-gan-log",
@@ -423,9 +428,7 @@ def ganlab_section(*, quick: bool, browser: bool) -> str:
     if browser:
         print("browser...", flush=True)
         rows = ganlab_browser_speed(3 if quick else 10)
-        parts.append("### In a real browser (headless Chromium)\n\n| what | seconds | median | worst second |\n|---|---|---|---|\n"
-                     + "\n".join(f"| {name} | {stats['n']} | {stats['median']:.1f} | {stats['p95']:.1f} |"
-                                  for name, stats in rows))
+        parts.append(browser_table(rows, "seconds", "worst second"))
     return GANLAB_BEGIN + "\n" + "\n\n".join(parts) + "\n" + GANLAB_END
 
 
@@ -522,9 +525,7 @@ def pixelcnn_section(*, quick: bool, browser: bool) -> str:
     if browser:
         print("browser...", flush=True)
         rows = pixelcnn_browser_speed(2 if quick else 5)
-        parts.append("### In a real browser (headless Chromium)\n\n| what | runs | median | worst run |\n|---|---|---|---|\n"
-                     + "\n".join(f"| {name} | {stats['n']} | {stats['median']:.1f} | {stats['p95']:.1f} |"
-                                  for name, stats in rows))
+        parts.append(browser_table(rows, "runs", "worst run"))
     return PIXELCNN_BEGIN + "\n" + "\n\n".join(parts) + "\n" + PIXELCNN_END
 
 
