@@ -583,6 +583,22 @@ def zoo_section(*, quick: bool) -> str:
             f"Machine: {machine()}\n\n### {table.title}\n\n{table.markdown()}\n{ZOO_END}")
 
 
+IMAGE_TO_IMAGE_BEGIN, IMAGE_TO_IMAGE_END = "<!-- image-to-image: begin -->", "<!-- image-to-image: end -->"
+
+
+def image_to_image_section(*, quick: bool) -> str:
+    import torch
+
+    from . import imagetoimage
+
+    torch.set_num_threads(1)
+    command = "python -m genexplorer.bench --only image-to-image" + (" --quick" if quick else "")
+    tables = [imagetoimage.inpainting_table(30 if quick else 500), imagetoimage.translation_table(100 if quick else 2000)]
+    body = "\n\n".join(f"### {t.title}\n\n{t.markdown()}" for t in tables)
+    return (f"{IMAGE_TO_IMAGE_BEGIN}\n## Image to image: inpainting and sketch to picture\n\nCommand: `{command}`  \n"
+            f"Date: {datetime.date.today()}  \nMachine: {machine()}\n\n{body}\n{IMAGE_TO_IMAGE_END}")
+
+
 def only_section(args, begin: str, end: str, section: str) -> int:
     """Write one section into --out in place of its last version (or at the end), keeping the rest."""
     out = Path(args.out)
@@ -603,7 +619,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
     parser.add_argument("--no-browser", action="store_true", help="skip the real-browser measurements")
     parser.add_argument("--no-quality", action="store_true", help="skip the quality and training measurements")
-    parser.add_argument("--only", choices=["pixelcnn", "ganlab", "zoo"],
+    parser.add_argument("--only", choices=["pixelcnn", "ganlab", "zoo", "image-to-image"],
                         help="measure only this family and replace its section of --out, keeping the rest")
     parser.add_argument("--classroom", action="store_true",
                         help="only the classroom load (1 to 120 students at once) into its section of --out")
@@ -613,6 +629,8 @@ def main(argv=None) -> int:
                             pixelcnn_section(quick=args.quick, browser=not args.no_browser))
     if args.only == "zoo":
         return only_section(args, ZOO_BEGIN, ZOO_END, zoo_section(quick=args.quick))
+    if args.only == "image-to-image":
+        return only_section(args, IMAGE_TO_IMAGE_BEGIN, IMAGE_TO_IMAGE_END, image_to_image_section(quick=args.quick))
     if args.only == "ganlab":
         return only_section(args, GANLAB_BEGIN, GANLAB_END, ganlab_section(quick=args.quick, browser=not args.no_browser))
     if args.classroom:
@@ -642,6 +660,8 @@ def main(argv=None) -> int:
         sections.append(zoo_section(quick=args.quick))
         print("GAN lab...", flush=True)
         sections.append(ganlab_section(quick=args.quick, browser=not args.no_browser))
+        print("image to image...", flush=True)
+        sections.append(image_to_image_section(quick=args.quick))
     report = (f"# genexplorer benchmarks\n\nCommand: `{command}`  \nDate: {datetime.date.today()}  \n"
               f"Machine: {machine()}\n\n" + "\n\n".join(sections) + "\n")
     Path(args.out).write_text(report)

@@ -13,7 +13,7 @@ TINY = {
     "vae": {"latent_dim": 3, "channels": 4, "hidden": 8},
     "cvae": {"latent_dim": 3, "channels": 4, "hidden": 8},
     "gan": {"latent_dim": 8, "width": 8},
-    "cgan": {"latent_dim": 8, "width": 8},
+    "cgan": {"latent_dim": 8, "width": 8, "projection": True},
     "wgan": {"latent_dim": 8, "width": 8},
     "wgan-gp": {"latent_dim": 8, "width": 8},
     "pca": {"latent_dim": 4},

@@ -122,6 +122,27 @@ def test_the_zoo_section_measures_every_zoo_model_on_both_datasets(report):
     assert all(int(row[-1].split(" of ")[0]) < 1024 for row in sparse)
 
 
+def test_the_image_to_image_section_has_every_filler_and_hole_and_the_translations(report):
+    from genexplorer import imagetoimage
+
+    section = report.split(bench.IMAGE_TO_IMAGE_BEGIN, 1)[1].split(bench.IMAGE_TO_IMAGE_END, 1)[0]
+    tables = tables_of(section)
+    (inpainting,) = [rows for title, rows in tables.items() if title.startswith("Inpainting: every filler")]
+    for dataset in ("mnist", "fashion"):
+        for _, hole in imagetoimage.HOLES:
+            methods = {row[2] for row in inpainting[1:] if row[0] == dataset and row[1] == hole}
+            assert "mean image" in methods and "VAE (code optimisation)" in methods, (dataset, hole)
+            if dataset == "mnist":
+                assert {title for _, title in imagetoimage.FILLERS} <= methods
+    assert all(0 < float(row[4]) < 60 for row in inpainting[1:] if row[4])
+    (translation,) = [rows for title, rows in tables.items() if title.startswith("Sketch to picture")]
+    rows = {(row[0], row[1]) for row in translation[1:]}
+    for dataset in ("mnist", "fashion"):
+        assert {(dataset, "the test pictures themselves"), (dataset, "pix2pix (L1 + adversarial) from their edges"),
+                (dataset, "pix2pix, L1 only from their edges")} <= rows
+    assert all(float(row[-1]) > 0 for row in translation[1:])
+
+
 def test_the_correlation_table_reads_real_run_logs(tmp_path):
     """Per-epoch losses against the per-epoch Frechet distance, from the train CLI's progress.jsonl."""
     import json

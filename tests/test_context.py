@@ -88,3 +88,35 @@ def test_save_and_load_both_twins(tmp_path):
         loaded = checkpoints.load(checkpoints.save(model, tmp_path / f"mnist-context-{adversarial}"))
         assert loaded.kind == "context_encoder" and loaded.adversarial == (adversarial > 0)
         assert torch.equal(loaded.inpaint(x, known), model.inpaint(x, known))
+
+
+def test_the_channelwise_bottleneck_sees_across_the_picture_and_saves_and_loads(tmp_path):
+    """The paper's channel-wise fully connected layer: a hidden pixel's filling depends on context far away,
+    with far fewer weights than a dense code of the same maps."""
+    torch.manual_seed(0)
+    model = build("context", {"channels": 4, "bottleneck": "channelwise"}).eval()
+    dense = build("context", {"channels": 4, "latent_dim": 128})
+    assert sum(p.numel() for p in model.parameters()) < sum(p.numel() for p in dense.parameters())
+    x = torch.rand(1, 1, 28, 28)
+    known = (~centre_hole()).float()
+    far = x.clone()
+    far[..., 0, 0] = 1 - far[..., 0, 0]      # one known corner pixel
+    assert not torch.equal(model.inpaint(x, known)[..., 14, 14], model.inpaint(far, known)[..., 14, 14])
+    model.dataset = "mnist"
+    loaded = checkpoints.load(checkpoints.save(model, tmp_path / "mnist-context-cw"))
+    assert loaded.config.bottleneck == "channelwise" and torch.equal(loaded.inpaint(x, known), model.inpaint(x, known))
+    with pytest.raises(ValueError, match="bottleneck"):
+        build("context", {"bottleneck": "round"})
+
+
+def test_holes_of_one_kind_for_the_benchmark():
+    for kind in ("centre", "blocks", "strokes"):
+        holes = random_holes(40, generator=torch.Generator().manual_seed(0), kind=kind)
+        assert holes.any(dim=(1, 2, 3)).all()
+    centre = random_holes(40, generator=torch.Generator().manual_seed(0), kind="centre")
+    rows_hidden = centre.any(dim=3).sum(dim=(1, 2))
+    assert ((rows_hidden >= 10) & (rows_hidden <= 16)).all(), "centre squares are 10 to 16 pixels"
+    assert torch.equal(random_holes(5, generator=torch.Generator().manual_seed(3), kind="strokes"),
+                       random_holes(5, generator=torch.Generator().manual_seed(3), kind="strokes"))
+    with pytest.raises(ValueError, match="hole kind"):
+        random_holes(2, kind="triangle")

@@ -234,6 +234,29 @@ def test_wgan_critic_loss_weight_clipping_and_gradient_penalty(images):
     assert torch.allclose(terms["loss"], -terms["w_estimate"])
 
 
+def test_the_projection_discriminator_judges_the_class_and_old_cgans_still_load(images, tmp_path):
+    """The cGAN's D adds <embed(y), features(x)> to its score (Miyato & Koyama 2018): the same picture scores
+    differently under different classes through that term; a cGAN saved without it loads as it was."""
+    x, _ = images
+    model = tiny("cgan")
+    planes_only = build("cgan", {**TINY["cgan"], "projection": False}).eval()
+    planes_only.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith("discriminator.embed")})
+    y = torch.tensor([0, 1, 2, 3, 4])
+    with torch.no_grad():
+        model.discriminator.embed.weight.zero_()
+        assert torch.allclose(model.discriminate(x, y), planes_only.discriminate(x, y)), "a zero embedding adds nothing"
+        model.discriminator.embed.weight.normal_(0, 1)
+        assert not torch.allclose(model.discriminate(x, y), planes_only.discriminate(x, y))
+        assert not torch.allclose(model.discriminate(x, y), model.discriminate(x, (y + 1) % 10))
+    model.dataset = planes_only.dataset = "mnist"
+    for saved in (model, planes_only):
+        loaded = checkpoints.load(checkpoints.save(saved, tmp_path / f"mnist-cgan-{saved.config.projection}"))
+        assert loaded.config.projection == saved.config.projection
+        assert (loaded.discriminator.embed is None) == (not saved.config.projection)
+    with pytest.raises(ValueError, match="projection"):
+        build("gan", {"projection": True})
+
+
 def test_bad_wgan_settings_are_refused():
     with pytest.raises(ValueError, match="class-conditional WGAN"):
         build("wgan", {"conditional": True})

@@ -205,6 +205,31 @@ def test_wgan_updates_the_generator_once_every_critic_steps_batches(monkeypatch)
     assert math.isfinite(terms["g_loss"]) and "w_estimate" in terms
 
 
+def test_random_affine_moves_each_picture_its_own_way_and_keeps_the_ink():
+    torch.manual_seed(0)
+    x = torch.zeros(16, 1, 28, 28)
+    x[:, :, 10:18, 12:16] = 1.0
+    moved = train.random_affine(x)
+    assert moved.shape == x.shape and moved.min() >= 0 and moved.max() <= 1
+    ink = moved.sum((1, 2, 3)) / x.sum((1, 2, 3))
+    assert ((ink > 0.75) & (ink < 1.3)).all(), "scaled by 0.9-1.1 at most: the ink stays about the same"
+    assert len({tuple(m.flatten().round(decimals=3).tolist()) for m in moved}) == 16
+    centres = (moved[:, 0].sum(2) * torch.arange(28)).sum(1) / moved[:, 0].sum((1, 2))
+    assert float((centres - 13.5).abs().max()) < 3.5, "shifted 2 pixels at most (plus the turn)"
+
+
+def test_augment_and_the_context_bottleneck_reach_the_run(small_dataset, tmp_path):
+    out = fit(settings(tmp_path, small_dataset, model="context", bottleneck="channelwise", augment=True,
+                       max_steps=2), log=lambda m: None)
+    config = checkpoints.read_config(out)
+    assert config["model_config"]["bottleneck"] == "channelwise" and config["training"]["augment"] is True
+    cgan = fit(settings(tmp_path, small_dataset, model="cgan", width=8, max_steps=1, out=str(tmp_path / "ckpt" / "digits-cgan")),
+               log=lambda m: None)
+    assert checkpoints.read_config(cgan)["model_config"]["projection"] is True, "new cGANs use the projection D"
+    with pytest.raises(ValueError, match="bottleneck"):
+        fit(settings(tmp_path, small_dataset, model="vae", bottleneck="channelwise"), log=lambda m: None)
+
+
 def test_the_zoo_settings_reach_the_model_and_are_refused_elsewhere(small_dataset, tmp_path):
     out = fit(settings(tmp_path, small_dataset, model="ae", architecture="dense", hidden=0, latent_dim=1024,
                        code_activation="relu", l1=0.01, latent_maps=False), log=lambda m: None)

@@ -50,7 +50,7 @@ case "${1:-all}" in
     done ;;&
   cgans|all)
     train --model cgan --dataset mnist   --epochs 60 --batch-size 64 --out checkpoints/mnist-cgan
-    train --model cgan --dataset fashion --epochs 5  --batch-size 64 --out checkpoints/fashion-cgan
+    train --model cgan --dataset fashion --epochs 6  --batch-size 64 --out checkpoints/fashion-cgan
     ;;&
   gan-dynamics)
     for model in gan wgan wgan-gp; do

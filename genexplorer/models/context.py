@@ -21,8 +21,12 @@ HOLE_KINDS = ("centre", "blocks", "strokes")
 
 @dataclass
 class ContextConfig(ModelConfig):
-    latent_dim: int = 128             # the bottleneck between encoder and decoder: the whole context in 128 numbers
+    latent_dim: int = 128             # dense bottleneck: the whole context in 128 numbers
     channels: int = 16                # first conv width; then 2x and 4x (small: four shipped checkpoints)
+    # "dense": one fully connected layer through a latent_dim code. "channelwise": the paper's channel-wise
+    # fully connected layer (each 7x7 feature map to a new 7x7 map, then a 1x1 conv mixes the channels):
+    # every position can see every other, at a fraction of a dense layer's weights.
+    bottleneck: str = "dense"
     reconstruction_weight: float = 0.999
     adversarial_weight: float = 0.001  # 0: the L2-only twin
 
@@ -34,34 +38,62 @@ class ContextConfig(ModelConfig):
             raise ValueError("the loss weights must be in [0, 1] (reconstruction above 0)")
         if self.conditional:
             raise ValueError("the context encoder is not class-conditional")
+        if self.bottleneck not in BOTTLENECKS:
+            raise ValueError(f"unknown bottleneck {self.bottleneck!r}: use one of {BOTTLENECKS}")
 
 
-def random_holes(batch: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
+BOTTLENECKS = ("dense", "channelwise")
+
+
+class ChannelwiseFC(nn.Module):
+    """(B, C, H, W) -> (B, C, H, W): each channel's map through its own (H*W x H*W) fully connected layer,
+    then a 1x1 convolution across channels (Pathak et al. 2016, section 3.1)."""
+
+    def __init__(self, channels: int, size: int = 7):
+        super().__init__()
+        self.size = size
+        self.weight = nn.Parameter(torch.randn(channels, size * size, size * size) / size)
+        self.bias = nn.Parameter(torch.zeros(channels, size * size))
+        self.mix = nn.Conv2d(channels, channels, 1)
+
+    def forward(self, h):
+        b, c = h.shape[:2]
+        spread = torch.einsum("bci,cij->bcj", h.flatten(2), self.weight) + self.bias
+        return self.mix(F.leaky_relu(spread, 0.2).reshape(b, c, self.size, self.size))
+
+
+def random_holes(batch: int, *, generator: torch.Generator | None = None, kind: str | None = None) -> torch.Tensor:
     """bool (batch, 1, 28, 28), True = hidden: a third centre squares (10 to 16 pixels, jittered), a third 1-3
-    random blocks, a third 1-3 brush strokes (random walks 2-3 pixels wide); each hides from about 3 % to half of the picture."""
+    random blocks, a third 1-3 brush strokes (random walks 2-3 pixels wide); each hides from about 3 % to half
+    of the picture. ``kind`` (one of HOLE_KINDS): every hole of that kind (the benchmark's tables)."""
+    if kind is not None and kind not in HOLE_KINDS:
+        raise ValueError(f"unknown hole kind {kind!r}: use one of {HOLE_KINDS}")
     hidden = torch.zeros(batch, 1, 28, 28, dtype=torch.bool)
     kinds = torch.randint(0, 3, (batch,), generator=generator)
     for b in range(batch):
-        kind = int(kinds[b])
-        if kind == 0:
-            size = int(torch.randint(10, 17, (1,), generator=generator))
-            top, left = (torch.randint(-2, 3, (2,), generator=generator) + (28 - size) // 2).tolist()
-            hidden[b, 0, top: top + size, left: left + size] = True
-        elif kind == 1:
-            for _ in range(int(torch.randint(1, 4, (1,), generator=generator))):
-                h, w = torch.randint(6, 15, (2,), generator=generator).tolist()
-                top, left = int(torch.randint(0, 28 - h + 1, (1,), generator=generator)), \
-                    int(torch.randint(0, 28 - w + 1, (1,), generator=generator))
-                hidden[b, 0, top: top + h, left: left + w] = True
-        else:
-            for _ in range(int(torch.randint(1, 4, (1,), generator=generator))):
-                y, x = torch.randint(4, 24, (2,), generator=generator).tolist()
-                width = int(torch.randint(2, 4, (1,), generator=generator))
-                for _ in range(int(torch.randint(15, 40, (1,), generator=generator))):
-                    hidden[b, 0, max(y - 1, 0): y - 1 + width, max(x - 1, 0): x - 1 + width] = True
-                    dy, dx = torch.randint(-1, 2, (2,), generator=generator).tolist()
-                    y, x = min(max(y + dy, 1), 26), min(max(x + dx, 1), 26)
+        _draw_hole(hidden[b, 0], HOLE_KINDS.index(kind) if kind is not None else int(kinds[b]), generator)
     return hidden
+
+
+def _draw_hole(hidden: torch.Tensor, kind: int, generator: torch.Generator | None) -> None:
+    if kind == 0:
+        size = int(torch.randint(10, 17, (1,), generator=generator))
+        top, left = (torch.randint(-2, 3, (2,), generator=generator) + (28 - size) // 2).tolist()
+        hidden[top: top + size, left: left + size] = True
+    elif kind == 1:
+        for _ in range(int(torch.randint(1, 4, (1,), generator=generator))):
+            h, w = torch.randint(6, 15, (2,), generator=generator).tolist()
+            top, left = int(torch.randint(0, 28 - h + 1, (1,), generator=generator)), \
+                int(torch.randint(0, 28 - w + 1, (1,), generator=generator))
+            hidden[top: top + h, left: left + w] = True
+    else:
+        for _ in range(int(torch.randint(1, 4, (1,), generator=generator))):
+            y, x = torch.randint(4, 24, (2,), generator=generator).tolist()
+            width = int(torch.randint(2, 4, (1,), generator=generator))
+            for _ in range(int(torch.randint(15, 40, (1,), generator=generator))):
+                hidden[max(y - 1, 0): y - 1 + width, max(x - 1, 0): x - 1 + width] = True
+                dy, dx = torch.randint(-1, 2, (2,), generator=generator).tolist()
+                y, x = min(max(y + dy, 1), 26), min(max(x + dx, 1), 26)
 
 
 def centre_hole(size: int = 14) -> torch.Tensor:
@@ -78,14 +110,19 @@ class ContextEncoder(GenerativeModel):
         super().__init__(config)
         c, d = config.channels, config.latent_dim
         # The picture with its hole zeroed and the mask of known pixels: two channels in.
-        self.encoder = nn.Sequential(
+        convs = [
             nn.Conv2d(2, c, 4, stride=2, padding=1), nn.LeakyReLU(0.2),                      # (B, c, 14, 14)
             nn.Conv2d(c, 2 * c, 4, stride=2, padding=1), nn.BatchNorm2d(2 * c), nn.LeakyReLU(0.2),   # (B, 2c, 7, 7)
             nn.Conv2d(2 * c, 4 * c, 3, stride=1, padding=1), nn.BatchNorm2d(4 * c), nn.LeakyReLU(0.2),  # (B, 4c, 7, 7)
-            nn.Flatten(), nn.Linear(4 * c * 49, d), nn.LeakyReLU(0.2),                       # (B, d): the whole context
-        )
+        ]
+        if config.bottleneck == "dense":
+            self.encoder = nn.Sequential(*convs, nn.Flatten(), nn.Linear(4 * c * 49, d), nn.LeakyReLU(0.2))  # (B, d)
+            into_maps = [nn.Linear(d, 4 * c * 49), nn.ReLU(), nn.Unflatten(1, (4 * c, 7, 7))]
+        else:
+            self.encoder = nn.Sequential(*convs, ChannelwiseFC(4 * c), nn.BatchNorm2d(4 * c), nn.ReLU())  # (B, 4c, 7, 7)
+            into_maps = []
         self.decoder = nn.Sequential(
-            nn.Linear(d, 4 * c * 49), nn.ReLU(), nn.Unflatten(1, (4 * c, 7, 7)),
+            *into_maps,
             nn.ConvTranspose2d(4 * c, 2 * c, 4, stride=2, padding=1), nn.BatchNorm2d(2 * c), nn.ReLU(),   # (B, 2c, 14, 14)
             nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1), nn.BatchNorm2d(c), nn.ReLU(),           # (B, c, 28, 28)
             nn.Conv2d(c, 1, 3, padding=1),                                                                # (B, 1, 28, 28) logits

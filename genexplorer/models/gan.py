@@ -24,6 +24,10 @@ class GANConfig(ModelConfig):
     clip: float = 0.01            # wgan_clip: the critic's weights stay in [-clip, clip]
     gp_weight: float = 10.0       # wgan_gp: lambda
     critic_steps: int = 5         # WGANs: critic updates per generator update (n_critic)
+    # cGAN: the class also enters D's score as an inner product with D's features (the projection
+    # discriminator, Miyato & Koyama 2018). With the class only as input planes D can ignore it, and
+    # the first shipped cGAN drew the asked digit 88 % of the time for its worst class.
+    projection: bool = False
 
     def validate(self) -> None:
         super().validate()
@@ -37,6 +41,8 @@ class GANConfig(ModelConfig):
             raise ValueError(f"clip must be in (0, 1], got {self.clip}")
         if not 0 <= self.gp_weight <= 1000:
             raise ValueError(f"gp_weight must be in [0, 1000], got {self.gp_weight}")
+        if self.projection and not self.conditional:
+            raise ValueError("projection needs a class-conditional GAN (cgan)")
         if not 1 <= self.critic_steps <= 100:
             raise ValueError(f"critic_steps must be between 1 and 100, got {self.critic_steps}")
 
@@ -70,9 +76,10 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """(B, 1 [+ classes], 28, 28) in [-1, 1] -> (B,) logits of 'real'."""
+    """(B, 1 [+ classes], 28, 28) in [-1, 1] -> (B,) logits of 'real'; with projection_classes, the
+    logit adds <embed(y), features(x)>, so D must judge whether x looks like *that* class."""
 
-    def __init__(self, in_channels: int, width: int, dropout: float):
+    def __init__(self, in_channels: int, width: int, dropout: float, projection_classes: int = 0):
         super().__init__()
         self.net = nn.Sequential(
             nn.Conv2d(in_channels, width, 5, stride=2, padding=2),        # (B, 64, 14, 14)
@@ -84,9 +91,15 @@ class Discriminator(nn.Module):
             nn.Flatten(),
             nn.Linear(2 * width * 49, 1),                                 # (B, 1)
         )
+        self.embed = nn.Embedding(projection_classes, 2 * width * 49) if projection_classes else None
+        if self.embed is not None:
+            nn.init.normal_(self.embed.weight, std=0.01)   # starts as the plain cGAN's D
 
-    def forward(self, x):
-        return self.net(x).squeeze(1)
+    def forward(self, x, y=None):
+        if self.embed is None:
+            return self.net(x).squeeze(1)
+        features = self.net[:-1](x)                                       # (B, 2w*49)
+        return self.net[-1](features).squeeze(1) + (self.embed(y) * features).sum(1)
 
 
 class GAN(GenerativeModel):
@@ -97,7 +110,8 @@ class GAN(GenerativeModel):
         super().__init__(config)
         extra = config.num_classes if config.conditional else 0
         self.generator = Generator(config.latent_dim + extra, config.width)
-        self.discriminator = Discriminator(1 + extra, config.width, config.dropout)
+        self.discriminator = Discriminator(1 + extra, config.width, config.dropout,
+                                           config.num_classes if config.projection else 0)
 
     @property
     def kind(self) -> str:  # noqa: F811 - the conditional and Wasserstein variants report themselves
@@ -127,9 +141,10 @@ class GAN(GenerativeModel):
     def discriminate(self, images, y=None):
         """images in [-1, 1] -> (B,) logits that the images are real."""
         y = self._labels(y, images.shape[0])
-        if y is not None:
-            images = torch.cat([images, class_planes(self._one_hot(y))], dim=1)
-        return self.discriminator(images)
+        if y is None:
+            return self.discriminator(images)
+        images = torch.cat([images, class_planes(self._one_hot(y))], dim=1)
+        return self.discriminator(images, y if self.config.projection else None)
 
     def discriminator_loss(self, x, y=None):
         """BCE of D on a real batch (label 1) and a fake batch (label 0), Goodfellow et al. 2014;

@@ -1,0 +1,116 @@
+"""How well the image-to-image models do their jobs on the held-out test sets, the tables of
+``python -m genexplorer.bench --only image-to-image``:
+
+- inpainting: every filler the Upload tab shows (the context encoder, its L2-only twin, the VAE's code
+  optimisation, the AE's projection, one PixelCNN completion, the mean image) on every hole kind (the
+  centred 14x14 square of issue 12's target, the bottom half, random blocks, brush strokes), scored by the
+  PSNR of the hidden pixels and by how often the shipped classifier reads the filled picture right;
+- sketch to picture: pix2pix and its L1-only twin on the edges of test pictures, read by the classifier, and
+  the Frechet distance of their pictures (classifier features) beside the test pictures' own and the GAN's.
+
+Plain functions returning ``quality.Table``s; no Gradio. Pictures are float (B, 1, 28, 28) in [0, 1].
+"""
+from __future__ import annotations
+
+import torch
+
+from . import checkpoints, explore
+from .edges import edges, is_blank
+from .metrics import frechet_distance, masked_psnr
+from .models.context import random_holes
+from .quality import Split, Table, _batched, _pct, load_split, reader_or_note, samples_of
+
+HOLES = (("centre", "centred 14x14 hole"), ("bottom", "bottom half missing"),
+         ("blocks", "1-3 random blocks"), ("strokes", "1-3 brush strokes"))
+# Left to right as in the Upload tab's inpainting row.
+FILLERS = (("context", "context encoder (L2 + adversarial)"), ("context-l2", "context encoder, L2 only"),
+           ("vae", "VAE (code optimisation)"), ("ae", "AE (projection)"), ("pixelcnn", "PixelCNN (one completion)"))
+
+
+def hole_masks(kind: str, count: int, *, seed: int = 0) -> torch.Tensor:
+    """bool (count, 1, 28, 28), True = hidden: a preset of the Upload tab, or seeded random holes of one kind."""
+    if kind in explore.MASKS:
+        return explore.preset_mask(kind).expand(count, 1, 28, 28)
+    return random_holes(count, generator=torch.Generator().manual_seed(seed), kind=kind)
+
+
+def fill(model, x: torch.Tensor, hidden: torch.Tensor, *, seed: int = 0) -> torch.Tensor:
+    """The hidden pixels of x painted by one model; the known pixels stay as they were."""
+    if model.kind == "pixelcnn":
+        with torch.inference_mode():
+            done = model.complete(x, (~hidden).float(), generator=torch.Generator().manual_seed(seed))
+        return torch.where(hidden, done.clamp(0, 1), x)
+    return explore.inpaint_batch(model, x, hidden)
+
+
+def inpainting_table(count: int, datasets=("mnist", "fashion"), *, log=print) -> Table:
+    table = Table(f"Inpainting: every filler on every hole kind ({count:,} test pictures at most per dataset)", [
+        "dataset", "hidden", "filled by", "test pictures", "PSNR on the hidden pixels (dB)",
+        "classifier reads the filled picture right"])
+    for dataset in datasets:
+        reader = reader_or_note(dataset, table)
+        if reader is None:
+            continue
+        test = load_split(dataset, "test").take(count)
+        table.rows.append([dataset, "nothing (the pictures themselves)", "", len(test.y), "",
+                           _pct(reader.accuracy(test.x, test.y))])
+        fillers = []
+        for role, title in FILLERS:
+            try:
+                fillers.append((title, checkpoints.load(f"{dataset}-{role}")))
+            except checkpoints.CheckpointError:
+                table.notes.append(f"{dataset}-{role}: not measured (no such checkpoint)")
+        mean = explore.mean_image(dataset)
+        for kind, description in HOLES:
+            hidden = hole_masks(kind, len(test.y))
+            log(f"{dataset}: {description}")
+            results = [(title, _batched(lambda x, h, m=model: fill(m, x, h), test.x, hidden)) for title, model in fillers]
+            results.append(("mean image", torch.where(hidden, mean, test.x)))
+            for title, filled in results:
+                table.rows.append([dataset, description, title, len(test.y),
+                                   float(masked_psnr(filled, test.x, hidden).mean()),
+                                   _pct(reader.accuracy(filled, test.y))])
+    table.notes.append("Random blocks and brush strokes are the context encoders' training hole kinds, drawn with seed 0 "
+                       "(the same holes for every filler); the bottom half is not among them. The VAE optimises its "
+                       "code against the known pixels (100 Adam steps), the AE iterates reconstruct-and-keep-known, "
+                       "the PixelCNN draws one completion (seed 0).")
+    return table
+
+
+def translation_table(count: int, datasets=("mnist", "fashion"), *, log=print) -> Table:
+    table = Table(f"Sketch to picture: pix2pix on the edges of test pictures ({count:,} at most per dataset)", [
+        "dataset", "pictures", "count", "classifier reads the right class",
+        "Frechet distance to training pictures (classifier features)"])
+    for dataset in datasets:
+        reader = reader_or_note(dataset, table)
+        if reader is None:
+            continue
+        test = load_split(dataset, "test").take(count)
+        sketch = edges(test.x)
+        drawn = ~is_blank(sketch)
+        test, sketch = Split(test.x[drawn], test.y[drawn]), sketch[drawn]
+        # One reference for every row: as many training pictures, so the test pictures' own distance is the floor.
+        reference = reader.features(load_split(dataset, "train").take(len(test.y)).x)
+        log(f"{dataset}: translating {len(test.y)} sketches")
+        rows = [("the test pictures themselves", test.x, True)]
+        for role, title in (("pix2pix", "pix2pix (L1 + adversarial)"), ("pix2pix-l1", "pix2pix, L1 only")):
+            try:
+                model = checkpoints.load(f"{dataset}-{role}")
+            except checkpoints.CheckpointError:
+                table.notes.append(f"{dataset}-{role}: not measured (no such checkpoint)")
+                continue
+            with torch.no_grad():
+                rows.append((f"{title} from their edges", _batched(model.translate, sketch), True))
+        try:
+            gan = checkpoints.load(f"{dataset}-gan")
+            with torch.no_grad():
+                rows.append(("DCGAN samples (no sketch)", samples_of(gan, len(test.y))[0], False))
+        except checkpoints.CheckpointError:
+            table.notes.append(f"{dataset}-gan: not measured (no such checkpoint)")
+        for title, pictures, readable in rows:
+            table.rows.append([dataset, title, len(pictures), _pct(reader.accuracy(pictures, test.y)) if readable else "",
+                               frechet_distance(reader.features(pictures), reference)])
+    table.notes.append("Every row of a dataset is compared with the same training pictures, as many as the row has, so "
+                       "the test pictures' own distance is what real pictures score. Sketches are `gx.edges` of the "
+                       "test pictures, the function the Sketch tab applies to a drawing.")
+    return table
