@@ -572,7 +572,8 @@ def inpaint_batch(model: GenerativeModel, x: torch.Tensor, hidden: torch.Tensor,
     VAE/CVAE: find the code z that best explains the known pixels under the prior,
     maximising log p(known | z) + log p(z) by gradient steps on z (starting from the
     encoding of the image with its hole blanked). AE/DAE: iterate reconstruct-and-keep-
-    known-pixels, the classic projection method. Known pixels are kept exactly.
+    known-pixels, the classic projection method. Context encoders paint the hole in one pass;
+    a PixelCNN draws one completion (seed 0). Known pixels are kept exactly.
     Each image's code is optimised on its own (Adam works elementwise), so a batch gives
     the same pictures as one image at a time. Returns float (B, 1, 28, 28) in [0, 1].
     """
@@ -602,6 +603,9 @@ def inpaint_batch(model: GenerativeModel, x: torch.Tensor, hidden: torch.Tensor,
             filled = model.decode(z, y)
     elif model.kind in IMAGE_TO_IMAGE_KINDS:
         filled = model.inpaint(x, known)        # one pass: the hole painted from its context
+    elif model.kind == "pixelcnn":
+        with torch.inference_mode():            # one completion, pixel by pixel, seeded: the same picture each time
+            filled = model.complete(x, known.float(), generator=torch.Generator().manual_seed(0)).clamp(0, 1)
     else:
         with torch.no_grad():
             current = start

@@ -34,15 +34,6 @@ def hole_masks(kind: str, count: int, *, seed: int = 0) -> torch.Tensor:
     return random_holes(count, generator=torch.Generator().manual_seed(seed), kind=kind)
 
 
-def fill(model, x: torch.Tensor, hidden: torch.Tensor, *, seed: int = 0) -> torch.Tensor:
-    """The hidden pixels of x painted by one model; the known pixels stay as they were."""
-    if model.kind == "pixelcnn":
-        with torch.inference_mode():
-            done = model.complete(x, (~hidden).float(), generator=torch.Generator().manual_seed(seed))
-        return torch.where(hidden, done.clamp(0, 1), x)
-    return explore.inpaint_batch(model, x, hidden)
-
-
 def inpainting_table(count: int, datasets=("mnist", "fashion"), *, log=print) -> Table:
     table = Table(f"Inpainting: every filler on every hole kind ({count:,} test pictures at most per dataset)", [
         "dataset", "hidden", "filled by", "test pictures", "PSNR on the hidden pixels (dB)",
@@ -64,7 +55,8 @@ def inpainting_table(count: int, datasets=("mnist", "fashion"), *, log=print) ->
         for kind, description in HOLES:
             hidden = hole_masks(kind, len(test.y))
             log(f"{dataset}: {description}")
-            results = [(title, _batched(lambda x, h, m=model: fill(m, x, h), test.x, hidden)) for title, model in fillers]
+            results = [(title, _batched(lambda x, h, m=model: explore.inpaint_batch(m, x, h), test.x, hidden))
+                       for title, model in fillers]
             results.append(("mean image", torch.where(hidden, mean, test.x)))
             for title, filled in results:
                 table.rows.append([dataset, description, title, len(test.y),

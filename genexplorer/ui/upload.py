@@ -76,14 +76,6 @@ FILLERS = (("context", "Context encoder (L2 + adversarial)"), ("context-l2", "Co
            ("pixelcnn", "PixelCNN (one completion)"))
 
 
-def _fill(model, x: torch.Tensor, hidden: torch.Tensor) -> np.ndarray:
-    if model.kind == "pixelcnn":
-        with torch.inference_mode():
-            done = model.complete(x, (~hidden).float(), generator=torch.Generator().manual_seed(0))
-        return (done[0, 0].clamp(0, 1) * 255).round().to(torch.uint8).numpy()
-    return explore.inpaint(model, x, hidden)
-
-
 @common.user_errors
 def on_inpaint(picture28, editor_value, mask_name: str, dataset: str):
     """-> (input with the hole shown, one picture per filler (None where no checkpoint), mean-image fill, score table)."""
@@ -110,7 +102,7 @@ def on_inpaint(picture28, editor_value, mask_name: str, dataset: str):
             results.append(None)
             rows.append(f"| {title} | no `{dataset}-{role}` checkpoint | |")
             continue
-        filled = _fill(model, x, hidden)
+        filled = explore.inpaint(model, x, hidden)
         results.append(common.picture(filled))
         rows.append(f"| {title} | {explore.hidden_psnr(filled, truth, hidden):.1f} dB | {read(filled)} |")
     mean = (explore.mean_image(dataset).numpy()[0, 0] * 255).round().astype(np.uint8)
