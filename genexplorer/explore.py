@@ -226,6 +226,33 @@ def reconstruct(model: GenerativeModel, x: torch.Tensor, *, label: int | None = 
                           float((recon - x).pow(2).mean()), float(psnr(recon, x)[0]), details)
 
 
+@_no_grad
+def reconstruct_images(model: GenerativeModel, x: torch.Tensor, labels: list[int | None]) -> np.ndarray:
+    """``reconstruct``'s pictures for a batch (B, 1, 28, 28) in one pass per model: uint8 (B, 28, 28).
+    labels: one per picture, for a conditional model (None: its most likely class); ignored otherwise."""
+    encoder_kind = model.kind in ("vae", "cvae")
+    if not model.conditional:
+        return to_uint8(_posterior_mean_pass(model, x)[0] if encoder_kind else model.reconstruct(x))
+    if any(label is not None and not 0 <= label < model.num_classes for label in labels):
+        raise ExploreError(f"class must be between 0 and {model.num_classes - 1}")
+    unknown = [i for i, label in enumerate(labels) if label is None]
+    if unknown and not encoder_kind:
+        raise ExploreError(f"this {model.kind} needs a class to reconstruct")
+    recon = torch.empty_like(x)
+    if unknown:
+        # every class for each picture at once; the smallest -ELBO picks the class and its reconstruction
+        classes = model.num_classes
+        every, rec, kl = _posterior_mean_pass(model, x[unknown].repeat_interleave(classes, 0),
+                                              torch.arange(classes).repeat(len(unknown)))
+        best = (rec + kl).reshape(len(unknown), classes).argmin(1)
+        recon[unknown] = every.reshape(len(unknown), classes, 1, 28, 28)[torch.arange(len(unknown)), best]
+    known = [i for i, label in enumerate(labels) if label is not None]
+    if known:
+        y = torch.tensor([labels[i] for i in known])
+        recon[known] = _posterior_mean_pass(model, x[known], y)[0] if encoder_kind else model.reconstruct(x[known], y)
+    return to_uint8(recon)
+
+
 # ------------------------------------------------------------- classifier
 
 @_no_grad
@@ -296,16 +323,21 @@ def check_latent(model: GenerativeModel, values) -> torch.Tensor:
     return torch.tensor([[_finite(v, "latent value", -10.0, 10.0) for v in values]], dtype=torch.float32)
 
 
-@_no_grad
 def decode_image(model: GenerativeModel, z: torch.Tensor, label: int | None = None) -> np.ndarray:
     """(1, latent_dim) -> uint8 (28, 28). The hot path of the latent sliders."""
+    return decode_images(model, z, label)[0]
+
+
+@_no_grad
+def decode_images(model: GenerativeModel, z: torch.Tensor, label: int | None = None) -> np.ndarray:
+    """(B, latent_dim) -> uint8 (B, 28, 28), every code under one class (a conditional model; default 0)."""
     y = None
     if model.conditional:
         label = 0 if label is None else int(label)
         if not 0 <= label < model.num_classes:
             raise ExploreError(f"class must be between 0 and {model.num_classes - 1}")
-        y = torch.tensor([label])
-    return to_uint8(model.decode(z, y))[0]
+        y = torch.full((z.shape[0],), label)
+    return to_uint8(model.decode(z, y))
 
 
 @_no_grad

@@ -112,6 +112,49 @@ def on_drawing(payload: str, dataset: str, cvae_class: int, *, read: bool = True
 
 
 @common.user_errors
+def _live_input(request: dict) -> tuple[str, int | None, np.ndarray | None]:
+    """One live request -> (dataset, CVAE class or None, the model's 28x28 picture or None when nothing is drawn)."""
+    dataset = common.checked_dataset(request.get("dataset"))
+    label = common.class_label(request.get("cvae_class", -1))
+    if label is not None and label >= len(common.class_choices(dataset)):
+        raise explore.ExploreError(f"class must be between 0 and {len(common.class_choices(dataset)) - 1}")
+    pixels = decode_payload(request.get("payload"))
+    if pixels is None:
+        return dataset, label, None
+    try:
+        return dataset, label, common.preprocess_picture(pixels, dataset)
+    except BlankImageError:
+        return dataset, label, None
+
+
+def live_pictures(requests: list[dict]) -> list:
+    """The live channel's micro-batch (see batching.py): each {"payload", "dataset", "cvae_class"} -> the pictures
+    on_drawing(read=False) shows, [seen, *reconstructions] upscaled, or the exception that request earns. Each
+    model runs once on every picture of its dataset that waited."""
+    answers: list = [None] * len(requests)
+    drawn: dict[str, list[tuple[int, np.ndarray, int | None]]] = {}
+    for i, request in enumerate(requests):
+        try:
+            dataset, label, picture28 = _live_input(request)
+        except Exception as exc:  # noqa: BLE001 - answered to that request alone
+            answers[i] = exc
+            continue
+        if picture28 is None:
+            answers[i] = [BLANK] * (1 + len(ROLES))
+        else:
+            drawn.setdefault(dataset, []).append((i, picture28, label))
+    for dataset, items in drawn.items():
+        loaded, _problems = common.models_for(dataset, ROLES)
+        x = torch.cat([common.model_input(picture28) for _, picture28, _ in items])
+        labels = [label for _, _, label in items]
+        rebuilt = {title: explore.reconstruct_images(model, x, labels) for title, (_, model) in loaded.items()}
+        for row, (i, picture28, _) in enumerate(items):
+            answers[i] = [common.picture(picture28)] + [
+                common.picture(rebuilt[title][row]) if title in rebuilt else BLANK for _, title in ROLES]
+    return answers
+
+
+@common.user_errors
 def on_example(index: int, dataset: str, cvae_class: int):
     """A test example by gallery position -> the same outputs as a drawing."""
     dataset = common.checked_dataset(dataset)

@@ -14,6 +14,7 @@ The routes are added to Gradio's own server after launch, behind its login check
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import inspect
 import json
@@ -25,6 +26,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from ..batching import MicroBatcher
 from ..images import png_bytes
 from .. import pixels
 from . import common, draw, sketch, sliders
@@ -51,28 +53,49 @@ def parse_body(body: bytes) -> dict:
     return request
 
 
+def _data_url(picture) -> str | None:
+    return None if picture is None else "data:image/png;base64," + base64.b64encode(png_bytes(picture)).decode("ascii")
+
+
+def slide_answers(requests: list[dict]) -> list:
+    """A micro-batch of {"model", "label", "latent": [...], "values": [first sliders]} -> PNG bytes each."""
+    return [answer if isinstance(answer, BaseException) else png_bytes(answer)
+            for answer in sliders.slide_pictures(requests)]
+
+
+def draw_answers(requests: list[dict]) -> list:
+    """A micro-batch of {"payload", "dataset", "cvae_class"} -> {"images": {elem_id: data URL or None}} each."""
+    return [answer if isinstance(answer, BaseException) else
+            {"images": {elem_id: _data_url(picture) for elem_id, picture in zip(DRAW_IMAGE_IDS, answer)}}
+            for answer in draw.live_pictures(requests)]
+
+
+def _alone(answer_batch, request: dict):
+    (answer,) = answer_batch([request])
+    if isinstance(answer, BaseException):
+        raise answer
+    return answer
+
+
 def slide_png(request: dict) -> bytes:
-    """{"model", "label", "latent": [...], "values": [first sliders]} -> PNG bytes."""
-    values = request.get("values")
-    latent = request.get("latent")
-    if not isinstance(values, list) or not isinstance(latent, list) or len(values) > sliders.MAX_SLIDERS:
-        raise LiveRequestError("values and latent must be lists of numbers")
-    return png_bytes(sliders.slide(request.get("model"), request.get("label"), latent, *values))
+    """One slide request answered on its own (the routes batch them: SLIDE_BATCHER)."""
+    return _alone(slide_answers, request)
 
 
 def draw_pictures(request: dict) -> dict:
-    """{"payload", "dataset", "cvae_class"} -> {"images": {elem_id: data URL or None}}."""
-    outputs = draw.on_drawing(request.get("payload"), request.get("dataset"), request.get("cvae_class", -1), read=False)
-    seen, _stored, *reconstructions, _table = outputs
-    return {"images": {elem_id: (None if picture is None else
-                                 "data:image/png;base64," + base64.b64encode(png_bytes(picture)).decode("ascii"))
-                       for elem_id, picture in zip(DRAW_IMAGE_IDS, [seen, *reconstructions])}}
+    """One draw request answered on its own (the routes batch them: DRAW_BATCHER)."""
+    return _alone(draw_answers, request)
+
+
+# While a class draws and drags at once, one worker per route answers all waiting requests together.
+SLIDE_BATCHER = MicroBatcher("live slide", slide_answers)
+DRAW_BATCHER = MicroBatcher("live draw", draw_answers)
 
 
 def sketch_pictures(request: dict) -> dict:
     """{"payload", "dataset"} -> {"images": {elem_id: data URL}}: the sketch and its translations, as you draw."""
     outputs = sketch.on_sketch(request.get("payload"), request.get("dataset"), read=False)
-    return {"images": {elem_id: "data:image/png;base64," + base64.b64encode(png_bytes(picture)).decode("ascii")
+    return {"images": {elem_id: _data_url(picture)
                        for elem_id, picture in zip(sketch.IMAGE_IDS, outputs[:-1]) if picture is not None}}
 
 
@@ -89,12 +112,28 @@ def lab_frame(request: dict) -> dict:
     return common.lab_toys.frame(request.get("toy"), request.get("action", "look"), request.get("speed", 1))
 
 
+async def _in_thread(work, request: dict):
+    """-> (result, the work's own time in ms): one request on one of the server's worker threads."""
+    started = time.perf_counter()
+    result = await run_in_threadpool(work, request)
+    return result, 1000 * (time.perf_counter() - started)
+
+
+async def _in_batch(batcher: MicroBatcher, request: dict):
+    """-> (result, the time its batch took in ms): the request joins the next micro-batch; no thread waits."""
+    future = batcher.submit(request)
+    result = await asyncio.wrap_future(future)
+    return result, future.work_ms
+
+
 async def _answer(http_request: Request, work, make_response):
+    """work: a function of one request (run on a worker thread) or a MicroBatcher (answered in a batch)."""
     try:
         request = parse_body(await http_request.body())
-        started = time.perf_counter()
-        result = await run_in_threadpool(work, request)
-        handler_ms = 1000 * (time.perf_counter() - started)
+        if isinstance(work, MicroBatcher):
+            result, handler_ms = await _in_batch(work, request)
+        else:
+            result, handler_ms = await _in_thread(work, request)
     except LiveRequestError as exc:
         return JSONResponse({"error": str(exc)}, status_code=400)
     except gr.Error as exc:  # the handlers' clear messages for what a user can get wrong
@@ -109,12 +148,12 @@ async def _answer(http_request: Request, work, make_response):
 
 
 async def slide_route(http_request: Request):
-    return await _answer(http_request, slide_png,
+    return await _answer(http_request, SLIDE_BATCHER,
                          lambda png: Response(png, media_type="image/png", headers={"Cache-Control": "no-store"}))
 
 
 async def draw_route(http_request: Request):
-    return await _answer(http_request, draw_pictures, lambda data: JSONResponse(data))
+    return await _answer(http_request, DRAW_BATCHER, lambda data: JSONResponse(data))
 
 
 async def sketch_route(http_request: Request):

@@ -49,13 +49,45 @@ def start(name: str, mode: str, seed: int, label: int, current28):
 @common.user_errors
 def slide(name: str, label, latent: list, *values):
     """The hot path: the first sliders' values over the stored latent -> picture."""
+    name, label, z = _slide_input({"model": name, "label": label, "latent": list(latent or []), "values": list(values)})
+    return common.picture(explore.decode_image(common.cache.get(name), z, label))
+
+
+@common.user_errors
+def _slide_input(request: dict):
+    """One live slide request -> (checkpoint name, class, (1, latent_dim) code)."""
+    values, latent = request.get("values"), request.get("latent")
+    if not isinstance(values, list) or not isinstance(latent, list) or len(values) > MAX_SLIDERS:
+        raise explore.ExploreError("values and latent must be lists of numbers")
+    name = request.get("model")
     model = common.cache.get(name)
-    if not latent or len(latent) != model.latent_dim:
+    if len(latent) != model.latent_dim:
         latent = [0.0] * model.latent_dim
     shown = min(model.latent_dim, MAX_SLIDERS)
     z = explore.check_latent(model, list(values[:shown]) + list(latent[shown:]))
-    label = common.class_label(label)
-    return common.picture(explore.decode_image(model, z, label))
+    label = common.class_label(request.get("label"))
+    if model.conditional and label is not None and label >= model.num_classes:
+        raise explore.ExploreError(f"class must be between 0 and {model.num_classes - 1}")
+    return name, label, z
+
+
+def slide_pictures(requests: list[dict]) -> list:
+    """The live channel's micro-batch (see batching.py): each {"model", "label", "latent", "values"} -> the
+    picture slide() shows, or the exception that request earns; one decoder pass per (model, class)."""
+    answers: list = [None] * len(requests)
+    groups: dict[tuple, list[tuple[int, torch.Tensor]]] = {}
+    for i, request in enumerate(requests):
+        try:
+            name, label, z = _slide_input(request)
+        except Exception as exc:  # noqa: BLE001 - answered to that request alone
+            answers[i] = exc
+            continue
+        groups.setdefault((name, label), []).append((i, z))
+    for (name, label), items in groups.items():
+        images = explore.decode_images(common.cache.get(name), torch.cat([z for _, z in items]), label)
+        for (i, _), image in zip(items, images):
+            answers[i] = common.picture(image)
+    return answers
 
 
 @common.user_errors
