@@ -218,16 +218,30 @@ def test_random_affine_moves_each_picture_its_own_way_and_keeps_the_ink():
     assert float((centres - 13.5).abs().max()) < 3.5, "shifted 2 pixels at most (plus the turn)"
 
 
+def test_handwriting_augmentation_varies_strokes_and_keeps_pictures_in_range():
+    torch.manual_seed(0)
+    x = torch.zeros(64, 1, 28, 28)
+    x[:, :, 6:22, 13:15] = 1.0               # a "1", two pixels wide
+    varied = train.augment(x, "handwriting")
+    assert varied.shape == x.shape and varied.min() >= 0 and varied.max() <= 1
+    ink = varied.sum((1, 2, 3)) / x.sum((1, 2, 3))
+    assert float(ink.min()) < 0.8 and float(ink.max()) > 1.3, "some strokes thinner, some thicker"
+    blurred = ((varied > 0.05) & (varied < 0.95)).float().sum((1, 2, 3))
+    assert float(blurred.max()) > 20, "some pictures are blurred"
+
+
 def test_augment_and_the_context_bottleneck_reach_the_run(small_dataset, tmp_path):
-    out = fit(settings(tmp_path, small_dataset, model="context", bottleneck="channelwise", augment=True,
+    out = fit(settings(tmp_path, small_dataset, model="context", bottleneck="channelwise", augment="geometry",
                        max_steps=2), log=lambda m: None)
     config = checkpoints.read_config(out)
-    assert config["model_config"]["bottleneck"] == "channelwise" and config["training"]["augment"] is True
+    assert config["model_config"]["bottleneck"] == "channelwise" and config["training"]["augment"] == "geometry"
     cgan = fit(settings(tmp_path, small_dataset, model="cgan", width=8, max_steps=1, out=str(tmp_path / "ckpt" / "digits-cgan")),
                log=lambda m: None)
     assert checkpoints.read_config(cgan)["model_config"]["projection"] is True, "new cGANs use the projection D"
     with pytest.raises(ValueError, match="bottleneck"):
         fit(settings(tmp_path, small_dataset, model="vae", bottleneck="channelwise"), log=lambda m: None)
+    with pytest.raises(ValueError, match="augmentation"):
+        fit(settings(tmp_path, small_dataset, augment="mirror"), log=lambda m: None)
 
 
 def test_the_zoo_settings_reach_the_model_and_are_refused_elsewhere(small_dataset, tmp_path):
