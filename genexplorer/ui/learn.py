@@ -55,6 +55,14 @@ Early on $D$ wins easily and $\log(1 - D(G(z)))$ saturates, so $G$ instead maxim
 **non-saturating** loss: $\mathcal{L}_G = -\mathbb{E}_z[\log D(G(z))]$. A GAN has no encoder: it cannot
 rebuild your drawing, only make new pictures, and its losses say little about how good they look.
 
+### Class-conditional GAN (cGAN): see it on **Generate** (the cGAN grid)
+The class $y$, one-hot, joins the noise at the generator's input, $G(z, y)$, and the discriminator sees it too
+(Mirza & Osindero 2014). Given only as extra input planes, $D$ may ignore $y$ and judge realism alone, and then a
+sharp picture of the *wrong* class passes. The shipped cGANs use a **projection discriminator** (Miyato & Koyama
+2018): $D(x, y) = \psi(\phi(x)) + e_y^\top \phi(x)$, an inner product of a learned class embedding $e_y$ with $D$'s
+features, so $D$ must judge whether $x$ looks like a real member of class $y$. The same $z$ in every row of the
+grid keeps the style; the row's $y$ sets the class.
+
 ### How a GAN trains, and the Wasserstein GAN: see it on **GAN lab** and **Train**
 For a fixed $G$ the best discriminator is $D^*(x) = p_{data}(x) / (p_{data}(x) + p_g(x))$, and with it the game's
 value is $2\,\mathrm{JS}(p_{data} \,\|\, p_g) - \log 4$. When $G$ matches the data, $D^*(x) = 1/2$ everywhere (the
@@ -65,8 +73,7 @@ $D$ more steps ($k$) per $G$ step makes this worse for the saturating loss.
 The **Wasserstein GAN** (Arjovsky et al. 2017) replaces JS by the earth mover's distance
 $$W_1(p_{data}, p_g) = \sup_{\|C\|_L \le 1} \; \mathbb{E}_{x \sim p_{data}}[C(x)] - \mathbb{E}_{z}[C(G(z))],$$
 estimated by a *critic* $C$ (no sigmoid) kept 1-Lipschitz, first by clipping its weights to $[-c, c]$ (RMSprop, 5
-critic steps per $G$ step), then by a **gradient penalty** $\lambda\,(\|
-abla_{\hat x} C(\hat x)\| - 1)^2$ on points
+critic steps per $G$ step), then by a **gradient penalty** $\lambda\,(\|\nabla_{\hat x} C(\hat x)\| - 1)^2$ on points
 between real and fake (WGAN-GP, Gulrajani et al. 2017). $W_1$ shrinks smoothly as $G$ moves closer, overlap or not,
 so $G$ always has a direction, and the critic's loss tracks sample quality: the **Train** tab plots, for every GAN
 run, the Frechet distance of 1,000 samples each epoch beside the losses. **Mode collapse**: $G$ may cover a few modes
