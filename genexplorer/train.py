@@ -33,6 +33,7 @@ from .data import dataset_info, load_dataset
 from .images import grid, png_bytes, to_uint8
 from .metrics import frechet_distance, psnr
 from .models import AUTOREGRESSIVE_KINDS, ENCODER_KINDS, GAN_KINDS, IMAGE_TO_IMAGE_KINDS, MODELS, GenerativeModel, build
+from .models.context import BOTTLENECKS
 from .noise import TRAINING_NOISE
 
 SAMPLES_FILE = "samples.png"
@@ -70,7 +71,7 @@ class TrainSettings:
     code_activation: str = "linear"     # ae/dae: "relu" for a non-negative code (sparse AE)
     l1: float = 0.0                     # ae/dae: the sparse AE's L1 weight on the code
     adversarial_weight: float | None = None   # context, pix2pix: the adversarial term's weight (0: the L2 / L1-only twin)
-    bottleneck: str | None = None       # context: "dense" or "channelwise" (the paper's channel-wise FC layer)
+    bottleneck: str | None = None       # context: "dense", "channelwise" (the paper's channel-wise FC layer) or "unet"
     augment: str | None = None          # "geometry" or "handwriting": each training picture varied anew each time (augment())
 
     def validate(self) -> None:
@@ -94,8 +95,8 @@ class TrainSettings:
                 raise ValueError(f"the adversarial weight must be in [0, 10], got {self.adversarial_weight}")
         if self.augment is not None and self.augment not in AUGMENTATIONS:
             raise ValueError(f"unknown augmentation {self.augment!r}: use one of {AUGMENTATIONS}")
-        if self.bottleneck is not None and (self.model != "context" or self.bottleneck not in ("dense", "channelwise")):
-            raise ValueError("--bottleneck is a context encoder setting: dense or channelwise")
+        if self.bottleneck is not None and (self.model != "context" or self.bottleneck not in BOTTLENECKS):
+            raise ValueError(f"--bottleneck is a context encoder setting: one of {BOTTLENECKS}")
         if not (math.isfinite(self.beta) and 0 <= self.beta <= 100):
             raise ValueError(f"beta must be in [0, 100], got {self.beta}")
         if self.noise is not None and self.noise not in TRAINING_NOISE:
@@ -975,8 +976,9 @@ def parse_args(argv=None) -> tuple[TrainSettings, dict]:
     parser.add_argument("--adversarial-weight", type=float,
                         help="context, pix2pix: weight of the adversarial term (defaults: 0.001 and 1, the papers'; "
                              "0 trains the L2-only or L1-only twin)")
-    parser.add_argument("--bottleneck", choices=["dense", "channelwise"],
-                        help="context: a dense code (default) or the paper's channel-wise fully connected layer")
+    parser.add_argument("--bottleneck", choices=BOTTLENECKS,
+                        help="context: a dense code (default), the paper's channel-wise fully connected layer, or that "
+                             "layer at the bottom of a U-Net whose skips carry the hole's rim to the output")
     parser.add_argument("--augment", choices=AUGMENTATIONS,
                         help="vary each training picture anew each time it is seen: geometry (shift 2 pixels, turn 10 "
                              "degrees, scale 10%%) or handwriting (further, slanted, thicker/thinner and blurred strokes)")

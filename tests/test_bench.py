@@ -185,3 +185,17 @@ def test_classroom_traffic_is_answered_right(tmp_path):
     assert kinds == {"live draw", "live slide", "draw event", "slide event"}, kinds
     assert all(row[6] == "0" for row in rows), rows     # nothing wrong or failed
     assert all(int(row[2]) > 0 for row in rows)
+
+
+def test_a_students_answer_counts_as_theirs_within_one_grey_level_and_never_as_a_neighbours():
+    import numpy as np
+
+    from genexplorer.classroom import same_answer
+    from genexplorer.images import png_bytes
+
+    mine = png_bytes(np.full((28, 28), 100, np.uint8))
+    rounded = np.full((28, 28), 100, np.uint8)
+    rounded[3, 4] = 101                               # one pixel rounded the other way in a batch
+    neighbours = png_bytes(np.full((28, 28), 140, np.uint8))
+    assert same_answer(mine, mine) and same_answer(png_bytes(rounded), mine)
+    assert not same_answer(neighbours, mine) and not same_answer(b"not a picture", mine)

@@ -25,7 +25,9 @@ class ContextConfig(ModelConfig):
     channels: int = 16                # first conv width; then 2x and 4x (small: four shipped checkpoints)
     # "dense": one fully connected layer through a latent_dim code. "channelwise": the paper's channel-wise
     # fully connected layer (each 7x7 feature map to a new 7x7 map, then a 1x1 conv mixes the channels):
-    # every position can see every other, at a fraction of a dense layer's weights.
+    # every position can see every other, at a fraction of a dense layer's weights. "unet": the same
+    # channel-wise layer at the bottom of a U-Net (pix2pix's), whose skips hand the hole's rim to the output
+    # at full resolution, so strokes continue across the rim where they enter it.
     bottleneck: str = "dense"
     reconstruction_weight: float = 0.999
     adversarial_weight: float = 0.001  # 0: the L2-only twin
@@ -42,7 +44,7 @@ class ContextConfig(ModelConfig):
             raise ValueError(f"unknown bottleneck {self.bottleneck!r}: use one of {BOTTLENECKS}")
 
 
-BOTTLENECKS = ("dense", "channelwise")
+BOTTLENECKS = ("dense", "channelwise", "unet")
 
 
 class ChannelwiseFC(nn.Module):
@@ -109,24 +111,30 @@ class ContextEncoder(GenerativeModel):
     def __init__(self, config: ContextConfig):
         super().__init__(config)
         c, d = config.channels, config.latent_dim
-        # The picture with its hole zeroed and the mask of known pixels: two channels in.
-        convs = [
-            nn.Conv2d(2, c, 4, stride=2, padding=1), nn.LeakyReLU(0.2),                      # (B, c, 14, 14)
-            nn.Conv2d(c, 2 * c, 4, stride=2, padding=1), nn.BatchNorm2d(2 * c), nn.LeakyReLU(0.2),   # (B, 2c, 7, 7)
-            nn.Conv2d(2 * c, 4 * c, 3, stride=1, padding=1), nn.BatchNorm2d(4 * c), nn.LeakyReLU(0.2),  # (B, 4c, 7, 7)
-        ]
-        if config.bottleneck == "dense":
-            self.encoder = nn.Sequential(*convs, nn.Flatten(), nn.Linear(4 * c * 49, d), nn.LeakyReLU(0.2))  # (B, d)
-            into_maps = [nn.Linear(d, 4 * c * 49), nn.ReLU(), nn.Unflatten(1, (4 * c, 7, 7))]
+        # In: the picture with its hole zeroed and the mask of known pixels, two channels. Out: logits.
+        if config.bottleneck == "unet":
+            from .pix2pix import UNet
+
+            middle = nn.Sequential(ChannelwiseFC(4 * c), nn.BatchNorm2d(4 * c), nn.ReLU())
+            self.unet = UNet(c, 0.0, in_channels=2, middle=middle)
         else:
-            self.encoder = nn.Sequential(*convs, ChannelwiseFC(4 * c), nn.BatchNorm2d(4 * c), nn.ReLU())  # (B, 4c, 7, 7)
-            into_maps = []
-        self.decoder = nn.Sequential(
-            *into_maps,
-            nn.ConvTranspose2d(4 * c, 2 * c, 4, stride=2, padding=1), nn.BatchNorm2d(2 * c), nn.ReLU(),   # (B, 2c, 14, 14)
-            nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1), nn.BatchNorm2d(c), nn.ReLU(),           # (B, c, 28, 28)
-            nn.Conv2d(c, 1, 3, padding=1),                                                                # (B, 1, 28, 28) logits
-        )
+            convs = [
+                nn.Conv2d(2, c, 4, stride=2, padding=1), nn.LeakyReLU(0.2),                      # (B, c, 14, 14)
+                nn.Conv2d(c, 2 * c, 4, stride=2, padding=1), nn.BatchNorm2d(2 * c), nn.LeakyReLU(0.2),   # (B, 2c, 7, 7)
+                nn.Conv2d(2 * c, 4 * c, 3, stride=1, padding=1), nn.BatchNorm2d(4 * c), nn.LeakyReLU(0.2),  # (B, 4c, 7, 7)
+            ]
+            if config.bottleneck == "dense":
+                self.encoder = nn.Sequential(*convs, nn.Flatten(), nn.Linear(4 * c * 49, d), nn.LeakyReLU(0.2))  # (B, d)
+                into_maps = [nn.Linear(d, 4 * c * 49), nn.ReLU(), nn.Unflatten(1, (4 * c, 7, 7))]
+            else:
+                self.encoder = nn.Sequential(*convs, ChannelwiseFC(4 * c), nn.BatchNorm2d(4 * c), nn.ReLU())  # (B, 4c, 7, 7)
+                into_maps = []
+            self.decoder = nn.Sequential(
+                *into_maps,
+                nn.ConvTranspose2d(4 * c, 2 * c, 4, stride=2, padding=1), nn.BatchNorm2d(2 * c), nn.ReLU(),   # (B, 2c, 14, 14)
+                nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1), nn.BatchNorm2d(c), nn.ReLU(),           # (B, c, 28, 28)
+                nn.Conv2d(c, 1, 3, padding=1),                                                                # (B, 1, 28, 28) logits
+            )
         self.discriminator = Discriminator(1, c, 0.0) if config.adversarial_weight > 0 else None
 
     @property
@@ -170,7 +178,8 @@ class ContextEncoder(GenerativeModel):
         """The network's whole picture (logits) from x with its hole zeroed and the mask."""
         x = x.to(self.device)
         known = known.to(self.device)
-        return self.decoder(self.encoder(torch.cat([x * known, known], dim=1)))
+        given = torch.cat([x * known, known], dim=1)
+        return self.unet(given) if self.config.bottleneck == "unet" else self.decoder(self.encoder(given))
 
     @torch.no_grad()
     def inpaint(self, x: torch.Tensor, known: torch.Tensor) -> torch.Tensor:

@@ -47,15 +47,16 @@ def _up(cin: int, cout: int, dropout: float) -> nn.Sequential:
 
 
 class UNet(nn.Module):
-    """(B, 1, 28, 28) sketch -> (B, 1, 28, 28) logits; skips join each decoder level to its encoder level."""
+    """(B, in_channels, 28, 28) -> (B, 1, 28, 28) logits; skips join each decoder level to its encoder level.
+    ``middle``: the (B, 4c, 7, 7) -> (B, 4c, 7, 7) layer at the bottom (default: a dilated 3x3 conv, a wide view)."""
 
-    def __init__(self, c: int, dropout: float):
+    def __init__(self, c: int, dropout: float, *, in_channels: int = 1, middle: nn.Module | None = None):
         super().__init__()
-        self.inc = nn.Sequential(nn.Conv2d(1, c, 3, padding=1), nn.LeakyReLU(0.2))        # (B, c, 28, 28)
+        self.inc = nn.Sequential(nn.Conv2d(in_channels, c, 3, padding=1), nn.LeakyReLU(0.2))   # (B, c, 28, 28)
         self.down1 = _down(c, 2 * c)                                                       # (B, 2c, 14, 14)
         self.down2 = _down(2 * c, 4 * c)                                                   # (B, 4c, 7, 7)
-        self.middle = nn.Sequential(nn.Conv2d(4 * c, 4 * c, 3, padding=2, dilation=2), nn.BatchNorm2d(4 * c),
-                                    nn.ReLU())                                             # (B, 4c, 7, 7), wide view
+        self.middle = middle if middle is not None else nn.Sequential(
+            nn.Conv2d(4 * c, 4 * c, 3, padding=2, dilation=2), nn.BatchNorm2d(4 * c), nn.ReLU())  # (B, 4c, 7, 7)
         self.up2 = _up(8 * c, 2 * c, dropout)                                              # (B, 2c, 14, 14)
         self.up1 = _up(4 * c, c, 0.0)                                                      # (B, c, 28, 28)
         self.out = nn.Conv2d(2 * c, 1, 3, padding=1)                                       # (B, 1, 28, 28)
