@@ -22,6 +22,10 @@ FAMILIES = [("Autoencoder (AE)", "ae"), ("Denoising AE", "dae"), ("VAE", "vae"),
             ("Context encoder (fills holes)", "context"), ("pix2pix (sketch to picture)", "pix2pix")]
 ARCHITECTURES = [("convolutional", "conv"), ("dense (fully connected)", "dense")]
 CODE_ACTIVATIONS = [("linear", "linear"), ("ReLU (exact zeros: sparse AE)", "relu")]
+BOTTLENECKS = [("dense code (128 numbers)", "dense"), ("channel-wise fully connected (the paper's)", "channelwise"),
+               ("U-Net with the channel-wise layer", "unet")]
+AUGMENT_CHOICES = [("no", "none"), ("geometry: shift, turn, scale", "geometry"),
+                   ("handwriting: also slant, stroke width, blur", "handwriting")]
 NOISES = [("mixed", "mixed"), ("Gaussian", "gaussian"), ("salt and pepper", "salt_pepper"), ("masking", "masking")]
 # Which curves go together on the plot, per family.
 CURVES = {"context": (("rec",), ("adv", "d_loss")), "pix2pix": (("l1",), ("adv", "d_loss")), "gan": (("d_loss", "g_loss"), ("d_real", "d_fake")), "vae": (("rec", "kl"),), "ae": (("rec",),),
@@ -68,9 +72,10 @@ def run_choices() -> list[tuple[str, str]]:
 @common.user_errors
 def on_start(name, family, dataset, zip_file, latent_dim, epochs, batch_size, lr, seed, beta, noise, noise_level,
              device, overwrite, processes=1, architecture="conv", hidden=512, code_activation="linear", l1=0.0,
-             adversarial_weight=None):
-    """Queue a run; -> (runs dropdown update, message). The last four are the autoencoder zoo's settings
-    (AE and DAE only): a dense network's hidden width (0: one layer each way), the code's activation, its L1 weight."""
+             adversarial_weight=None, bottleneck="dense", augment="none"):
+    """Queue a run; -> (runs dropdown update, message). architecture to l1 are the autoencoder zoo's settings
+    (AE and DAE only): a dense network's hidden width (0: one layer each way), the code's activation, its L1 weight;
+    bottleneck is the context encoder's; augment ("none", "geometry", "handwriting") any family's."""
     if dataset == "fashion":
         data.fashion_folder("train")   # not installed: say how to install it now, not when the run fails
     if dataset == "zip" and not zip_file:
@@ -85,6 +90,10 @@ def on_start(name, family, dataset, zip_file, latent_dim, epochs, batch_size, lr
         # Empty: the paper's weight (the context encoder 0.001 beside 0.999 L2, pix2pix 1 beside 100 L1).
         settings["adversarial_weight"] = _number(adversarial_weight, "adversarial weight", 0,
                                                  1 if family == "context" else 10)
+    if family == "context" and bottleneck not in (None, "", "dense"):
+        settings["bottleneck"] = bottleneck
+    if augment not in (None, "", "none"):
+        settings["augment"] = augment
     if family in ("ae", "dae"):
         settings.update(architecture=architecture or "conv", code_activation=code_activation or "linear",
                         l1=_number(l1, "L1 weight", 0, 100))
@@ -261,6 +270,11 @@ def build(tab: gr.Tab) -> None:
             adversarial_weight = gr.Number(None, minimum=0, maximum=10, label="Context encoder / pix2pix: adversarial "
                                            "weight (empty: the paper's, 0.001 / 1; 0 trains the L2 / L1-only twin)",
                                            elem_id="ge-train-adversarial")
+            with gr.Row():
+                bottleneck = gr.Dropdown(BOTTLENECKS, value="dense", label="Context encoder: bottleneck",
+                                         elem_id="ge-train-bottleneck")
+                augment = gr.Dropdown(AUGMENT_CHOICES, value="none", label="Vary the training pictures",
+                                      elem_id="ge-train-augment")
             device = gr.Dropdown(jobs.available_devices(), value="auto", label="Device", elem_id="ge-train-device")
             gpus = gpu_count()
             # Data-parallel training (torchrun, DistributedDataParallel) pays with more than one GPU.
@@ -287,7 +301,7 @@ def build(tab: gr.Tab) -> None:
     dataset.change(lambda d: gr.update(visible=d == "zip"), dataset, zip_file, api_name=False)
     start.click(on_start, [name, family, dataset, zip_file, latent_dim, epochs, batch_size, lr, seed, beta, noise,
                            noise_level, device, overwrite, processes, architecture, hidden, code_activation, l1,
-                           adversarial_weight],
+                           adversarial_weight, bottleneck, augment],
                 [run, message], api_name="train_start").then(
         on_view, run, view_outputs, api_name=False)
     cancel.click(on_cancel, run, message, api_name="train_cancel")
