@@ -19,6 +19,20 @@ from typing import Any, Callable, Sequence
 log = logging.getLogger(__name__)
 
 
+def prepare_each(requests: Sequence[Any], prepare: Callable[[Any], Any]) -> tuple[list, list[tuple[int, Any]]]:
+    """Each request of a batch through ``prepare`` on its own: -> (answers, with the exception for each request
+    ``prepare`` refused and None for the others; [(index, prepared)] for the others), so one bad request is
+    answered with its own error and its neighbours go on."""
+    answers: list = [None] * len(requests)
+    prepared = []
+    for i, request in enumerate(requests):
+        try:
+            prepared.append((i, prepare(request)))
+        except Exception as exc:  # noqa: BLE001 - answered to that request alone
+            answers[i] = exc
+    return answers, prepared
+
+
 class MicroBatcher:
     """``answer_batch(items) -> results``: one result per item, in order; a result that is an Exception is
     raised to that item's caller alone, so one bad request does not fail its neighbours."""

@@ -16,7 +16,7 @@ import numpy as np
 
 from . import checkpoints
 from .metrics import frechet_distance
-from .quality import Table, _pct, load_split, reader_or_note, samples_of, worst_class
+from .quality import Table, _pct, readable_test_sets, samples_of, worst_class
 from .toy import PRESETS, ToyGAN
 
 # The loss curve whose fall should mean better pictures, per family: the WGAN critic's loss is minus its
@@ -117,11 +117,7 @@ def conditional_table(count: int, datasets=("mnist", "fashion")) -> Table:
     table = Table(f"Class-conditional GANs: {count:,} samples each", [
         "dataset", "model", "samples", "Frechet distance (classifier features)",
         "classifier agrees with requested class", "worst class (agreement)"])
-    for dataset in datasets:
-        reader = reader_or_note(dataset, table)
-        if reader is None:
-            continue
-        test = load_split(dataset, "test").take(count)
+    for dataset, reader, test in readable_test_sets(table, datasets, count):
         reference = reader.features(test.x)
         for role in ("gan", "cgan"):
             try:

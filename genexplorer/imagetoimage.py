@@ -18,7 +18,7 @@ from . import checkpoints, explore
 from .edges import edges, is_blank
 from .metrics import frechet_distance, masked_psnr
 from .models.context import random_holes
-from .quality import Split, Table, _batched, _pct, load_split, reader_or_note, samples_of
+from .quality import Split, Table, _batched, _pct, load_split, readable_test_sets, samples_of
 
 HOLES = (("centre", "centred 14x14 hole"), ("bottom", "bottom half missing"),
          ("blocks", "1-3 random blocks"), ("strokes", "1-3 brush strokes"))
@@ -38,11 +38,7 @@ def inpainting_table(count: int, datasets=("mnist", "fashion"), *, log=print) ->
     table = Table(f"Inpainting: every filler on every hole kind ({count:,} test pictures at most per dataset)", [
         "dataset", "hidden", "filled by", "test pictures", "PSNR on the hidden pixels (dB)",
         "classifier reads the filled picture right"])
-    for dataset in datasets:
-        reader = reader_or_note(dataset, table)
-        if reader is None:
-            continue
-        test = load_split(dataset, "test").take(count)
+    for dataset, reader, test in readable_test_sets(table, datasets, count):
         table.rows.append([dataset, "nothing (the pictures themselves)", "", len(test.y), "",
                            _pct(reader.accuracy(test.x, test.y))])
         fillers = []
@@ -73,11 +69,7 @@ def translation_table(count: int, datasets=("mnist", "fashion"), *, log=print) -
     table = Table(f"Sketch to picture: pix2pix on the edges of test pictures ({count:,} at most per dataset)", [
         "dataset", "pictures", "count", "classifier reads the right class",
         "Frechet distance to training pictures (classifier features)"])
-    for dataset in datasets:
-        reader = reader_or_note(dataset, table)
-        if reader is None:
-            continue
-        test = load_split(dataset, "test").take(count)
+    for dataset, reader, test in readable_test_sets(table, datasets, count):
         sketch = edges(test.x)
         drawn = ~is_blank(sketch)
         test, sketch = Split(test.x[drawn], test.y[drawn]), sketch[drawn]

@@ -205,6 +205,15 @@ def reader_or_note(dataset: str, table) -> "Reader | None":
         return None
 
 
+def readable_test_sets(table, datasets, count: int | None):
+    """(dataset, its Reader, ``count`` of its test pictures) for each dataset whose classifier loads; for the
+    others a note in ``table`` says why they are not measured."""
+    for dataset in datasets:
+        reader = reader_or_note(dataset, table)
+        if reader is not None:
+            yield dataset, reader, load_split(dataset, "test").take(count)
+
+
 def reconstruct_all(model, test: Split) -> torch.Tensor:
     """Reconstructions of the test images; a conditional model is told the true class."""
     if getattr(model, "conditional", False):

@@ -117,17 +117,13 @@ def zoo_table(count: int, datasets=("mnist", "fashion"), *, shift: int = 5):
     """BENCHMARKS.md's zoo table: every zoo model on ``count`` test images, on as many noise pictures, and on the
     test images shifted ``shift`` pixels right: PSNR, the classifier's accuracy on the reconstructions, active units."""
     from . import checkpoints
-    from .quality import Table, _pct, load_split, reader_or_note
+    from .quality import Table, _pct, readable_test_sets
 
     table = Table(f"The autoencoder zoo: {count:,} test images per dataset", [
         "dataset", "model", "code width", "parameters", "PSNR: test images (dB)", "classifier on reconstructions",
         "PSNR: uniform noise (dB)", f"PSNR: shifted {shift} px (dB)", "classifier on shifted reconstructions",
         "active units (ReLU codes)"])
-    for dataset in datasets:
-        reader = reader_or_note(dataset, table)
-        if reader is None:
-            continue
-        test = load_split(dataset, "test").take(count)
+    for dataset, reader, test in readable_test_sets(table, datasets, count):
         noise = torch.rand(test.x.shape, generator=torch.Generator().manual_seed(0))
         moved = torch.zeros_like(test.x)
         moved[..., shift:] = test.x[..., :-shift]

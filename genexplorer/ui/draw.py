@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from .. import explore, pixels
+from ..batching import prepare_each
 from ..preprocess import BlankImageError
 from . import common
 from .canvas import CANVAS_HTML, CANVAS_JS, decode_payload
@@ -131,14 +132,9 @@ def live_pictures(requests: list[dict]) -> list:
     """The live channel's micro-batch (see batching.py): each {"payload", "dataset", "cvae_class"} -> the pictures
     on_drawing(read=False) shows, [seen, *reconstructions] upscaled, or the exception that request earns. Each
     model runs once on every picture of its dataset that waited."""
-    answers: list = [None] * len(requests)
+    answers, prepared = prepare_each(requests, _live_input)
     drawn: dict[str, list[tuple[int, np.ndarray, int | None]]] = {}
-    for i, request in enumerate(requests):
-        try:
-            dataset, label, picture28 = _live_input(request)
-        except Exception as exc:  # noqa: BLE001 - answered to that request alone
-            answers[i] = exc
-            continue
+    for i, (dataset, label, picture28) in prepared:
         if picture28 is None:
             answers[i] = [BLANK] * (1 + len(ROLES))
         else:

@@ -7,6 +7,7 @@ import gradio as gr
 import torch
 
 from .. import explore
+from ..batching import prepare_each
 from . import common
 
 MAX_SLIDERS = 16
@@ -74,14 +75,9 @@ def _slide_input(request: dict):
 def slide_pictures(requests: list[dict]) -> list:
     """The live channel's micro-batch (see batching.py): each {"model", "label", "latent", "values"} -> the
     picture slide() shows, or the exception that request earns; one decoder pass per (model, class)."""
-    answers: list = [None] * len(requests)
+    answers, prepared = prepare_each(requests, _slide_input)
     groups: dict[tuple, list[tuple[int, torch.Tensor]]] = {}
-    for i, request in enumerate(requests):
-        try:
-            name, label, z = _slide_input(request)
-        except Exception as exc:  # noqa: BLE001 - answered to that request alone
-            answers[i] = exc
-            continue
+    for i, (name, label, z) in prepared:
         groups.setdefault((name, label), []).append((i, z))
     for (name, label), items in groups.items():
         images = explore.decode_images(common.cache.get(name), torch.cat([z for _, z in items]), label)
