@@ -72,6 +72,7 @@ class TrainSettings:
     l1: float = 0.0                     # ae/dae: the sparse AE's L1 weight on the code
     adversarial_weight: float | None = None   # context, pix2pix: the adversarial term's weight (0: the L2 / L1-only twin)
     bottleneck: str | None = None       # context: "dense", "channelwise" (the paper's channel-wise FC layer) or "unet"
+    class_loss_weight: float | None = None   # cgan: the auxiliary classifier's weight (None: 1; 0: off)
     augment: str | None = None          # "geometry" or "handwriting": each training picture varied anew each time (augment())
 
     def validate(self) -> None:
@@ -93,6 +94,11 @@ class TrainSettings:
                 raise ValueError("--adversarial-weight is a setting of the context encoder and pix2pix")
             if not (isinstance(self.adversarial_weight, (int, float)) and 0 <= self.adversarial_weight <= 10):
                 raise ValueError(f"the adversarial weight must be in [0, 10], got {self.adversarial_weight}")
+        if self.class_loss_weight is not None:
+            if not (self.model == "cgan" or (self.model == "gan" and self.conditional)):
+                raise ValueError("--class-loss-weight is a setting of the class-conditional GAN (cgan)")
+            if not (isinstance(self.class_loss_weight, (int, float)) and 0 <= self.class_loss_weight <= 10):
+                raise ValueError(f"the class loss weight must be in [0, 10], got {self.class_loss_weight}")
         if self.augment is not None and self.augment not in AUGMENTATIONS:
             raise ValueError(f"unknown augmentation {self.augment!r}: use one of {AUGMENTATIONS}")
         if self.bottleneck is not None and (self.model != "context" or self.bottleneck not in BOTTLENECKS):
@@ -360,6 +366,8 @@ def model_settings(s: TrainSettings, num_classes: int) -> dict:
             settings["width"] = s.width
         settings["conditional"] = s.conditional or s.model == "cgan"
         settings["projection"] = settings["conditional"]
+        if settings["conditional"]:
+            settings["class_loss_weight"] = 1.0 if s.class_loss_weight is None else s.class_loss_weight
         return settings
     if s.width is not None:
         settings["channels"] = s.width
@@ -993,6 +1001,8 @@ def parse_args(argv=None) -> tuple[TrainSettings, dict]:
     parser.add_argument("--adversarial-weight", type=float,
                         help="context, pix2pix: weight of the adversarial term (defaults: 0.001 and 1, the papers'; "
                              "0 trains the L2-only or L1-only twin)")
+    parser.add_argument("--class-loss-weight", type=float,
+                        help="cgan: weight of the auxiliary classifier's loss (AC-GAN; default 1, 0 turns it off)")
     parser.add_argument("--bottleneck", choices=BOTTLENECKS,
                         help="context: a dense code (default), the paper's channel-wise fully connected layer, or that "
                              "layer at the bottom of a U-Net whose skips carry the hole's rim to the output")

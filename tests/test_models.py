@@ -257,6 +257,24 @@ def test_the_projection_discriminator_judges_the_class_and_old_cgans_still_load(
         build("gan", {"projection": True})
 
 
+def test_the_auxiliary_classifier_names_the_class_and_both_players_learn_from_it(images):
+    """AC-GAN: D's class head learns on real pictures; G's loss gains the head's cross-entropy on its fakes."""
+    x, y = images
+    torch.manual_seed(0)
+    model = build("cgan", {**TINY["cgan"], "class_loss_weight": 1.0}).train()
+    d = model.discriminator_loss(x, y)
+    assert "d_class" in d and float(d["d_class"].detach()) > 0
+    d["loss"].backward()
+    assert model.discriminator.classes.weight.grad is not None and model.discriminator.classes.weight.grad.abs().sum() > 0
+    model.zero_grad()
+    g = model.generator_loss(4)
+    assert float(g["g_class"].detach()) > 0 and float(g["loss"].detach()) > float(g["g_class"].detach())
+    plain = build("cgan", TINY["cgan"])
+    assert plain.discriminator.classes is None and "d_class" not in plain.discriminator_loss(x, y)
+    with pytest.raises(ValueError, match="class_loss_weight"):
+        build("gan", {"class_loss_weight": 1.0})
+
+
 def test_bad_wgan_settings_are_refused():
     with pytest.raises(ValueError, match="class-conditional WGAN"):
         build("wgan", {"conditional": True})

@@ -237,7 +237,13 @@ def test_augment_and_the_context_bottleneck_reach_the_run(small_dataset, tmp_pat
     assert config["model_config"]["bottleneck"] == "channelwise" and config["training"]["augment"] == "geometry"
     cgan = fit(settings(tmp_path, small_dataset, model="cgan", width=8, max_steps=1, out=str(tmp_path / "ckpt" / "digits-cgan")),
                log=lambda m: None)
-    assert checkpoints.read_config(cgan)["model_config"]["projection"] is True, "new cGANs use the projection D"
+    cgan_config = checkpoints.read_config(cgan)
+    assert cgan_config["model_config"]["projection"] is True, "new cGANs use the projection D"
+    assert cgan_config["model_config"]["class_loss_weight"] == 1.0 and "train_d_class" in cgan_config["metrics"]
+    with pytest.raises(ValueError, match="class loss weight"):
+        fit(settings(tmp_path, small_dataset, model="cgan", width=8, class_loss_weight=-1), log=lambda m: None)
+    with pytest.raises(ValueError, match="class-conditional GAN"):
+        fit(settings(tmp_path, small_dataset, model="vae", class_loss_weight=1), log=lambda m: None)
     with pytest.raises(ValueError, match="bottleneck"):
         fit(settings(tmp_path, small_dataset, model="vae", bottleneck="channelwise"), log=lambda m: None)
     with pytest.raises(ValueError, match="augmentation"):

@@ -28,6 +28,9 @@ class GANConfig(ModelConfig):
     # discriminator, Miyato & Koyama 2018). With the class only as input planes D can ignore it, and
     # the first shipped cGAN drew the asked digit 88 % of the time for its worst class.
     projection: bool = False
+    # cGAN: D also names the class of what it sees, and G is trained to make pictures D names as asked (the
+    # auxiliary classifier of AC-GAN, Odena et al. 2017), at this weight beside the adversarial loss; 0: off.
+    class_loss_weight: float = 0.0
 
     def validate(self) -> None:
         super().validate()
@@ -43,6 +46,10 @@ class GANConfig(ModelConfig):
             raise ValueError(f"gp_weight must be in [0, 1000], got {self.gp_weight}")
         if self.projection and not self.conditional:
             raise ValueError("projection needs a class-conditional GAN (cgan)")
+        if self.class_loss_weight and not self.conditional:
+            raise ValueError("class_loss_weight needs a class-conditional GAN (cgan)")
+        if not 0 <= self.class_loss_weight <= 10:
+            raise ValueError(f"class_loss_weight must be in [0, 10], got {self.class_loss_weight}")
         if not 1 <= self.critic_steps <= 100:
             raise ValueError(f"critic_steps must be between 1 and 100, got {self.critic_steps}")
 
@@ -79,7 +86,8 @@ class Discriminator(nn.Module):
     """(B, 1 [+ classes], 28, 28) in [-1, 1] -> (B,) logits of 'real'; with projection_classes, the
     logit adds <embed(y), features(x)>, so D must judge whether x looks like *that* class."""
 
-    def __init__(self, in_channels: int, width: int, dropout: float, projection_classes: int = 0):
+    def __init__(self, in_channels: int, width: int, dropout: float, projection_classes: int = 0,
+                 auxiliary_classes: int = 0):
         super().__init__()
         self.net = nn.Sequential(
             nn.Conv2d(in_channels, width, 5, stride=2, padding=2),        # (B, 64, 14, 14)
@@ -94,12 +102,20 @@ class Discriminator(nn.Module):
         self.embed = nn.Embedding(projection_classes, 2 * width * 49) if projection_classes else None
         if self.embed is not None:
             nn.init.normal_(self.embed.weight, std=0.01)   # starts as the plain cGAN's D
+        self.classes = nn.Linear(2 * width * 49, auxiliary_classes) if auxiliary_classes else None
 
     def forward(self, x, y=None):
-        if self.embed is None:
-            return self.net(x).squeeze(1)
+        return self.judge(x, y)[0]
+
+    def judge(self, x, y=None):
+        """-> (B,) logits of 'real' and, with the auxiliary classifier, (B, classes) logits of the class."""
+        if self.embed is None and self.classes is None:
+            return self.net(x).squeeze(1), None
         features = self.net[:-1](x)                                       # (B, 2w*49)
-        return self.net[-1](features).squeeze(1) + (self.embed(y) * features).sum(1)
+        logits = self.net[-1](features).squeeze(1)
+        if self.embed is not None:
+            logits = logits + (self.embed(y) * features).sum(1)
+        return logits, None if self.classes is None else self.classes(features)
 
 
 class GAN(GenerativeModel):
@@ -111,7 +127,8 @@ class GAN(GenerativeModel):
         extra = config.num_classes if config.conditional else 0
         self.generator = Generator(config.latent_dim + extra, config.width)
         self.discriminator = Discriminator(1 + extra, config.width, config.dropout,
-                                           config.num_classes if config.projection else 0)
+                                           config.num_classes if config.projection else 0,
+                                           config.num_classes if config.class_loss_weight else 0)
 
     @property
     def kind(self) -> str:  # noqa: F811 - the conditional and Wasserstein variants report themselves
@@ -140,11 +157,15 @@ class GAN(GenerativeModel):
 
     def discriminate(self, images, y=None):
         """images in [-1, 1] -> (B,) logits that the images are real."""
+        return self._judge(images, y)[0]
+
+    def _judge(self, images, y=None):
+        """-> (logits of 'real' (B,), the auxiliary classifier's class logits (B, classes) or None)."""
         y = self._labels(y, images.shape[0])
         if y is None:
-            return self.discriminator(images)
+            return self.discriminator.judge(images)
         images = torch.cat([images, class_planes(self._one_hot(y))], dim=1)
-        return self.discriminator(images, y if self.config.projection else None)
+        return self.discriminator.judge(images, y if self.config.projection else None)
 
     def discriminator_loss(self, x, y=None):
         """BCE of D on a real batch (label 1) and a fake batch (label 0), Goodfellow et al. 2014;
@@ -159,10 +180,17 @@ class GAN(GenerativeModel):
         # One pass over real and fake together (D has no batch norm, so this is the same as two):
         # DistributedDataParallel synchronises one forward per backward.
         both_y = None if y is None else torch.cat([self._labels(y, batch), fake_y])
-        real_logits, fake_logits = self.discriminate(torch.cat([real, fake]), both_y).split(batch)
+        logits, class_logits = self._judge(torch.cat([real, fake]), both_y)
+        real_logits, fake_logits = logits.split(batch)
         loss = (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
                 + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
-        return {"loss": loss, "d_real": torch.sigmoid(real_logits).mean(), "d_fake": torch.sigmoid(fake_logits).mean()}
+        terms = {"d_real": torch.sigmoid(real_logits).mean(), "d_fake": torch.sigmoid(fake_logits).mean()}
+        if class_logits is not None:
+            # D learns to name the class of real pictures only: the fakes' classes are what G must earn.
+            class_loss = F.cross_entropy(class_logits[:batch], both_y[:batch])
+            loss = loss + self.config.class_loss_weight * class_loss
+            terms["d_class"] = class_loss
+        return {"loss": loss, **terms}
 
     def _critic_loss(self, real, fake):
         """The critic maximises E[C(x)] - E[C(G(z))], its estimate of the Wasserstein-1 distance when C is
@@ -192,10 +220,14 @@ class GAN(GenerativeModel):
         """Non-saturating generator loss: -log D(G(z)) instead of log(1 - D(G(z))),
         which gives strong gradients while D still wins (Goodfellow et al. 2014, section 3)."""
         fake_y = self._random_labels(batch) if self.conditional else None
-        logits = self.discriminate(self.generate(self.prior_sample(batch), fake_y), fake_y)
+        logits, class_logits = self._judge(self.generate(self.prior_sample(batch), fake_y), fake_y)
         if self.config.wasserstein:
             return {"loss": -logits.mean()}       # raise the critic's score of the fakes
-        return {"loss": F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))}
+        loss = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
+        if class_logits is None:
+            return {"loss": loss}
+        class_loss = F.cross_entropy(class_logits, fake_y)   # make pictures D names as the class asked for
+        return {"loss": loss + self.config.class_loss_weight * class_loss, "g_class": class_loss}
 
     def loss(self, x, y=None):
         d = self.discriminator_loss(x, y)

@@ -60,8 +60,10 @@ The class $y$, one-hot, joins the noise at the generator's input, $G(z, y)$, and
 (Mirza & Osindero 2014). Given only as extra input planes, $D$ may ignore $y$ and judge realism alone, and then a
 sharp picture of the *wrong* class passes. The shipped cGANs use a **projection discriminator** (Miyato & Koyama
 2018): $D(x, y) = \psi(\phi(x)) + e_y^\top \phi(x)$, an inner product of a learned class embedding $e_y$ with $D$'s
-features, so $D$ must judge whether $x$ looks like a real member of class $y$. The same $z$ in every row of the
-grid keeps the style; the row's $y$ sets the class.
+features, so $D$ must judge whether $x$ looks like a real member of class $y$; and an **auxiliary classifier**
+(AC-GAN, Odena et al. 2017): $D$ also names the class of real pictures, and $G$'s loss adds the cross-entropy of
+that name on its fakes, $\mathcal{L}_G = -\log D(G(z, y), y) - \log p_D(y \mid G(z, y))$. The same $z$ in every
+row of the grid keeps the style; the row's $y$ sets the class.
 
 ### How a GAN trains, and the Wasserstein GAN: see it on **GAN lab** and **Train**
 For a fixed $G$ the best discriminator is $D^*(x) = p_{data}(x) / (p_{data}(x) + p_g(x))$, and with it the game's
