@@ -5,7 +5,8 @@
 #   bash tools/train_shipped.sh classifiers  # the CNN classifier for both datasets (the benchmark's reader)
 #   bash tools/train_shipped.sh pixelcnn   # the PixelCNN for both datasets
 #   bash tools/train_shipped.sh zoo        # PCA-16, dense, overcomplete and sparse AEs for both datasets
-#   bash tools/train_shipped.sh cgans      # the class-conditional GAN for both datasets
+#   bash tools/train_shipped.sh cgans      # the class-conditional GAN for both datasets (projection D + auxiliary classifier)
+#   bash tools/train_shipped.sh image-to-image  # the context encoders (U-Net) and pix2pix, each with its L2 / L1-only twin
 #   bash tools/train_shipped.sh gan-dynamics  # DCGAN, WGAN, WGAN-GP on the digits, 20 epochs each, logs only
 #                                             # (runs/gan-dynamics/): the benchmark's losses-vs-pictures table
 # Add --device cuda to ARGS on a GPU machine; everything else stays the same.
@@ -52,6 +53,16 @@ case "${1:-all}" in
     train --model cgan --dataset mnist   --epochs 60 --batch-size 64 --out checkpoints/mnist-cgan
     train --model cgan --dataset fashion --epochs 6  --batch-size 64 --out checkpoints/fashion-cgan
     ;;&
+  image-to-image|all)
+    for dataset in mnist fashion; do
+      if [ "$dataset" = mnist ]; then epochs=60; p2p=20; else epochs=3; p2p=5; fi
+      train --model context --bottleneck unet --width 32 --dataset $dataset --epochs $epochs --out checkpoints/$dataset-context
+      train --model context --bottleneck unet --width 32 --adversarial-weight 0 --dataset $dataset --epochs $epochs \
+        --out checkpoints/$dataset-context-l2
+      train --model pix2pix --dataset $dataset --epochs $p2p --batch-size 64 --out checkpoints/$dataset-pix2pix
+      train --model pix2pix --dataset $dataset --epochs $p2p --batch-size 64 --adversarial-weight 0 \
+        --out checkpoints/$dataset-pix2pix-l1
+    done ;;&
   gan-dynamics)
     for model in gan wgan wgan-gp; do
       train --model $model --dataset mnist --epochs 20 --batch-size 64 \
