@@ -58,9 +58,10 @@ def _digit(size: int = 112) -> np.ndarray:
 
 def _train(name="mnist-tort-bad", family="vae", dataset="mnist", zip_file=None, latent=2, epochs=1, batch=128, lr=0,
            seed=0, beta=1.0, noise="mixed", noise_level=0.5, device="cpu", overwrite=False, processes=1,
-           architecture="conv", hidden=512, code="linear", l1=0.0, adversarial=None) -> tuple:
+           architecture="conv", hidden=512, code="linear", l1=0.0, adversarial=None, bottleneck="dense",
+           augment="none") -> tuple:
     return (name, family, dataset, zip_file, latent, epochs, batch, lr, seed, beta, noise, noise_level, device, overwrite,
-            processes, architecture, hidden, code, l1, adversarial)
+            processes, architecture, hidden, code, l1, adversarial, bottleneck, augment)
 
 
 UPLOAD_SETUP = ("upload", (File("digit.png"), "mnist"))
@@ -195,6 +196,9 @@ CATALOGUE: list[BadInput] = [
     BadInput("train: dense hidden width -5", "train_start", _train(family="ae", architecture="dense", hidden=-5),
              match="minimum|hidden"),
     BadInput("train: code 'softmax'", "train_start", _train(family="ae", code="softmax"), match="choices|code"),
+    BadInput("train: context bottleneck 'transformer'", "train_start", _train(family="context", bottleneck="transformer"),
+             match="choices|bottleneck"),
+    BadInput("train: augment '../../etc'", "train_start", _train(augment="../../etc"), match="choices|augment"),
     BadInput("train: context adversarial weight 5", "train_start", _train(family="context", adversarial=5),
              match="adversarial weight"),
     BadInput("train: pix2pix adversarial weight -1", "train_start", _train(family="pix2pix", adversarial=-1),
