@@ -89,7 +89,11 @@ squared error on the hole alone, $\mathcal{L}_{rec} = \|(1 - M) \odot (x - F((1 
 answer is the *average* of every filling that fits, a blur. The context encoder adds an adversarial term: a
 discriminator $D$ judges the filled picture, and the filler is trained on
 $$\mathcal{L} = 0.999\,\mathcal{L}_{rec} + 0.001\,\mathcal{L}_{adv}, \qquad \mathcal{L}_{adv} = -\log D(\text{filled}),$$
-which pushes towards one sharp filling instead. The Upload tab shows it beside its L2-only twin (the blur), the VAE
+which pushes towards one sharp filling instead. The paper's bottleneck is a *channel-wise fully connected* layer:
+each feature map of the encoder is mapped, whole, to a new map, so every position of the hole can draw on every
+position of the rim, at a fraction of a dense layer's weights. The shipped ones put that layer at the bottom of a
+**U-Net** (pix2pix's), whose skip connections hand the rim to the output at full resolution, so a stroke that
+enters the hole continues where it entered. The Upload tab shows it beside its L2-only twin (the blur), the VAE
 (which optimises its code against the known pixels), the AE and the PixelCNN (which draws one of many fillings).
 """
 
