@@ -531,6 +531,15 @@ def pixelcnn_section(*, quick: bool, browser: bool) -> str:
 
 CLASSROOM_BEGIN, CLASSROOM_END = "<!-- classroom: begin -->", "<!-- classroom: end -->"
 CLASSROOM_SIZES, CLASSROOM_QUICK_SIZES = (1, 10, 30, 60, 120), (1, 3)
+CLASSROOM_WITH_LABS = {False: (30, 8), True: (3, 1)}     # (students drawing and dragging, students playing the GAN lab)
+
+
+def lab_rate(result: dict, seconds: float) -> str:
+    """Frames a second each GAN lab player got, answered right, in a classroom result."""
+    frames = result["kinds"].get("GAN lab frame")
+    if not frames or not result.get("labs"):
+        return "no"
+    return f"{(frames['answers'] - frames['wrong']) / seconds / result['labs']:.1f}"
 
 
 def classroom_section(*, quick: bool) -> str:
@@ -551,6 +560,9 @@ def classroom_section(*, quick: bool) -> str:
         for students in sizes:
             print(f"classroom: {students} students for {seconds:.0f} s...", flush=True)
             results.append(classroom.run_class(url, process.pid, students, seconds, traffic))
+        students, labs = CLASSROOM_WITH_LABS[quick]
+        print(f"classroom: {students} students and {labs} GAN labs playing for {seconds:.0f} s...", flush=True)
+        results.append(classroom.run_class(url, process.pid, students, seconds, traffic, labs=labs))
     finally:
         process.terminate()
         process.wait(30)
@@ -564,7 +576,11 @@ def classroom_section(*, quick: bool) -> str:
             f"HTTP API. {seconds:.0f} s per class size; the students run on the same 2 cores as the app. Every answer "
             "is checked against the answer to the same request sent alone: "
             f"**{cross_talk} answers belonged to another student**. The app's own time is the live route's work "
-            "(Server-Timing), so the rest of p50 is waiting for the cores.\n\n"
+            "(Server-Timing): for the draw and slide routes, the micro-batch the request was answered in; the rest "
+            "of p50 is waiting. The last class adds students with the GAN lab playing (frames back to back, at most "
+            f"20 a second, {classroom.LAB_SPEED} generator steps each): toy training shares one CPU slot however many "
+            f"play, so it must not take the draw and slide answers' core; they got "
+            f"{lab_rate(results[-1], seconds)} frames a second each.\n\n"
             + classroom.report(results) + f"\n{CLASSROOM_END}")
 
 

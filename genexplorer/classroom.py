@@ -23,13 +23,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-KINDS = ("live draw", "live slide", "draw event", "slide event")
+KINDS = ("live draw", "live slide", "draw event", "slide event", "GAN lab frame")
 DRAW_EVERY_S = 0.06          # the canvas's send interval while drawing
 SLIDE_EVERY_S = 0.016        # input events of a dragged slider come once per frame
 STROKE_POINTS = 12           # live posts per stroke
 DRAG_STEPS = 15              # live posts per drag
 VARIANTS = 8                 # different strokes and drags, so neighbours' answers differ
 SLIDER_MODEL = "mnist-vae"
+LAB_EVERY_S = 0.05           # a playing GAN lab page asks for its next frame at most 20 times a second
+LAB_SPEED = 5                # generator steps per frame, the page's default speed
 
 
 # ------------------------------------------------------------------ what students send
@@ -197,6 +199,25 @@ async def student(index: int, http, url: str, traffic: Traffic, deadline: float,
         await asyncio.sleep(rng.uniform(1.0, 3.0))
 
 
+async def lab_player(index: int, http, url: str, deadline: float, records: list[Record]) -> None:
+    """A student with the GAN lab playing: a toy made through the page's event, then frames back to back (one
+    in flight, at most 20 a second) until the deadline. Toy training shares one CPU slot (budget.py) however
+    many play, so the draw and slide answers keep the other core."""
+    ok, outputs = await call_event(http, url, "lab_reset",
+                                   ["ring_2d", "nonsaturating", 1, 1e-3, 1e-3, 0.01, 10, index, ""])
+    if not ok:
+        records.append(Record("GAN lab frame", 0.0, False, note=f"no toy: {str(outputs)[:100]}"))
+        return
+    body = json.dumps({"toy": outputs[0], "action": "play", "speed": LAB_SPEED}).encode()
+    while time.monotonic() < deadline:
+        sent = time.perf_counter()
+        start = len(records)
+        await _live(http, url, "GAN lab frame", "lab", body, Traffic([], [], [], []), records)
+        if len(records) > start and not records[-1].ok and "limit" in records[-1].note:
+            await asyncio.sleep(1.0)      # past the cap the page waits too
+        await asyncio.sleep(max(0.0, LAB_EVERY_S - (time.perf_counter() - sent)))
+
+
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (Linux /proc)."""
     fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
@@ -216,25 +237,27 @@ async def expected_answers(url: str, traffic: Traffic) -> None:
                 traffic.expected[body] = response.content
 
 
-async def _class(url: str, students: int, seconds: float, traffic: Traffic) -> list[Record]:
+async def _class(url: str, students: int, seconds: float, traffic: Traffic, labs: int = 0) -> list[Record]:
     import httpx
 
     records: list[Record] = []
-    limits = httpx.Limits(max_connections=students * 2 + 10, max_keepalive_connections=students * 2 + 10)
+    limits = httpx.Limits(max_connections=(students + labs) * 2 + 10, max_keepalive_connections=(students + labs) * 2 + 10)
     async with httpx.AsyncClient(timeout=120, limits=limits) as http:
         deadline = time.monotonic() + seconds
-        await asyncio.gather(*(student(i, http, url, traffic, deadline, records) for i in range(students)))
+        await asyncio.gather(*(student(i, http, url, traffic, deadline, records) for i in range(students)),
+                             *(lab_player(i, http, url, deadline, records) for i in range(labs)))
     return records
 
 
-def run_class(url: str, app_pid: int | None, students: int, seconds: float, traffic: Traffic) -> dict:
-    """One class of ``students`` for ``seconds``: per kind, answers, latency and errors; app CPU per answer."""
+def run_class(url: str, app_pid: int | None, students: int, seconds: float, traffic: Traffic, *, labs: int = 0) -> dict:
+    """One class of ``students`` for ``seconds``, and ``labs`` more students with the GAN lab playing: per kind,
+    answers, latency and errors; app CPU per answer."""
     cpu_before = _cpu_seconds(app_pid) if app_pid else None
     wall = time.perf_counter()
-    records = asyncio.run(_class(url, students, seconds, traffic))
+    records = asyncio.run(_class(url, students, seconds, traffic, labs))
     wall = time.perf_counter() - wall
     cpu = _cpu_seconds(app_pid) - cpu_before if app_pid else None
-    out = {"students": students, "seconds": round(wall, 1), "kinds": {}}
+    out = {"students": students, "labs": labs, "seconds": round(wall, 1), "kinds": {}}
     for kind in KINDS:
         mine = [r for r in records if r.kind == kind]
         if not mine:
@@ -264,6 +287,7 @@ def report(results: list[dict]) -> str:
         for kind, k in result["kinds"].items():
             handler = "" if k["handler_p50"] is None else f"{k['handler_p50']:.1f}"
             cpu = result["app_cpu_ms_per_answer"]
-            lines.append(f"| {result['students']} | {kind} | {k['answers']} | {k['p50']:.0f} | {k['p95']:.0f} | "
+            who = f"{result['students']}" + (f" + {result['labs']} GAN labs" if result.get("labs") else "")
+            lines.append(f"| {who} | {kind} | {k['answers']} | {k['p50']:.0f} | {k['p95']:.0f} | "
                          f"{handler} | {k['wrong']} | {'' if cpu is None else f'{cpu:.1f}'} |")
     return "\n".join(lines)

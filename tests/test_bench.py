@@ -183,6 +183,8 @@ def test_classroom_traffic_is_answered_right(tmp_path):
     rows = tables_of(section)["A class at once (browser-like traffic)"][1:]
     kinds = {row[1] for row in rows if row[0] == "3"}
     assert kinds == {"live draw", "live slide", "draw event", "slide event"}, kinds
+    with_labs = {row[1] for row in rows if row[0] == "3 + 1 GAN labs"}
+    assert with_labs == kinds | {"GAN lab frame"}, with_labs
     assert all(row[6] == "0" for row in rows), rows     # nothing wrong or failed
     assert all(int(row[2]) > 0 for row in rows)
 
