@@ -609,7 +609,9 @@ def image_to_image_section(*, quick: bool) -> str:
 
     torch.set_num_threads(1)
     command = "python -m genexplorer.bench --only image-to-image" + (" --quick" if quick else "")
-    tables = [imagetoimage.inpainting_table(30 if quick else 500), imagetoimage.translation_table(100 if quick else 2000)]
+    inpainting = (imagetoimage.inpainting_table(30, rim_images=500, rim_steps=500) if quick
+                  else imagetoimage.inpainting_table(500))
+    tables = [inpainting, imagetoimage.translation_table(100 if quick else 2000)]
     body = "\n\n".join(f"### {t.title}\n\n{t.markdown()}" for t in tables)
     return (f"{IMAGE_TO_IMAGE_BEGIN}\n## Image to image: inpainting and sketch to picture\n\nCommand: `{command}`  \n"
             f"Date: {datetime.date.today()}  \nMachine: {machine()}\n\n{body}\n{IMAGE_TO_IMAGE_END}")
