@@ -144,3 +144,29 @@ def test_optimizer_state_round_trip(tmp_path):
     fresh.load_state_dict(restored)
     for a, b in zip(optimizer.state.values(), fresh.state.values()):
         assert torch.equal(a["exp_avg"], b["exp_avg"]) and torch.equal(a["exp_avg_sq"], b["exp_avg_sq"])
+
+
+def test_shipping_a_run_in_half_precision_loads_as_float32_and_draws_the_same(tmp_path):
+    """tools/ship.py --half: weights stored as float16 (half the bytes), loaded into float32 parameters."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("ship", Path(__file__).parent.parent / "tools" / "ship.py")
+    ship = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ship)
+    torch.manual_seed(0)
+    model = build("cgan", TINY["cgan"]).eval()
+    model.dataset = "mnist"
+    run = checkpoints.save(model, tmp_path / "run", complete=True, epochs_done=1)
+    (run / "training_state.safetensors").write_bytes(b"optimiser state")
+    shipped = ship.ship(run, "mnist-tiny-cgan", half=True, root=tmp_path / "checkpoints")
+    assert not (shipped / "training_state.safetensors").exists()
+    assert (shipped / checkpoints.WEIGHTS_FILE).stat().st_size < 0.6 * (run / checkpoints.WEIGHTS_FILE).stat().st_size
+    loaded = checkpoints.load(shipped)
+    assert all(p.dtype == torch.float32 for p in loaded.parameters())
+    z, y = torch.randn(8, 8), torch.arange(8)
+    with torch.no_grad():
+        assert float((loaded.decode(z, y) - model.decode(z, y)).abs().max()) < 0.01
+    incomplete = checkpoints.save(model, tmp_path / "stopped", complete=False, epochs_done=1)
+    with pytest.raises(SystemExit, match="not a complete run"):
+        ship.ship(incomplete, "mnist-stopped", root=tmp_path / "checkpoints")

@@ -160,7 +160,7 @@ def test_digits_written_by_other_people_read_right_after_the_apps_preprocessing(
     assert accuracy > 0.82, accuracy
 
 
-@pytest.mark.parametrize("dataset", ["mnist"])   # fashion-cgan: still to be trained (issue 10)
+@pytest.mark.parametrize("dataset", ["mnist", "fashion"])
 def test_the_shipped_cgan_draws_the_class_it_is_told(dataset):
     model = gx.load(f"{dataset}-cgan")
     config = checkpoints.read_config(checkpoints.resolve(f"{dataset}-cgan"))
@@ -169,17 +169,17 @@ def test_the_shipped_cgan_draws_the_class_it_is_told(dataset):
     samples = model.sample(300, labels, generator=torch.Generator().manual_seed(0))
     read, _ = gx.load(f"{dataset}-classifier").predict(samples)
     per_class = [(read[labels == c] == c).float().mean().item() for c in range(10)]
-    assert float((read == labels).float().mean()) > 0.92 and min(per_class) > 0.75, per_class
+    overall, worst = {"mnist": (0.95, 0.85), "fashion": (0.9, 0.75)}[dataset]   # 300 samples: floors under the bench's
+    assert float((read == labels).float().mean()) > overall and min(per_class) > worst, per_class
     # better pictures than the unconditional GAN by the Frechet distance it logged on its last epoch
-    assert config["metrics"]["test_frechet"] < 80
+    assert config["metrics"]["test_frechet"] < {"mnist": 80, "fashion": 40}[dataset]
 
 
 @pytest.mark.parametrize("name", ["mnist-pix2pix", "mnist-pix2pix-l1", "fashion-pix2pix", "fashion-pix2pix-l1",
-                                  "mnist-context", "mnist-context-l2"])
+                                  "mnist-context", "mnist-context-l2", "fashion-context", "fashion-context-l2"])
 def test_the_shipped_image_to_image_models_do_their_job(name):
     """pix2pix: the test pictures' edges come back as pictures the classifier reads right (issue 12: >= 80 % on
-    Fashion); the context encoder: the centre hole is filled (known pixels kept) better than by the mean image.
-    Fashion's context encoders come with issue 12."""
+    Fashion); the context encoder: the centre hole is filled (known pixels kept) better than by the mean image."""
     from genexplorer.models.context import centre_hole
 
     dataset = name.split("-")[0]
