@@ -368,6 +368,7 @@ def model_settings(s: TrainSettings, num_classes: int) -> dict:
         settings["projection"] = settings["conditional"]
         if settings["conditional"]:
             settings["class_loss_weight"] = 1.0 if s.class_loss_weight is None else s.class_loss_weight
+            settings["class_planes_in_d"] = False     # y reaches D through the projection and the class head only
         return settings
     if s.width is not None:
         settings["channels"] = s.width

@@ -261,7 +261,8 @@ def test_the_auxiliary_classifier_names_the_class_and_both_players_learn_from_it
     """AC-GAN: D's class head learns on real pictures; G's loss gains the head's cross-entropy on its fakes."""
     x, y = images
     torch.manual_seed(0)
-    model = build("cgan", {**TINY["cgan"], "class_loss_weight": 1.0}).train()
+    model = build("cgan", {**TINY["cgan"], "class_loss_weight": 1.0, "class_planes_in_d": False}).train()
+    assert model.discriminator.net[0].in_channels == 1, "D sees the picture alone: y only through the projection and the head"
     d = model.discriminator_loss(x, y)
     assert "d_class" in d and float(d["d_class"].detach()) > 0
     d["loss"].backward()

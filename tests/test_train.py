@@ -240,6 +240,7 @@ def test_augment_and_the_context_bottleneck_reach_the_run(small_dataset, tmp_pat
     cgan_config = checkpoints.read_config(cgan)
     assert cgan_config["model_config"]["projection"] is True, "new cGANs use the projection D"
     assert cgan_config["model_config"]["class_loss_weight"] == 1.0 and "train_d_class" in cgan_config["metrics"]
+    assert cgan_config["model_config"]["class_planes_in_d"] is False
     with pytest.raises(ValueError, match="class loss weight"):
         fit(settings(tmp_path, small_dataset, model="cgan", width=8, class_loss_weight=-1), log=lambda m: None)
     with pytest.raises(ValueError, match="class-conditional GAN"):

@@ -31,6 +31,9 @@ class GANConfig(ModelConfig):
     # cGAN: D also names the class of what it sees, and G is trained to make pictures D names as asked (the
     # auxiliary classifier of AC-GAN, Odena et al. 2017), at this weight beside the adversarial loss; 0: off.
     class_loss_weight: float = 0.0
+    # cGAN: the class also as input planes of D (the first cGANs). New runs turn them off: with them D's features
+    # carry y itself, so a projection can judge less and an auxiliary classifier only reads the class back.
+    class_planes_in_d: bool = True
 
     def validate(self) -> None:
         super().validate()
@@ -126,7 +129,8 @@ class GAN(GenerativeModel):
         super().__init__(config)
         extra = config.num_classes if config.conditional else 0
         self.generator = Generator(config.latent_dim + extra, config.width)
-        self.discriminator = Discriminator(1 + extra, config.width, config.dropout,
+        planes = extra if config.class_planes_in_d else 0
+        self.discriminator = Discriminator(1 + planes, config.width, config.dropout,
                                            config.num_classes if config.projection else 0,
                                            config.num_classes if config.class_loss_weight else 0)
 
@@ -164,7 +168,8 @@ class GAN(GenerativeModel):
         y = self._labels(y, images.shape[0])
         if y is None:
             return self.discriminator.judge(images)
-        images = torch.cat([images, class_planes(self._one_hot(y))], dim=1)
+        if self.config.class_planes_in_d:
+            images = torch.cat([images, class_planes(self._one_hot(y))], dim=1)
         return self.discriminator.judge(images, y if self.config.projection else None)
 
     def discriminator_loss(self, x, y=None):
