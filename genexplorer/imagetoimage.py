@@ -96,9 +96,10 @@ def inpainting_table(count: int, datasets=("mnist", "fashion"), *, log=print, ri
                                    float(masked_psnr(filled, test.x, hidden).mean()),
                                    _pct(reader.accuracy(filled, test.y))])
     table.notes.append("The row 'no filler' is a classifier of the reader's architecture trained on training pictures "
-                       "with the centred hole blanked and read on the holed test pictures: how much of the class the "
-                       "rim tells. A filled picture cannot carry more of the class than its rim, so that figure is "
-                       "about the most any filler can reach.")
+                       "with the centred hole blanked and read on the holed test pictures: an estimate of how much of the "
+                       "class the rim tells. A filled picture carries no more of the class than its rim did, so a filler "
+                       "read right much more often than that would be a surprise; it is an estimate, not a bound (a "
+                       "better-trained reader of the rim could do more).")
     table.notes.append("Random blocks and brush strokes are the context encoders' training hole kinds, drawn with seed 0 "
                        "(the same holes for every filler); the bottom half is not among them. The VAE optimises its "
                        "code against the known pixels (100 Adam steps), the AE iterates reconstruct-and-keep-known, "
