@@ -36,9 +36,9 @@ def hole_masks(kind: str, count: int, *, seed: int = 0) -> torch.Tensor:
 
 def rim_reader(dataset: str, hidden: torch.Tensor, *, images: int, epochs: int, seed: int = 0):
     """A classifier of the shipped reader's architecture trained on training pictures with ``hidden`` blanked:
-    how much of the class the rest of the picture tells. No filler's picture can carry more of the class than
-    its context did, so this reader's accuracy on the holed test pictures is about the most a filled picture
-    can be read right."""
+    an estimate of how much of the class the rest of the picture tells. A filled picture carries no more of
+    the class than its context did, so this reader's accuracy on the holed test pictures is a yardstick for
+    how often filled pictures can be read right (an estimate: a better-trained reader of the rim may do more)."""
     import torch.nn.functional as F
 
     from .models import build
