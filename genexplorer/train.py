@@ -895,7 +895,8 @@ def _finish_resumed(model, config: dict, settings: TrainSettings, where: Distrib
         if config.get("complete"):
             log(f"{out} is already complete after {done} epochs: nothing to do")
         else:
-            metrics = {k: v for k, v in (config.get("metrics") or {}).items() if k.startswith("train_")}
+            # the last epoch's figures (a GAN's Frechet distance among them), the test ones on the whole test set
+            metrics = dict(config.get("metrics") or {})
             metrics.update(evaluate(model, test_x, test_y))
             training = dict(config.get("training") or {})
             training.update(epochs=done, finished_at_epoch=done, seconds=round(

@@ -55,6 +55,11 @@ def test_two_step_training_run_of_every_family(model, tmp_path):
     assert (out / "samples.png").stat().st_size > 1000
     if model in ("gan", "cgan", "wgan", "wgan-gp"):
         assert config["metrics"]["test_frechet"] > 0, "GAN runs judge 1,000 samples each epoch"
+    if model == "cgan":   # finished where it stopped (--resume --epochs 1): its last Frechet distance stays
+        fit(TrainSettings(model=model, dataset="mnist", out=str(out), width=8, epochs=1, resume=True,
+                          log_dir=str(tmp_path / "runs"), device="cpu"), log=lambda message: None)
+        finished = checkpoints.read_config(out)
+        assert finished["complete"] is True and finished["metrics"]["test_frechet"] == config["metrics"]["test_frechet"]
     if model in ("wgan", "wgan-gp"):
         assert config["training"]["lr"] == train.DEFAULT_LR[model]
         assert "train_w_estimate" in config["metrics"]
