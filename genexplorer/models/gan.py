@@ -107,11 +107,13 @@ class Discriminator(nn.Module):
             nn.init.normal_(self.embed.weight, std=0.01)   # starts as the plain cGAN's D
         self.classes = nn.Linear(2 * width * 49, auxiliary_classes) if auxiliary_classes else None
 
-    def forward(self, x, y=None):
-        return self.judge(x, y)[0]
+    def forward(self, x, y=None, with_classes: bool = False):
+        """-> (B,) logits of 'real'; with_classes: also the auxiliary classifier's (B, classes) logits (or None).
+        One forward for both, so DistributedDataParallel (which only sees forward) serves the cGAN too."""
+        logits, classes = self._judge(x, y)
+        return (logits, classes) if with_classes else logits
 
-    def judge(self, x, y=None):
-        """-> (B,) logits of 'real' and, with the auxiliary classifier, (B, classes) logits of the class."""
+    def _judge(self, x, y=None):
         if self.embed is None and self.classes is None:
             return self.net(x).squeeze(1), None
         features = self.net[:-1](x)                                       # (B, 2w*49)
@@ -167,10 +169,10 @@ class GAN(GenerativeModel):
         """-> (logits of 'real' (B,), the auxiliary classifier's class logits (B, classes) or None)."""
         y = self._labels(y, images.shape[0])
         if y is None:
-            return self.discriminator.judge(images)
+            return self.discriminator(images, with_classes=True)
         if self.config.class_planes_in_d:
             images = torch.cat([images, class_planes(self._one_hot(y))], dim=1)
-        return self.discriminator.judge(images, y if self.config.projection else None)
+        return self.discriminator(images, y if self.config.projection else None, with_classes=True)
 
     def discriminator_loss(self, x, y=None):
         """BCE of D on a real batch (label 1) and a fake batch (label 0), Goodfellow et al. 2014;
