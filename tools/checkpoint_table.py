@@ -26,6 +26,10 @@ def main() -> None:
         model_config = config["model_config"]
         if config["kind"] == "dae":
             notes.append(f"noise {model_config['noise']} up to {model_config['noise_level']}")
+        if config["kind"] == "cgan":
+            parts = (["projection D"] if model_config.get("projection") else ["class as D's input planes"]) + (
+                [f"auxiliary classifier {model_config['class_loss_weight']:g}"] if model_config.get("class_loss_weight") else [])
+            notes.append(", ".join(parts))
         if config["kind"] in ("gan", "cgan"):
             notes.append(f"last epoch: D(x) {metrics['train_d_real']:.2f}, D(G(z)) {metrics['train_d_fake']:.2f}"
                          + (f", Frechet distance of 1,000 samples {metrics['test_frechet']:.1f}" if "test_frechet" in metrics else ""))
@@ -42,7 +46,8 @@ def main() -> None:
             notes.append(f"closed form; {100 * metrics['explained_variance']:.1f}% of the variance")
         if config["kind"] == "context_encoder":
             weight = model_config["adversarial_weight"]
-            notes.append(f"centre 14x14 hole PSNR {metrics['test_hole_psnr']:.1f} dB; "
+            notes.append(f"{model_config.get('bottleneck', 'dense')} bottleneck; "
+                         f"centre 14x14 hole PSNR {metrics['test_hole_psnr']:.1f} dB; "
                          + (f"adversarial weight {weight:g}" if weight else "L2 only"))
         if config["kind"] == "pix2pix":
             weight = model_config["adversarial_weight"]
@@ -53,7 +58,8 @@ def main() -> None:
         if not config.get("complete", True):
             notes.append("INCOMPLETE")
         minutes = training.get("seconds", 0) / 60
-        latent = "" if config["kind"] in ("pixelcnn", "pix2pix") else model_config["latent_dim"]
+        codeless = config["kind"] in ("pixelcnn", "pix2pix") or model_config.get("bottleneck", "dense") != "dense"
+        latent = "" if codeless else model_config["latent_dim"]
         print(f"| {name} | {config['kind']} | {latent} | {config['epochs_done']} | "
               f"{training.get('num_train_images', '')} | {minutes:.0f} min | {psnr} | {elbo} | {exact} | {'; '.join(notes)} |")
 
