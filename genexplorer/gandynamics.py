@@ -14,9 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import checkpoints
 from .metrics import frechet_distance
-from .quality import Table, _pct, readable_test_sets, samples_of, worst_class
+from .quality import Table, _pct, load_or_note, readable_test_sets, samples_of, worst_class
 from .toy import PRESETS, ToyGAN
 
 # The loss curve whose fall should mean better pictures, per family: the WGAN critic's loss is minus its
@@ -120,10 +119,8 @@ def conditional_table(count: int, datasets=("mnist", "fashion")) -> Table:
     for dataset, reader, test in readable_test_sets(table, datasets, count):
         reference = reader.features(test.x)
         for role in ("gan", "cgan"):
-            try:
-                model = checkpoints.load(f"{dataset}-{role}")
-            except checkpoints.CheckpointError:
-                table.notes.append(f"{dataset}-{role}: not measured (no such checkpoint)")
+            model = load_or_note(f"{dataset}-{role}", table)
+            if model is None:
                 continue
             samples, requested = samples_of(model, len(test.y))
             labels = reader.labels(samples)

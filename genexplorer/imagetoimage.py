@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import torch
 
-from . import checkpoints, explore
+from . import explore
 from .edges import edges, is_blank
 from .metrics import frechet_distance, masked_psnr
 from .models.context import random_holes
-from .quality import Split, Table, _batched, _pct, load_split, readable_test_sets, samples_of
+from .quality import Split, Table, _batched, _pct, load_or_note, load_split, readable_test_sets, samples_of
 
 HOLES = (("centre", "centred 14x14 hole"), ("bottom", "bottom half missing"),
          ("blocks", "1-3 random blocks"), ("strokes", "1-3 brush strokes"))
@@ -68,12 +68,8 @@ def inpainting_table(count: int, datasets=("mnist", "fashion"), *, log=print, ri
     for dataset, reader, test in readable_test_sets(table, datasets, count):
         table.rows.append([dataset, "nothing (the pictures themselves)", "", len(test.y), "",
                            _pct(reader.accuracy(test.x, test.y))])
-        fillers = []
-        for role, title in FILLERS:
-            try:
-                fillers.append((title, checkpoints.load(f"{dataset}-{role}")))
-            except checkpoints.CheckpointError:
-                table.notes.append(f"{dataset}-{role}: not measured (no such checkpoint)")
+        loaded = [(title, load_or_note(f"{dataset}-{role}", table)) for role, title in FILLERS]
+        fillers = [(title, model) for title, model in loaded if model is not None]
         centre = explore.preset_mask("centre")
         train_count = min(rim_images, len(load_split(dataset, "train").y))
         epochs = max(1, rim_steps // train_count)
@@ -120,19 +116,15 @@ def translation_table(count: int, datasets=("mnist", "fashion"), *, log=print) -
         log(f"{dataset}: translating {len(test.y)} sketches")
         rows = [("the test pictures themselves", test.x, True)]
         for role, title in (("pix2pix", "pix2pix (L1 + adversarial)"), ("pix2pix-l1", "pix2pix, L1 only")):
-            try:
-                model = checkpoints.load(f"{dataset}-{role}")
-            except checkpoints.CheckpointError:
-                table.notes.append(f"{dataset}-{role}: not measured (no such checkpoint)")
+            model = load_or_note(f"{dataset}-{role}", table)
+            if model is None:
                 continue
             with torch.no_grad():
                 rows.append((f"{title} from their edges", _batched(model.translate, sketch), True))
-        try:
-            gan = checkpoints.load(f"{dataset}-gan")
+        gan = load_or_note(f"{dataset}-gan", table)
+        if gan is not None:
             with torch.no_grad():
                 rows.append(("DCGAN samples (no sketch)", samples_of(gan, len(test.y))[0], False))
-        except checkpoints.CheckpointError:
-            table.notes.append(f"{dataset}-gan: not measured (no such checkpoint)")
         for title, pictures, readable in rows:
             table.rows.append([dataset, title, len(pictures), _pct(reader.accuracy(pictures, test.y)) if readable else "",
                                frechet_distance(reader.features(pictures), reference)])

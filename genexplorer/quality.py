@@ -264,17 +264,19 @@ class DatasetRun:
         self.rows.setdefault(table, []).append([self.dataset] + row)
 
 
-def _load(name: str, run: DatasetRun):
+def load_or_note(name: str, report):
+    """The checkpoint, or None with a note in ``report`` (a Table or a DatasetRun: anything with notes) saying why
+    it was not measured: missing, or broken."""
     try:
         return checkpoints.load(name)
     except checkpoints.CheckpointError as exc:
-        run.notes.append(f"{name}: not measured ({exc})")
+        report.notes.append(f"{name}: not measured ({exc})")
         return None
 
 
 def measure_dataset(dataset: str, budget: Budget, log: Callable[[str], None] = print) -> DatasetRun:
     run = DatasetRun(dataset)
-    classifier = _load(f"{dataset}-classifier", run)
+    classifier = load_or_note(f"{dataset}-classifier", run)
     if classifier is None:
         raise RuntimeError(f"the benchmark reads images with checkpoints/{dataset}-classifier; train it with "
                            f"`bash tools/train_shipped.sh classifiers`")
@@ -287,7 +289,7 @@ def measure_dataset(dataset: str, budget: Budget, log: Callable[[str], None] = p
         train = None
         run.notes.append(f"{dataset}: the training images are missing, so the floor, PCA and the pytorch/examples "
                          f"baseline are not measured ({exc})")
-    models = {role: _load(f"{dataset}-{role}", run) for role in ("ae", "dae", "vae", "cvae", "ae2d", "vae2d", "gan", "cgan")
+    models = {role: load_or_note(f"{dataset}-{role}", run) for role in ("ae", "dae", "vae", "cvae", "ae2d", "vae2d", "gan", "cgan")
               if role != "cgan" or f"{dataset}-cgan" in checkpoints.list_checkpoints()}
     models = {role: m for role, m in models.items() if m is not None}
     if "cgan" not in models:
@@ -383,12 +385,12 @@ def measure_autoregressive(dataset: str, budget: Budget, log: Callable[[str], No
     test images; its samples (Frechet distance, classes); one completion of each test image per hidden
     region; and what sampling costs. Rows go to the "exact", "samples", "inpainting" and "pixel speed" tables."""
     run = DatasetRun(dataset)
-    model = _load(f"{dataset}-pixelcnn", run)
-    classifier = _load(f"{dataset}-classifier", run)
+    model = load_or_note(f"{dataset}-pixelcnn", run)
+    classifier = load_or_note(f"{dataset}-classifier", run)
     if model is None or classifier is None:
         return run
     reader = Reader(classifier)
-    vae = _load(f"{dataset}-vae", run)
+    vae = load_or_note(f"{dataset}-vae", run)
     test_all = load_split(dataset, "test")
     heavy = test_all.take(budget.iwae_images)
     log(f"{dataset}: PixelCNN exact NLL on {len(heavy.y)} test images, beside the VAE's bounds (k = {budget.iwae_k})")

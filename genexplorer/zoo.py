@@ -116,8 +116,7 @@ def errors_table(results: dict[str, list[ZooResult]]) -> str:
 def zoo_table(count: int, datasets=("mnist", "fashion"), *, shift: int = 5):
     """BENCHMARKS.md's zoo table: every zoo model on ``count`` test images, on as many noise pictures, and on the
     test images shifted ``shift`` pixels right: PSNR, the classifier's accuracy on the reconstructions, active units."""
-    from . import checkpoints
-    from .quality import Table, _pct, readable_test_sets
+    from .quality import Table, _pct, load_or_note, readable_test_sets
 
     table = Table(f"The autoencoder zoo: {count:,} test images per dataset", [
         "dataset", "model", "code width", "parameters", "PSNR: test images (dB)", "classifier on reconstructions",
@@ -128,10 +127,8 @@ def zoo_table(count: int, datasets=("mnist", "fashion"), *, shift: int = 5):
         moved = torch.zeros_like(test.x)
         moved[..., shift:] = test.x[..., :-shift]
         for role, title in ZOO:
-            try:
-                model = checkpoints.load(f"{dataset}-{role}")
-            except checkpoints.CheckpointError as exc:
-                table.notes.append(f"{dataset}-{role}: not measured ({exc})")
+            model = load_or_note(f"{dataset}-{role}", table)
+            if model is None:
                 continue
             with torch.inference_mode():
                 z = model.encode(test.x)
