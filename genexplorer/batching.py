@@ -44,8 +44,6 @@ class MicroBatcher:
         self._waiting: queue.SimpleQueue = queue.SimpleQueue()
         self._worker: threading.Thread | None = None
         self._lock = threading.Lock()
-        self.batches = 0
-        self.answered = 0
 
     def submit(self, item) -> concurrent.futures.Future:
         """Queue one request; the future gets its result (or its exception) and, as ``work_ms``, the time
@@ -87,8 +85,6 @@ class MicroBatcher:
             log.exception("%s: batch of %d failed", self.name, len(batch))
             results = [exc] * len(batch)
         work_ms = 1000 * (time.perf_counter() - started)
-        self.batches += 1
-        self.answered += len(batch)
         for (_, future), result in zip(batch, results):
             future.work_ms = work_ms
             if isinstance(result, BaseException):

@@ -64,6 +64,11 @@ class ChannelwiseFC(nn.Module):
         return self.mix(F.leaky_relu(spread, 0.2).reshape(b, c, self.size, self.size))
 
 
+def _channelwise_block(channels: int) -> nn.Sequential:
+    """The channel-wise layer as both bottlenecks that use it have it: (B, C, 7, 7) -> (B, C, 7, 7)."""
+    return nn.Sequential(ChannelwiseFC(channels), nn.BatchNorm2d(channels), nn.ReLU())
+
+
 def random_holes(batch: int, *, generator: torch.Generator | None = None, kind: str | None = None) -> torch.Tensor:
     """bool (batch, 1, 28, 28), True = hidden: a third centre squares (10 to 16 pixels, jittered), a third 1-3
     random blocks, a third 1-3 brush strokes (random walks 2-3 pixels wide); each hides from about 3 % to half
@@ -115,8 +120,7 @@ class ContextEncoder(GenerativeModel):
         if config.bottleneck == "unet":
             from .pix2pix import UNet
 
-            middle = nn.Sequential(ChannelwiseFC(4 * c), nn.BatchNorm2d(4 * c), nn.ReLU())
-            self.unet = UNet(c, 0.0, in_channels=2, middle=middle)
+            self.unet = UNet(c, 0.0, in_channels=2, middle=_channelwise_block(4 * c))
         else:
             convs = [
                 nn.Conv2d(2, c, 4, stride=2, padding=1), nn.LeakyReLU(0.2),                      # (B, c, 14, 14)
@@ -127,7 +131,7 @@ class ContextEncoder(GenerativeModel):
                 self.encoder = nn.Sequential(*convs, nn.Flatten(), nn.Linear(4 * c * 49, d), nn.LeakyReLU(0.2))  # (B, d)
                 into_maps = [nn.Linear(d, 4 * c * 49), nn.ReLU(), nn.Unflatten(1, (4 * c, 7, 7))]
             else:
-                self.encoder = nn.Sequential(*convs, ChannelwiseFC(4 * c), nn.BatchNorm2d(4 * c), nn.ReLU())  # (B, 4c, 7, 7)
+                self.encoder = nn.Sequential(*convs, *_channelwise_block(4 * c))                          # (B, 4c, 7, 7)
                 into_maps = []
             self.decoder = nn.Sequential(
                 *into_maps,
