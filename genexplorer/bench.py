@@ -114,7 +114,7 @@ def handler_speed(repeats: int) -> list[tuple[str, dict]]:
         ("drawing -> 4 reconstructions + classifier readings (draw handler)",
          timed(lambda: draw.on_drawing(payload, "mnist", -1), fewer)),
         ("drawing -> 4 reconstructions, pictures only (live channel)",
-         timed(lambda: draw.on_drawing(payload, "mnist", -1, read=False), fewer)),
+         timed(lambda: draw.live_pictures([{"payload": payload, "dataset": "mnist", "cvae_class": -1}]), fewer)),
         ("interpolate 1 -> 7, 8 steps (pixels, AE, VAE, GAN tour)",
          timed(lambda: interpolate.on_interpolate("1", 0, "7", 0, 8, "mnist", None, None), fewer)),
     ]

@@ -78,7 +78,7 @@ def test_a_batch_of_drawings_gives_each_student_their_own_answer():
         if request["dataset"] == "../etc" or request.get("cvae_class") == 99:
             assert isinstance(answer, gr.Error)
             continue
-        alone = draw.on_drawing(request["payload"], request["dataset"], request.get("cvae_class", -1), read=False)
+        alone = draw.on_drawing(request["payload"], request["dataset"], request.get("cvae_class", -1))
         seen, _stored, *rebuilt, _table = alone
         for elem_id, expected in zip(live.DRAW_IMAGE_IDS, [seen, *rebuilt]):
             assert np.array_equal(_png(answer["images"][elem_id]), expected), (request["dataset"], elem_id)

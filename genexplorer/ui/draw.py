@@ -18,14 +18,14 @@ EMPTY_MESSAGE = "Draw in the black box (or pick an example below): the models re
 BLANK = common.picture(np.zeros((28, 28), np.uint8))
 
 
-def reconstruct_all(picture28: np.ndarray, dataset: str, cvae_class: int, *, read: bool = True) -> tuple[list, str]:
+def reconstruct_all(picture28: np.ndarray, dataset: str, cvae_class: int) -> tuple[list, str]:
     """Each default model's reconstruction of a uint8 (28, 28) picture, and a table of errors
-    with (when ``read``) what the dataset's classifier reads in the drawing and in each reconstruction."""
+    with what the dataset's classifier reads in the drawing and in each reconstruction."""
     x = common.model_input(picture28)
     label = common.class_label(cvae_class)
     loaded, problems = common.models_for(dataset, ROLES)
     results = {title: explore.reconstruct(model, x, label=label, name=name) for title, (name, model) in loaded.items()}
-    reader = classifier_reader(dataset) if read else None
+    reader = classifier_reader(dataset)
     # the drawing first, then each reconstruction: one pass of the classifier
     readings = reader([picture28, *(result.image for result in results.values())]) if reader else None
     read_of = dict(zip(results, readings[1:])) if readings else {}
@@ -46,16 +46,15 @@ def reconstruct_all(picture28: np.ndarray, dataset: str, cvae_class: int, *, rea
             vae_note = (f"**VAE loss for this input:** reconstruction {rec:.1f} nats + KL {kl:.1f} nats "
                         f"= {rec + kl:.1f} nats (the negative ELBO). The KL term is the price of the code "
                         "straying from the prior N(0, I).")
-        read = read_of[title][0] if title in read_of else None
-        rows.append(f"| {title} | {result.mse:.4f} | {result.psnr:.1f} dB | {_reading(read)} | {note} |")
+        reading = read_of[title][0] if title in read_of else None
+        rows.append(f"| {title} | {result.mse:.4f} | {result.psnr:.1f} dB | {_reading(reading)} | {note} |")
     table = "| model | error (MSE) | PSNR | classifier reads | |\n|---|---|---|---|---|\n" + "\n".join(rows)
     if readings:
         first, *others = readings[0]
         runners_up = ", ".join(_reading(other) for other in others)
         table = (f"**The classifier reads your drawing as {first[0]}** ({first[1]:.0%}; then {runners_up}).\n\n"
                  + table)
-    if read:
-        vae_note = likelihood_note(x, dataset, results.get("VAE"), vae_note)
+    vae_note = likelihood_note(x, dataset, results.get("VAE"), vae_note)
     notes = "".join(f"\n\n**{problem}**" for problem in problems)
     return images, table + ("\n\n" + vae_note if vae_note else "") + notes
 
@@ -96,10 +95,9 @@ def _reading(read) -> str:
 
 
 @common.user_errors
-def on_drawing(payload: str, dataset: str, cvae_class: int, *, read: bool = True):
+def on_drawing(payload: str, dataset: str, cvae_class: int):
     """Canvas data -> (what the model sees, stored picture, 4 reconstructions, message).
-    The live channel passes read=False: it shows only the pictures, and the classifier
-    would be a third of its time."""
+    While a stroke goes on the live channel shows the same pictures without the message (live_pictures)."""
     dataset = common.checked_dataset(dataset)
     pixels = decode_payload(payload)
     if pixels is None:
@@ -108,7 +106,7 @@ def on_drawing(payload: str, dataset: str, cvae_class: int, *, read: bool = True
         picture28 = common.preprocess_picture(pixels, dataset)
     except BlankImageError as exc:
         return [BLANK, None, BLANK, BLANK, BLANK, BLANK, f"**{exc}**"]
-    images, table = reconstruct_all(picture28, dataset, cvae_class, read=read)
+    images, table = reconstruct_all(picture28, dataset, cvae_class)
     return [common.picture(picture28), picture28, *images, table]
 
 
@@ -130,7 +128,7 @@ def _live_input(request: dict) -> tuple[str, int | None, np.ndarray | None]:
 
 def live_pictures(requests: list[dict]) -> list:
     """The live channel's micro-batch (see batching.py): each {"payload", "dataset", "cvae_class"} -> the pictures
-    on_drawing(read=False) shows, [seen, *reconstructions] upscaled, or the exception that request earns. Each
+    on_drawing shows, [seen, *reconstructions] upscaled, or the exception that request earns. Each
     model runs once on every picture of its dataset that waited."""
     answers, prepared = prepare_each(requests, _live_input)
     drawn: dict[str, list[tuple[int, np.ndarray, int | None]]] = {}
