@@ -34,8 +34,8 @@ def hole_masks(kind: str, count: int, *, seed: int = 0) -> torch.Tensor:
     return random_holes(count, generator=torch.Generator().manual_seed(seed), kind=kind)
 
 
-def rim_reader(dataset: str, hidden: torch.Tensor, *, images: int, epochs: int, seed: int = 0):
-    """A classifier of the shipped reader's architecture trained on training pictures with ``hidden`` blanked:
+def rim_reader(train: Split, hidden: torch.Tensor, *, epochs: int, seed: int = 0):
+    """A classifier of the shipped reader's architecture trained on ``train`` with ``hidden`` blanked:
     an estimate of how much of the class the rest of the picture tells. A filled picture carries no more of
     the class than its context did, so this reader's accuracy on the holed test pictures is a yardstick for
     how often filled pictures can be read right (an estimate: a better-trained reader of the rim may do more)."""
@@ -45,7 +45,6 @@ def rim_reader(dataset: str, hidden: torch.Tensor, *, images: int, epochs: int, 
     from .models.classifier import random_shift
 
     torch.manual_seed(seed)
-    train = load_split(dataset, "train").take(images, seed=seed)
     model = build("classifier", {"num_classes": 10, "channels": 32}).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     for _ in range(epochs):
@@ -71,10 +70,11 @@ def inpainting_table(count: int, datasets=("mnist", "fashion"), *, log=print, ri
         loaded = [(title, load_or_note(f"{dataset}-{role}", table)) for role, title in FILLERS]
         fillers = [(title, model) for title, model in loaded if model is not None]
         centre = explore.preset_mask("centre")
-        train_count = min(rim_images, len(load_split(dataset, "train").y))
+        train = load_split(dataset, "train").take(rim_images)
+        train_count = len(train.y)
         epochs = max(1, rim_steps // train_count)
         log(f"{dataset}: a reader of the rim ({train_count} pictures, {epochs} epochs)")
-        rim = rim_reader(dataset, centre, images=train_count, epochs=epochs)
+        rim = rim_reader(train, centre, epochs=epochs)
         with torch.no_grad():
             rim_right = float((rim.logits(torch.where(centre, 0.0, test.x)).argmax(1) == test.y).float().mean())
         table.rows.append([dataset, HOLES[0][1], f"no filler: a reader trained on pictures with this hole "
