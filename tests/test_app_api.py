@@ -240,16 +240,17 @@ def test_train_a_sparse_overcomplete_autoencoder_from_the_page(client):
 
 
 def test_train_a_unet_context_encoder_on_varied_pictures_from_the_page(client):
-    """The Train tab's context bottleneck and picture variation reach the trainer."""
+    """The Train tab's context bottleneck, picture variation and learning-rate schedule reach the trainer."""
     from genexplorer import checkpoints
 
     run, message = client.predict("mnist-apicontext", "context", "mnist", None, 16, 1, 256, 0, 0, 1.0, "mixed", 0.5,
                                   "cpu", False, 1, "conv", 512, "linear", 0, None, "unet", "geometry",
-                                  api_name="/train_start")
+                                  "cosine", api_name="/train_start")
     assert "Queued" in message
     assert "data-state='done'" in wait_for_run(client, run)
     config = checkpoints.read_config(checkpoints.checkpoints_dir() / "mnist-apicontext")
     assert config["model_config"]["bottleneck"] == "unet" and config["training"]["augment"] == "geometry"
+    assert config["training"]["lr_schedule"] == "cosine"
 
 
 def test_the_autoencoder_zoo_through_the_api(client):

@@ -268,3 +268,16 @@ def test_the_zoo_settings_reach_the_model_and_are_refused_elsewhere(small_datase
                          (dict(model="ae", latent_dim=5000), "latent_dim")]:
         with pytest.raises(ValueError, match=message):
             fit(settings(tmp_path, small_dataset, **bad), log=lambda m: None)
+
+
+def test_cosine_schedule_falls_from_the_base_rate_to_zero_and_reaches_the_run(small_dataset, tmp_path):
+    assert train.lr_factor("constant", 7, 10) == 1.0
+    factors = [train.lr_factor("cosine", step, 10) for step in range(11)]
+    assert factors[0] == 1.0 and factors[5] == pytest.approx(0.5) and factors[10] == pytest.approx(0.0)
+    assert all(a > b for a, b in zip(factors, factors[1:])), "it only falls"
+    out = fit(settings(tmp_path, small_dataset, epochs=2, lr_schedule="cosine"), log=lambda m: None)
+    assert checkpoints.read_config(out)["training"]["lr_schedule"] == "cosine"
+    saved = checkpoints.load_optimizer_state(out)["model"]["param_groups"][0]["lr"]
+    assert saved < 1e-3 * 0.2, "the last step ran near the end of the cosine"
+    with pytest.raises(ValueError, match="schedule"):
+        fit(settings(tmp_path, small_dataset, lr_schedule="step"), log=lambda m: None)

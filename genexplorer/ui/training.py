@@ -24,6 +24,7 @@ ARCHITECTURES = [("convolutional", "conv"), ("dense (fully connected)", "dense")
 CODE_ACTIVATIONS = [("linear", "linear"), ("ReLU (exact zeros: sparse AE)", "relu")]
 BOTTLENECKS = [("dense code (128 numbers)", "dense"), ("channel-wise fully connected (the paper's)", "channelwise"),
                ("U-Net with the channel-wise layer", "unet")]
+LR_SCHEDULE_CHOICES = [("constant", "constant"), ("cosine: falls to 0 by the last step", "cosine")]
 AUGMENT_CHOICES = [("no", "none"), ("geometry: shift, turn, scale", "geometry"),
                    ("handwriting: also slant, stroke width, blur", "handwriting")]
 NOISES = [("mixed", "mixed"), ("Gaussian", "gaussian"), ("salt and pepper", "salt_pepper"), ("masking", "masking")]
@@ -72,10 +73,11 @@ def run_choices() -> list[tuple[str, str]]:
 @common.user_errors
 def on_start(name, family, dataset, zip_file, latent_dim, epochs, batch_size, lr, seed, beta, noise, noise_level,
              device, overwrite, processes=1, architecture="conv", hidden=512, code_activation="linear", l1=0.0,
-             adversarial_weight=None, bottleneck="dense", augment="none"):
+             adversarial_weight=None, bottleneck="dense", augment="none", lr_schedule="constant"):
     """Queue a run; -> (runs dropdown update, message). architecture to l1 are the autoencoder zoo's settings
     (AE and DAE only): a dense network's hidden width (0: one layer each way), the code's activation, its L1 weight;
-    bottleneck is the context encoder's; augment ("none", "geometry", "handwriting") any family's."""
+    bottleneck is the context encoder's; augment ("none", "geometry", "handwriting") and lr_schedule ("constant",
+    "cosine") any family's."""
     if dataset == "fashion":
         data.fashion_folder("train")   # not installed: say how to install it now, not when the run fails
     if dataset == "zip" and not zip_file:
@@ -94,6 +96,8 @@ def on_start(name, family, dataset, zip_file, latent_dim, epochs, batch_size, lr
         settings["bottleneck"] = bottleneck
     if augment not in (None, "", "none"):
         settings["augment"] = augment
+    if lr_schedule not in (None, "", "constant"):
+        settings["lr_schedule"] = lr_schedule
     if family in ("ae", "dae"):
         settings.update(architecture=architecture or "conv", code_activation=code_activation or "linear",
                         l1=_number(l1, "L1 weight", 0, 100))
@@ -275,6 +279,8 @@ def build(tab: gr.Tab) -> None:
                                          elem_id="ge-train-bottleneck")
                 augment = gr.Dropdown(AUGMENT_CHOICES, value="none", label="Vary the training pictures",
                                       elem_id="ge-train-augment")
+                lr_schedule = gr.Dropdown(LR_SCHEDULE_CHOICES, value="constant", label="Learning rate over the run",
+                                          elem_id="ge-train-lr-schedule")
             device = gr.Dropdown(jobs.available_devices(), value="auto", label="Device", elem_id="ge-train-device")
             gpus = gpu_count()
             # Data-parallel training (torchrun, DistributedDataParallel) pays with more than one GPU.
@@ -301,7 +307,7 @@ def build(tab: gr.Tab) -> None:
     dataset.change(lambda d: gr.update(visible=d == "zip"), dataset, zip_file, api_name=False)
     start.click(on_start, [name, family, dataset, zip_file, latent_dim, epochs, batch_size, lr, seed, beta, noise,
                            noise_level, device, overwrite, processes, architecture, hidden, code_activation, l1,
-                           adversarial_weight, bottleneck, augment],
+                           adversarial_weight, bottleneck, augment, lr_schedule],
                 [run, message], api_name="train_start").then(
         on_view, run, view_outputs, api_name=False)
     cancel.click(on_cancel, run, message, api_name="train_cancel")
