@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from genexplorer.batching import MicroBatcher
-from genexplorer.ui import draw, live, sliders
+from genexplorer.images import upscale
+from genexplorer.ui import common, draw, live, sliders
 from genexplorer.ui.canvas import encode_payload
 
 from test_live import drawn_seven
@@ -81,7 +82,9 @@ def test_a_batch_of_drawings_gives_each_student_their_own_answer():
         alone = draw.on_drawing(request["payload"], request["dataset"], request.get("cvae_class", -1))
         seen, _stored, *rebuilt, _table = alone
         for elem_id, expected in zip(live.DRAW_IMAGE_IDS, [seen, *rebuilt]):
-            assert np.array_equal(_png(answer["images"][elem_id]), expected), (request["dataset"], elem_id)
+            got = _png(answer["images"][elem_id])
+            assert got.shape == (28, 28), "the live channel sends 28x28 pictures; the page scales them up"
+            assert np.array_equal(upscale(got, common.PIXEL_SCALE), expected), (request["dataset"], elem_id)
     assert "unknown dataset" in str(answers[3]) and "class must be" in str(answers[5])
 
 
@@ -94,7 +97,7 @@ def test_a_batch_of_slides_over_several_models_and_classes():
     answers = sliders.slide_pictures(requests)
     for request, answer in zip(requests[:6], answers):
         expected = sliders.slide(request["model"], request["label"], request["latent"], *request["values"])
-        assert np.array_equal(answer, expected)
+        assert answer.shape == (28, 28) and np.array_equal(upscale(answer, common.PIXEL_SCALE), expected)
     assert not np.array_equal(answers[3], answers[4]), "the CVAE's two classes differ"
     assert isinstance(answers[6], gr.Error) and "not a valid checkpoint name" in str(answers[6])
     assert isinstance(answers[7], gr.Error) and "latent value" in str(answers[7])

@@ -113,9 +113,16 @@ def test_drag_a_latent_slider_and_the_picture_changes(page):
         return Array.from(ctx.getImageData(0, 0, c.width, c.height).data).filter((_, i) => i % 4 === 0);
     }""")
     from genexplorer.ui import sliders
+    from genexplorer.ui.common import PIXEL_SCALE
 
     expected = sliders.slide("mnist-vae", None, [0.0] * 16, *values[:16])
+    if len(shown) == 28 * 28:   # the live channel's 28x28 answer landed last (the page scales it up)
+        expected = expected[::PIXEL_SCALE, ::PIXEL_SCALE]
     assert values[0] > 1.5 and shown == expected.flatten().tolist()
+    # a live 28x28 answer fills the same box as the event's upscaled picture, crisp
+    width, rendering = page.evaluate("() => { const img = document.querySelector('#ge-slider-image img'); "
+                                     "return [img.getBoundingClientRect().width, img.style.imageRendering]; }")
+    assert width > 100 and rendering == "pixelated"
 
 
 def test_upload_a_photo_denoise_and_inpaint_a_painted_hole(page, tmp_path):

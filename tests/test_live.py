@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from genexplorer.images import upscale
 from genexplorer.ui import draw, live, sliders
+from genexplorer.ui.common import PIXEL_SCALE
 from genexplorer.ui.canvas import encode_payload
 
 
@@ -21,6 +23,13 @@ def drawn_seven(size=112):
 
 def png_array(data: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(data)))
+
+
+def painted(data: bytes) -> np.ndarray:
+    """A live answer as the page shows it: a 28x28 PNG scaled up (CSS pixelated), like the events' pictures."""
+    picture = png_array(data)
+    assert picture.shape == (28, 28), "the live channel sends 28x28 pictures"
+    return upscale(picture, PIXEL_SCALE)
 
 
 def post(url, body, *, headers=None):
@@ -38,7 +47,7 @@ def test_slide_paints_what_the_slide_event_paints():
     latent = [0.0] * 100
     values = [0.5 * (i % 3) - 0.5 for i in range(16)]
     png = live.slide_png({"model": "mnist-gan", "label": None, "latent": latent, "values": values})
-    assert np.array_equal(png_array(png), sliders.slide("mnist-gan", None, latent, *values))
+    assert np.array_equal(painted(png), sliders.slide("mnist-gan", None, latent, *values))
 
 
 def test_draw_gives_the_model_input_and_every_reconstruction():
@@ -47,7 +56,7 @@ def test_draw_gives_the_model_input_and_every_reconstruction():
     expected = draw.on_drawing(encode_payload(drawn_seven()), "mnist", -1)
     vae = result["images"]["ge-recon-vae"]
     assert vae.startswith("data:image/png;base64,")
-    assert np.array_equal(png_array(base64.b64decode(vae.split(",", 1)[1])), expected[3])
+    assert np.array_equal(painted(base64.b64decode(vae.split(",", 1)[1])), expected[3])
 
 
 @pytest.mark.parametrize("body, message", [
@@ -72,7 +81,7 @@ def test_bad_values_are_refused_clearly():
 def test_routes_through_the_running_app(app_url):
     status, kind, data = post(f"{app_url}{live.PREFIX}/slide",
                               {"model": "mnist-vae", "label": None, "latent": [0.0] * 16, "values": [1.0] * 16})
-    assert status == 200 and kind == "image/png" and png_array(data).shape == (140, 140)
+    assert status == 200 and kind == "image/png" and png_array(data).shape == (28, 28)
     status, kind, data = post(f"{app_url}{live.PREFIX}/draw",
                               {"payload": encode_payload(drawn_seven()), "dataset": "mnist", "cvae_class": 7})
     assert status == 200 and all(json.loads(data)["images"].values())

@@ -16,6 +16,7 @@ EMPTY_MESSAGE = "Draw in the black box (or pick an example below): the models re
 # Nothing drawn shows black squares, not empty frames: the live channel (live.py) paints
 # into the pictures' <img> elements while a stroke goes on, so they must always exist.
 BLANK = common.picture(np.zeros((28, 28), np.uint8))
+BLANK28 = np.zeros((28, 28), np.uint8)   # the live channel's blank: the page scales its pictures up
 
 
 def reconstruct_all(picture28: np.ndarray, dataset: str, cvae_class: int) -> tuple[list, str]:
@@ -128,13 +129,14 @@ def _live_input(request: dict) -> tuple[str, int | None, np.ndarray | None]:
 
 def live_pictures(requests: list[dict]) -> list:
     """The live channel's micro-batch (see batching.py): each {"payload", "dataset", "cvae_class"} -> the pictures
-    on_drawing shows, [seen, *reconstructions] upscaled, or the exception that request earns. Each
-    model runs once on every picture of its dataset that waited."""
+    on_drawing shows, [seen, *reconstructions], at 28x28 (the page scales them up: encoding the upscaled
+    pictures was a fifth of a class's batch), or the exception that request earns. Each model runs once on
+    every picture of its dataset that waited."""
     answers, prepared = prepare_each(requests, _live_input)
     drawn: dict[str, list[tuple[int, np.ndarray, int | None]]] = {}
     for i, (dataset, label, picture28) in prepared:
         if picture28 is None:
-            answers[i] = [BLANK] * (1 + len(ROLES))
+            answers[i] = [BLANK28] * (1 + len(ROLES))
         else:
             drawn.setdefault(dataset, []).append((i, picture28, label))
     for dataset, items in drawn.items():
@@ -143,8 +145,7 @@ def live_pictures(requests: list[dict]) -> list:
         labels = [label for _, _, label in items]
         rebuilt = {title: explore.reconstruct_images(model, x, labels) for title, (_, model) in loaded.items()}
         for row, (i, picture28, _) in enumerate(items):
-            answers[i] = [common.picture(picture28)] + [
-                common.picture(rebuilt[title][row]) if title in rebuilt else BLANK for _, title in ROLES]
+            answers[i] = [picture28] + [rebuilt[title][row] if title in rebuilt else BLANK28 for _, title in ROLES]
     return answers
 
 

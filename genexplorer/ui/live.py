@@ -223,6 +223,7 @@ LIVE_JS = """
     if (!img) return;
     const old = img.src;
     img.src = src;
+    img.style.imageRendering = 'pixelated';   // live answers are 28x28: scaled up crisp, as the upscaled finals
     if (old && old.startsWith('blob:')) URL.revokeObjectURL(old);
   };
   window.geLive = {

@@ -74,7 +74,8 @@ def _slide_input(request: dict):
 
 def slide_pictures(requests: list[dict]) -> list:
     """The live channel's micro-batch (see batching.py): each {"model", "label", "latent", "values"} -> the
-    picture slide() shows, or the exception that request earns; one decoder pass per (model, class)."""
+    picture slide() shows at 28x28 (the page scales it up), or the exception that request earns; one decoder
+    pass per (model, class)."""
     answers, prepared = prepare_each(requests, _slide_input)
     groups: dict[tuple, list[tuple[int, torch.Tensor]]] = {}
     for i, (name, label, z) in prepared:
@@ -82,7 +83,7 @@ def slide_pictures(requests: list[dict]) -> list:
     for (name, label), items in groups.items():
         images = explore.decode_images(common.cache.get(name), torch.cat([z for _, z in items]), label)
         for (i, _), image in zip(items, images):
-            answers[i] = common.picture(image)
+            answers[i] = image
     return answers
 
 
