@@ -75,6 +75,7 @@ class TrainSettings:
     class_loss_weight: float | None = None   # cgan: the auxiliary classifier's weight (None: 1; 0: off)
     augment: str | None = None          # "geometry" or "handwriting": each training picture varied anew each time (augment())
     lr_schedule: str = "constant"       # "cosine": the learning rate falls along half a cosine to 0 over this run's steps
+    ema: float | None = None            # GANs: the checkpoint's generator is this exponential moving average of G's weights
 
     def validate(self) -> None:
         if self.model not in MODELS:
@@ -100,6 +101,11 @@ class TrainSettings:
                 raise ValueError("--class-loss-weight is a setting of the class-conditional GAN (cgan)")
             if not (isinstance(self.class_loss_weight, (int, float)) and 0 <= self.class_loss_weight <= 10):
                 raise ValueError(f"the class loss weight must be in [0, 10], got {self.class_loss_weight}")
+        if self.ema is not None:
+            if self.model not in GAN_KINDS:
+                raise ValueError("--ema is a GAN setting: the generator's weights averaged over the steps")
+            if not (isinstance(self.ema, (int, float)) and 0 < self.ema < 1):
+                raise ValueError(f"the EMA decay must be between 0 and 1 (e.g. 0.999), got {self.ema}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"unknown learning-rate schedule {self.lr_schedule!r}: use one of {LR_SCHEDULES}")
         if self.augment is not None and self.augment not in AUGMENTATIONS:
@@ -292,6 +298,29 @@ def make_step(model: GenerativeModel, optimizers, device: torch.device, where: D
 
 AUGMENTATIONS = ("geometry", "handwriting")
 LR_SCHEDULES = ("constant", "cosine")
+
+
+# With --ema the checkpoint's generator is the average; the generator being trained goes here, for --resume.
+LIVE_GENERATOR_FILE = "live_generator.safetensors"
+
+
+class AveragedGenerator:
+    """An exponential moving average of a GAN generator's weights (Yazici et al. 2019, "The unusual effectiveness
+    of averaging in GAN training"): G's weights circle around a good point while the two players chase each other,
+    and their average sits nearer it. Batch-norm statistics are copied, not averaged."""
+
+    def __init__(self, generator: nn.Module, decay: float):
+        import copy
+
+        self.module = copy.deepcopy(generator).eval().requires_grad_(False)
+        self.decay = decay
+
+    @torch.no_grad()
+    def update(self, generator: nn.Module) -> None:
+        for mine, theirs in zip(self.module.parameters(), generator.parameters()):
+            mine.lerp_(theirs, 1.0 - self.decay)
+        for mine, theirs in zip(self.module.buffers(), generator.buffers()):
+            mine.copy_(theirs)
 
 
 def lr_factor(schedule: str, step: int, total_steps: int) -> float:
@@ -801,6 +830,12 @@ def _fit(settings: TrainSettings, where: Distributed, started: float, out: Path,
                 optimizer.load_state_dict(saved[name])
                 for group in optimizer.param_groups:   # the saved rate may be the end of a cosine: start from lr
                     group["lr"] = lr
+    averaged = AveragedGenerator(model.generator, settings.ema) if settings.ema else None
+    if resume_from is not None and (resume_from / LIVE_GENERATOR_FILE).is_file():
+        # The checkpoint's generator is the average (copied just above); training goes on from the live one.
+        from safetensors.torch import load_file
+
+        model.generator.load_state_dict(load_file(str(resume_from / LIVE_GENERATOR_FILE), device=str(device)))
     amp = device.type == "cuda"
     step_fn = make_step(model, optimizers, device, where)
     # The same seed builds the same model everywhere (DDP also copies rank 0's); each process then
@@ -845,6 +880,8 @@ def _fit(settings: TrainSettings, where: Distributed, started: float, out: Path,
             if settings.augment:
                 x = augment(x, settings.augment)
             terms = step_fn(x, train_y[index], amp)
+            if averaged is not None:
+                averaged.update(model.generator)
             if not all(math.isfinite(v) for v in terms.values()):
                 raise TrainingError(
                     f"training diverged at epoch {epoch}, step {step} (loss {terms}); "
@@ -871,21 +908,27 @@ def _fit(settings: TrainSettings, where: Distributed, started: float, out: Path,
                 break
             continue
         eval_x = test_x if final else test_x[:EPOCH_EVAL_IMAGES]
-        metrics = {**train_terms, **evaluate(model, eval_x, test_y[: len(eval_x)])}
-        if judge is not None:
-            metrics["test_frechet"] = round(judge(model, settings.seed), 4)
-        picture = sample_grid(model, test_x, test_y, seed=settings.seed)
         extra = {}
-        if final and model.kind in ENCODER_KINDS and settings.latent_maps:
-            extra[checkpoints.LATENT_MAP_FILE] = latent_maps(model, test_x, test_y, log=log)
-        training_record["seconds"] = round(earlier_seconds + time.time() - started, 1)
-        training_record["images_per_s"] = round(images_seen / max(time.time() - loop_start, 1e-9), 1)
-        checkpoints.save(
-            model, out if final else staging, training=training_record, metrics=metrics,
-            complete=final and steps_run >= (settings.epochs - done) * steps_per_epoch, epochs_done=epoch,
-            optimizer_state={k: o.state_dict() for k, o in optimizers.items()},
-            extra_tensors=extra, files={SAMPLES_FILE: png_bytes(picture)},
-        )
+        if averaged is not None:
+            extra[LIVE_GENERATOR_FILE] = model.generator.state_dict()
+        # With --ema the averaged generator is judged, drawn and saved; the live one only goes on training.
+        with _swapped(model, {"generator": averaged.module} if averaged is not None else {}):
+            metrics = {**train_terms, **evaluate(model, eval_x, test_y[: len(eval_x)])}
+            if judge is not None:
+                metrics["test_frechet"] = round(judge(model, settings.seed), 4)
+            picture = sample_grid(model, test_x, test_y, seed=settings.seed)
+            if final and model.kind in ENCODER_KINDS and settings.latent_maps:
+                extra[checkpoints.LATENT_MAP_FILE] = latent_maps(model, test_x, test_y, log=log)
+            training_record["seconds"] = round(earlier_seconds + time.time() - started, 1)
+            training_record["images_per_s"] = round(images_seen / max(time.time() - loop_start, 1e-9), 1)
+            checkpoints.save(
+                model, out if final else staging, training=training_record, metrics=metrics,
+                complete=final and steps_run >= (settings.epochs - done) * steps_per_epoch, epochs_done=epoch,
+                optimizer_state={k: o.state_dict() for k, o in optimizers.items()},
+                extra_tensors=extra, files={SAMPLES_FILE: png_bytes(picture)},
+            )
+        if averaged is not None:
+            averaged.module.eval()   # evaluate() leaves the model, the swapped-in average included, training
         (log_dir / f"epoch_{epoch:03d}.png").write_bytes(png_bytes(picture))
         record = {"epoch": epoch, "time": round(time.time() - started, 1), **metrics}
         with progress_path.open("a") as f:
@@ -1036,6 +1079,9 @@ def parse_args(argv=None) -> tuple[TrainSettings, dict]:
     parser.add_argument("--lr-schedule", choices=LR_SCHEDULES, default="constant",
                         help="cosine: the learning rate falls along half a cosine to 0 over the run's steps "
                              "(a resumed run starts a new cycle)")
+    parser.add_argument("--ema", type=float,
+                        help="GANs: save the generator's weights averaged over the steps with this decay (e.g. 0.999) "
+                             "instead of the last ones")
     parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, help="CPU threads for torch")

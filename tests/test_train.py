@@ -281,3 +281,37 @@ def test_cosine_schedule_falls_from_the_base_rate_to_zero_and_reaches_the_run(sm
     assert saved < 1e-3 * 0.2, "the last step ran near the end of the cosine"
     with pytest.raises(ValueError, match="schedule"):
         fit(settings(tmp_path, small_dataset, lr_schedule="step"), log=lambda m: None)
+
+
+def test_ema_saves_the_averaged_generator_and_resumes_the_live_one(small_dataset, tmp_path):
+    out = fit(settings(tmp_path, small_dataset, model="gan", width=8, epochs=1, ema=0.9), log=lambda m: None)
+    live = checkpoints.load(out)   # the checkpoint's generator is the average ...
+    from safetensors.torch import load_file
+
+    trained = load_file(str(out / train.LIVE_GENERATOR_FILE))   # ... and the live one is kept for --resume
+    averaged = dict(live.generator.state_dict())
+    weight = "net.0.weight"
+    assert not torch.equal(averaged[weight], trained[weight]), "the average trails the live weights"
+    assert torch.equal(averaged["net.1.running_mean"], trained["net.1.running_mean"]), "batch-norm statistics copied"
+    assert checkpoints.read_config(out)["training"]["ema"] == 0.9
+    fit(settings(tmp_path, small_dataset, model="gan", width=8, epochs=2, ema=0.9, resume=True), log=lambda m: None)
+    assert checkpoints.read_config(out)["epochs_done"] == 2
+    resumed = load_file(str(out / train.LIVE_GENERATOR_FILE))
+    assert not torch.equal(resumed[weight], trained[weight])
+    with pytest.raises(ValueError, match="EMA decay"):
+        fit(settings(tmp_path, small_dataset, model="gan", ema=1.0), log=lambda m: None)
+    with pytest.raises(ValueError, match="GAN setting"):
+        fit(settings(tmp_path, small_dataset, ema=0.99), log=lambda m: None)
+
+
+def test_averaging_moves_the_copy_a_share_of_the_way():
+    generator = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2))
+    averaged = train.AveragedGenerator(generator, 0.75)
+    before = generator[0].weight.detach().clone()
+    with torch.no_grad():
+        generator[0].weight.add_(4.0)
+        generator[1].running_mean.fill_(3.0)
+    averaged.update(generator)
+    assert torch.allclose(averaged.module[0].weight, before + 1.0), "a quarter of the way to the new weights"
+    assert torch.equal(averaged.module[1].running_mean, torch.full((2,), 3.0))
+    assert not any(p.requires_grad for p in averaged.module.parameters())

@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from genexplorer import checkpoints  # noqa: E402
 
-SKIPPED = {"training_state.safetensors"}
+SKIPPED = {"training_state.safetensors", "live_generator.safetensors"}   # only --resume needs them
 
 
 def ship(run: Path, name: str, *, half: bool = False, root: Path = ROOT / "checkpoints") -> Path:

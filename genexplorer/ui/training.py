@@ -73,11 +73,11 @@ def run_choices() -> list[tuple[str, str]]:
 @common.user_errors
 def on_start(name, family, dataset, zip_file, latent_dim, epochs, batch_size, lr, seed, beta, noise, noise_level,
              device, overwrite, processes=1, architecture="conv", hidden=512, code_activation="linear", l1=0.0,
-             adversarial_weight=None, bottleneck="dense", augment="none", lr_schedule="constant"):
+             adversarial_weight=None, bottleneck="dense", augment="none", lr_schedule="constant", ema=None):
     """Queue a run; -> (runs dropdown update, message). architecture to l1 are the autoencoder zoo's settings
     (AE and DAE only): a dense network's hidden width (0: one layer each way), the code's activation, its L1 weight;
     bottleneck is the context encoder's; augment ("none", "geometry", "handwriting") and lr_schedule ("constant",
-    "cosine") any family's."""
+    "cosine") any family's; ema (empty: off) the GANs' averaged generator."""
     if dataset == "fashion":
         data.fashion_folder("train")   # not installed: say how to install it now, not when the run fails
     if dataset == "zip" and not zip_file:
@@ -98,6 +98,8 @@ def on_start(name, family, dataset, zip_file, latent_dim, epochs, batch_size, lr
         settings["augment"] = augment
     if lr_schedule not in (None, "", "constant"):
         settings["lr_schedule"] = lr_schedule
+    if family in ("gan", "cgan", "wgan", "wgan-gp") and ema not in (None, "", 0):
+        settings["ema"] = _number(ema, "EMA decay", 0, 0.99999)
     if family in ("ae", "dae"):
         settings.update(architecture=architecture or "conv", code_activation=code_activation or "linear",
                         l1=_number(l1, "L1 weight", 0, 100))
@@ -281,6 +283,8 @@ def build(tab: gr.Tab) -> None:
                                       elem_id="ge-train-augment")
                 lr_schedule = gr.Dropdown(LR_SCHEDULE_CHOICES, value="constant", label="Learning rate over the run",
                                           elem_id="ge-train-lr-schedule")
+                ema = gr.Number(None, minimum=0, maximum=0.99999, label="GANs: keep the generator averaged over the "
+                                "steps (EMA decay, e.g. 0.999; empty: the last weights)", elem_id="ge-train-ema")
             device = gr.Dropdown(jobs.available_devices(), value="auto", label="Device", elem_id="ge-train-device")
             gpus = gpu_count()
             # Data-parallel training (torchrun, DistributedDataParallel) pays with more than one GPU.
@@ -307,7 +311,7 @@ def build(tab: gr.Tab) -> None:
     dataset.change(lambda d: gr.update(visible=d == "zip"), dataset, zip_file, api_name=False)
     start.click(on_start, [name, family, dataset, zip_file, latent_dim, epochs, batch_size, lr, seed, beta, noise,
                            noise_level, device, overwrite, processes, architecture, hidden, code_activation, l1,
-                           adversarial_weight, bottleneck, augment, lr_schedule],
+                           adversarial_weight, bottleneck, augment, lr_schedule, ema],
                 [run, message], api_name="train_start").then(
         on_view, run, view_outputs, api_name=False)
     cancel.click(on_cancel, run, message, api_name="train_cancel")
