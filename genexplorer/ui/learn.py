@@ -80,6 +80,10 @@ between real and fake (WGAN-GP, Gulrajani et al. 2017). $W_1$ shrinks smoothly a
 so $G$ always has a direction, and the critic's loss tracks sample quality: the **Train** tab plots, for every GAN
 run, the Frechet distance of 1,000 samples each epoch beside the losses. **Mode collapse**: $G$ may cover a few modes
 of a mixture and ignore the rest (the ring of 8 counts the modes covered).
+Because the two players chase each other, $G$'s weights circle around a good point rather than settle on it. Two
+cheap remedies (Train tab, `--lr-schedule cosine` and `--ema`): let the learning rate fall to 0 by the last step,
+and keep an **exponential moving average** of $G$'s weights, $\bar\theta \leftarrow \beta\,\bar\theta + (1 - \beta)\,\theta$
+with $\beta = 0.999$ (Yazici et al. 2019), and draw with $\bar\theta$: the average sits nearer the centre of the circle.
 """
 
 CONTEXT_NOTES = r"""
