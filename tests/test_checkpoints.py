@@ -170,3 +170,12 @@ def test_shipping_a_run_in_half_precision_loads_as_float32_and_draws_the_same(tm
     incomplete = checkpoints.save(model, tmp_path / "stopped", complete=False, epochs_done=1)
     with pytest.raises(SystemExit, match="not a complete run"):
         ship.ship(incomplete, "mnist-stopped", root=tmp_path / "checkpoints")
+    # an encoder's run trained with --no-latent-maps gets its maps of the test set on the way (the Latent map tab)
+    encoder = build("dae", TINY["dae"]).eval()
+    encoder.dataset = "mnist"
+    plain = checkpoints.save(encoder, tmp_path / "dae-run", complete=True, epochs_done=1)
+    (plain / "live_generator.safetensors").write_bytes(b"only --resume needs it")
+    shipped = ship.ship(plain, "mnist-tiny-dae", root=tmp_path / "checkpoints")
+    assert not (shipped / "live_generator.safetensors").exists()
+    maps = checkpoints.load_tensors(shipped, checkpoints.LATENT_MAP_FILE)
+    assert maps["pca"].shape == (len(gx.load_dataset("mnist", "test")[1]), 2)

@@ -7,6 +7,7 @@ Copies the run's folder into checkpoints/NAME without its optimiser state (train
 float16: half the bytes, for the large generators, so that every shipped checkpoint together stays under the
 150 MB budget. The loader copies them into the model's float32 parameters, so nothing else changes; a cGAN
 stored this way draws the same pictures to within 0.002 (one grey level on under 1 % of the pixels).
+A run of an encoder trained with --no-latent-maps gets its PCA and UMAP maps of the test set here.
 The old checkpoint of that name is replaced only once the new folder is complete.
 """
 from __future__ import annotations
@@ -20,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from genexplorer import checkpoints  # noqa: E402
+from genexplorer.models import ENCODER_KINDS  # noqa: E402
 
 SKIPPED = {"training_state.safetensors", "live_generator.safetensors"}   # only --resume needs them
 
@@ -44,7 +46,16 @@ def ship(run: Path, name: str, *, half: bool = False, root: Path = ROOT / "check
         weights = staging / checkpoints.WEIGHTS_FILE
         state = load_file(str(weights))
         save_file({k: v.to(torch.float16) if v.is_floating_point() else v for k, v in state.items()}, str(weights))
-    checkpoints.load(staging)          # it loads, or nothing is replaced
+    model = checkpoints.load(staging)          # it loads, or nothing is replaced
+    if model.kind in ENCODER_KINDS and not (staging / checkpoints.LATENT_MAP_FILE).exists():
+        # A run trained with --no-latent-maps (quicker experiments): the app's Latent map tab needs them.
+        from safetensors.torch import save_file as save_tensors
+        from genexplorer.data import load_dataset
+        from genexplorer.train import latent_maps
+
+        images, labels = load_dataset(config["dataset"], "test")
+        maps = latent_maps(model, torch.from_numpy(images).float().div(255.0).unsqueeze(1), torch.from_numpy(labels))
+        save_tensors({k: v.contiguous() for k, v in maps.items()}, str(staging / checkpoints.LATENT_MAP_FILE))
     if target.exists():
         shutil.rmtree(target)
     staging.rename(target)
