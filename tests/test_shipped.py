@@ -13,8 +13,11 @@ ROLES = ("ae", "dae", "vae", "cvae", "ae2d", "vae2d", "gan")
 SHIPPED = [f"{dataset}-{role}" for dataset in ("mnist", "fashion") for role in ROLES]
 # Test-set quality floors, well below what the shipped models measure (README has the figures),
 # so a broken retrain fails here.
-FLOORS = {"mnist": {"psnr16": 17.0, "psnr2": 13.0, "neg_elbo": 125.0},
-          "fashion": {"psnr16": 18.0, "psnr2": 14.0, "neg_elbo": 260.0}}
+FLOORS = {"mnist": {"psnr16": 17.0, "psnr4": 15.5, "psnr2": 13.0, "neg_elbo": 125.0},
+          "fashion": {"psnr16": 18.0, "psnr4": 16.5, "psnr2": 14.0, "neg_elbo": 260.0}}
+# Latent sizes other than 16, each chosen for its lesson (issue 14): the digits' denoiser a wide code (3 dB over a
+# median filter), the CVAEs a small one, so the class, not the code, decides what they draw (the class grid).
+LATENT_DIMS = {"mnist-dae": 128, "mnist-cvae": 4, "fashion-cvae": 4}
 
 
 CLASSIFIER_FLOORS = {"mnist": 0.96, "fashion": 0.88}
@@ -58,10 +61,10 @@ def test_shipped_checkpoint_is_complete_and_good(name):
         assert model.latent_dim == 100
         assert 0.2 < metrics["train_d_real"] < 0.95, "the discriminator should not have won outright"
         return
-    expected_dim = 2 if role.endswith("2d") else 16
+    expected_dim = 2 if role.endswith("2d") else LATENT_DIMS.get(name, 16)
     assert model.latent_dim == expected_dim
     floor = FLOORS[dataset]
-    assert metrics["test_psnr"] > (floor["psnr2"] if expected_dim == 2 else floor["psnr16"])
+    assert metrics["test_psnr"] > floor[{2: "psnr2", 4: "psnr4"}.get(expected_dim, "psnr16")]
     if role in ("vae", "cvae"):
         assert metrics["test_neg_elbo_nats"] < floor["neg_elbo"]
     maps = checkpoints.load_tensors(checkpoints.resolve(name), checkpoints.LATENT_MAP_FILE)
