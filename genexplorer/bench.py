@@ -488,6 +488,19 @@ recipe (MLP 784-400-20, BCE, Adam 1e-3, batch 128, 10 epochs). A conditional mod
 reconstruct and each class in turn to sample. The mean-image inpainting baseline uses the mean test image, as the app does."""
 
 
+QUALITY_BEGIN, QUALITY_END = "<!-- quality: begin -->", "<!-- quality: end -->"
+
+
+def quality_section(*, quick: bool, alone: bool = False) -> str:
+    """quality_sections between markers, so `--only quality` can replace them after a retrain; alone: with the
+    command and date of that run (the speed sections above it come from another one)."""
+    head = (f"Command: `python -m genexplorer.bench --only quality{' --quick' if quick else ''}`  \n"
+            f"Date: {datetime.date.today()}  \nMachine: {machine()}\n\n") if alone else ""
+    sections = quality_sections(quick=quick)
+    sections[0] = sections[0].replace("\n\n", "\n\n" + head, 1)
+    return f"{QUALITY_BEGIN}\n" + "\n\n".join(sections) + f"\n{QUALITY_END}"
+
+
 def quality_sections(*, quick: bool) -> list[str]:
     """The quality tables (genexplorer/quality.py) and the training-speed ones, as markdown sections."""
     import torch
@@ -637,7 +650,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
     parser.add_argument("--no-browser", action="store_true", help="skip the real-browser measurements")
     parser.add_argument("--no-quality", action="store_true", help="skip the quality and training measurements")
-    parser.add_argument("--only", choices=["pixelcnn", "ganlab", "zoo", "image-to-image"],
+    parser.add_argument("--only", choices=["quality", "pixelcnn", "ganlab", "zoo", "image-to-image"],
                         help="measure only this family and replace its section of --out, keeping the rest")
     parser.add_argument("--classroom", action="store_true",
                         help="only the classroom load (1 to 120 students at once) into its section of --out")
@@ -645,6 +658,8 @@ def main(argv=None) -> int:
     if args.only == "pixelcnn":
         return only_section(args, PIXELCNN_BEGIN, PIXELCNN_END,
                             pixelcnn_section(quick=args.quick, browser=not args.no_browser))
+    if args.only == "quality":
+        return only_section(args, QUALITY_BEGIN, QUALITY_END, quality_section(quick=args.quick, alone=True))
     if args.only == "zoo":
         return only_section(args, ZOO_BEGIN, ZOO_END, zoo_section(quick=args.quick))
     if args.only == "image-to-image":
@@ -671,7 +686,7 @@ def main(argv=None) -> int:
         print("browser...", flush=True)
         sections.append("## In a real browser (headless Chromium, software rendering)\n\n" + table(browser_speed(steps)))
     if not args.no_quality:
-        sections += quality_sections(quick=args.quick)
+        sections.append(quality_section(quick=args.quick))
         print("pixelcnn...", flush=True)
         sections.append(pixelcnn_section(quick=args.quick, browser=not args.no_browser))
         print("AE zoo...", flush=True)

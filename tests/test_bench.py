@@ -201,3 +201,16 @@ def test_a_students_answer_counts_as_theirs_within_one_grey_level_and_never_as_a
     neighbours = png_bytes(np.full((28, 28), 140, np.uint8))
     assert same_answer(mine, mine) and same_answer(png_bytes(rounded), mine)
     assert not same_answer(neighbours, mine) and not same_answer(b"not a picture", mine)
+
+
+def test_only_quality_replaces_the_quality_tables_with_their_own_command_and_keeps_the_rest(tmp_path, monkeypatch):
+    """After a retrain, `--only quality` rewrites the quality and training tables between their markers."""
+    out = tmp_path / "BENCHMARKS.md"
+    out.write_text(f"# speed, kept\n\n{bench.QUALITY_BEGIN}\nold tables\n{bench.QUALITY_END}\n\n## pixelcnn, kept\n")
+    monkeypatch.setattr(bench, "quality_sections", lambda **_: ["## Quality\n\nintro", "### table\n\n| a |"])
+    assert bench.main(["--only", "quality", "--out", str(out)]) == 0
+    text = out.read_text()
+    assert text.startswith("# speed, kept\n\n") and text.endswith(f"{bench.QUALITY_END}\n\n## pixelcnn, kept\n")
+    section = text.split(bench.QUALITY_BEGIN, 1)[1].split(bench.QUALITY_END, 1)[0]
+    assert "old tables" not in section and "### table" in section
+    assert section.index("## Quality") < section.index("Command: `python -m genexplorer.bench --only quality`")
