@@ -29,7 +29,10 @@ undoing corruption.
 Corrupt the input, $\tilde{x} \sim q(\tilde{x} \mid x)$, and ask for the clean image back (Vincent et al. 2008):
 $$\mathcal{L}_{DAE}(x) = \mathbb{E}_{\tilde{x} \sim q(\tilde{x}\mid x)}\, \ell\big(x, g(f(\tilde{x}))\big).$$
 Ours was trained on a mix of Gaussian noise ($\tilde{x} = x + \sigma\epsilon$), salt and pepper, and masking
-noise (each pixel set to 0 with probability $\nu$). The plain AE never saw noise, and it shows.
+noise (each pixel set to 0 with probability $\nu$). The plain AE never saw noise, and it shows. The digits' DAE has
+a 128-d code, wider than the AE's 16: a wide code copies noise only if training never punished it for that, and
+the wider code keeps the strokes' detail (3 dB over a 3x3 median filter at $\sigma = 0.3$, where a 16-d code
+managed 1.8).
 
 ### Variational AE (VAE): see it on **Draw** (its two loss terms), **Latent map** and **Generate**
 The encoder outputs a distribution, $q_\phi(z \mid x) = \mathcal{N}(\mu, \operatorname{diag}\sigma^2)$, and the
@@ -49,8 +52,7 @@ the same $z$ with a different $y$ keeps the style and changes the class. *If* th
 label: with a 16-d code the digits' CVAE also stored some of the class in $z$, and a prior sample asked for a 1
 came out lying flat, read as another digit (88 % of its samples were the asked digit). The shipped digits CVAE has
 a 4-d code and $\beta = 3$, too little room for the class, and draws the asked digit 99 % of the time (its
-reconstructions are blurrier: the lesson's price). Also a **denoising** lesson in the code's size: the digits' DAE
-has a 128-d code, as wide as denoising needs, because a wide code copies noise only if it never saw any.
+reconstructions are blurrier: the lesson's price).
 
 ### GAN (DCGAN): see it on **Generate**, **Interpolate** (the tour) and **Latent sliders**
 A generator $G$ maps noise $z \sim \mathcal{N}(0, I)$ to images; a discriminator $D$ tells real from fake.
