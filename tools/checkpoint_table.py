@@ -55,6 +55,12 @@ def main() -> None:
                          + (f"adversarial weight {weight:g}, L1 {model_config['l1_weight']:g}" if weight else "L1 only"))
         if config["kind"] == "classifier":
             notes.append(f"test accuracy {100 * metrics['test_accuracy']:.1f}%")
+        if config["kind"] in ("vae", "cvae") and model_config.get("beta", 1.0) != 1.0:
+            notes.append(f"beta {model_config['beta']:g}")
+        if training.get("lr_schedule", "constant") != "constant":
+            notes.append(f"{training['lr_schedule']} learning rate")
+        if training.get("ema"):
+            notes.append(f"generator averaged (EMA {training['ema']:g})")
         if not config.get("complete", True):
             notes.append("INCOMPLETE")
         minutes = training.get("seconds", 0) / 60
