@@ -181,6 +181,16 @@ def best_class(model: GenerativeModel, x: torch.Tensor) -> tuple[int, np.ndarray
     return int(neg_elbo.argmin()), neg_elbo.numpy()
 
 
+def _most_likely_class(model, x):
+    """For a CVAE and pictures x (B, 1, 28, 28): every class for each picture in one pass; the smallest -ELBO picks
+    the class. -> (classes (B,), their reconstructions (B, 1, 28, 28), rec and KL nats (B,) each)."""
+    batch, classes = x.shape[0], model.num_classes
+    every, rec, kl = _posterior_mean_pass(model, x.repeat_interleave(classes, 0), torch.arange(classes).repeat(batch))
+    best = (rec + kl).reshape(batch, classes).argmin(1)
+    pick = torch.arange(batch) * classes + best
+    return best, every[pick], rec[pick], kl[pick]
+
+
 def _every_class(model, x):
     """x (1, 1, 28, 28) repeated once per class, and the classes: (C, 1, 28, 28), (C,)."""
     return x.expand(model.num_classes, -1, -1, -1), torch.arange(model.num_classes)
@@ -209,10 +219,8 @@ def reconstruct(model: GenerativeModel, x: torch.Tensor, *, label: int | None = 
             raise ExploreError(f"class must be between 0 and {model.num_classes - 1}")
     if model.kind in ("vae", "cvae"):
         if model.conditional and label is None:
-            # one pass under every class gives both the most likely class and its reconstruction
-            recon, rec, kl = _posterior_mean_pass(model, *_every_class(model, x))
-            label = int((rec + kl).argmin())
-            recon, rec, kl = recon[label:label + 1], rec[label:label + 1], kl[label:label + 1]
+            best, recon, rec, kl = _most_likely_class(model, x)
+            label = int(best[0])
         else:
             recon, rec, kl = _posterior_mean_pass(model, x, None if label is None else torch.tensor([label]))
         details["rec_nats"], details["kl_nats"] = float(rec[0]), float(kl[0])
@@ -240,12 +248,7 @@ def reconstruct_images(model: GenerativeModel, x: torch.Tensor, labels: list[int
         raise ExploreError(f"this {model.kind} needs a class to reconstruct")
     recon = torch.empty_like(x)
     if unknown:
-        # every class for each picture at once; the smallest -ELBO picks the class and its reconstruction
-        classes = model.num_classes
-        every, rec, kl = _posterior_mean_pass(model, x[unknown].repeat_interleave(classes, 0),
-                                              torch.arange(classes).repeat(len(unknown)))
-        best = (rec + kl).reshape(len(unknown), classes).argmin(1)
-        recon[unknown] = every.reshape(len(unknown), classes, 1, 28, 28)[torch.arange(len(unknown)), best]
+        recon[unknown] = _most_likely_class(model, x[unknown])[1]
     known = [i for i, label in enumerate(labels) if label is not None]
     if known:
         y = torch.tensor([labels[i] for i in known])
