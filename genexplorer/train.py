@@ -831,8 +831,9 @@ def _fit(settings: TrainSettings, where: Distributed, started: float, out: Path,
                 for group in optimizer.param_groups:   # the saved rate may be the end of a cosine: start from lr
                     group["lr"] = lr
     averaged = AveragedGenerator(model.generator, settings.ema) if settings.ema else None
-    if resume_from is not None and (resume_from / LIVE_GENERATOR_FILE).is_file():
+    if resume_from is not None and done < settings.epochs and (resume_from / LIVE_GENERATOR_FILE).is_file():
         # The checkpoint's generator is the average (copied just above); training goes on from the live one.
+        # (A run only finished where it stopped keeps its average: nothing is trained.)
         from safetensors.torch import load_file
 
         model.generator.load_state_dict(load_file(str(resume_from / LIVE_GENERATOR_FILE), device=str(device)))

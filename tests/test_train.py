@@ -315,3 +315,17 @@ def test_averaging_moves_the_copy_a_share_of_the_way():
     assert torch.allclose(averaged.module[0].weight, before + 1.0), "a quarter of the way to the new weights"
     assert torch.equal(averaged.module[1].running_mean, torch.full((2,), 3.0))
     assert not any(p.requires_grad for p in averaged.module.parameters())
+
+
+def test_finishing_a_stopped_ema_run_keeps_its_averaged_generator(small_dataset, tmp_path):
+    """--resume --epochs N on a GAN run stopped after epoch N saves the average it had, not the live generator."""
+    stopped = []
+    with pytest.raises(TrainingStopped):
+        fit(settings(tmp_path, small_dataset, model="gan", width=8, epochs=2, ema=0.9), log=lambda m: None,
+            should_stop=lambda: len(stopped) >= 1, on_step=lambda p: stopped.append(p) if p.phase == "epoch" else None)
+    out = tmp_path / "ckpt" / "digits-vae"
+    averaged = {k: v.clone() for k, v in checkpoints.load(out).generator.state_dict().items()}
+    fit(settings(tmp_path, small_dataset, model="gan", width=8, epochs=1, ema=0.9, resume=True), log=lambda m: None)
+    assert checkpoints.read_config(out)["complete"] is True
+    finished = checkpoints.load(out).generator.state_dict()
+    assert all(torch.equal(finished[k], averaged[k]) for k in averaged)
