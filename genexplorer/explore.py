@@ -176,24 +176,26 @@ class Reconstruction:
 def best_class(model: GenerativeModel, x: torch.Tensor) -> tuple[int, np.ndarray]:
     """For a CVAE: the class under which x is most likely (smallest -ELBO), and the
     -ELBO of every class (nats). Uses the posterior mean, so it is deterministic."""
-    _, rec, kl = _posterior_mean_pass(model, *_every_class(model, x))
-    neg_elbo = rec + kl
+    _, rec, kl = _under_every_class(model, x)
+    neg_elbo = (rec + kl)[0]
     return int(neg_elbo.argmin()), neg_elbo.numpy()
 
 
-def _most_likely_class(model, x):
-    """For a CVAE and pictures x (B, 1, 28, 28): every class for each picture in one pass; the smallest -ELBO picks
-    the class. -> (classes (B,), their reconstructions (B, 1, 28, 28), rec and KL nats (B,) each)."""
+def _under_every_class(model, x):
+    """A CVAE's posterior-mean pass of pictures x (B, 1, 28, 28) under every class, in one batch:
+    -> reconstructions (B, C, 1, 28, 28), reconstruction and KL nats (B, C) each."""
     batch, classes = x.shape[0], model.num_classes
     every, rec, kl = _posterior_mean_pass(model, x.repeat_interleave(classes, 0), torch.arange(classes).repeat(batch))
-    best = (rec + kl).reshape(batch, classes).argmin(1)
-    pick = torch.arange(batch) * classes + best
-    return best, every[pick], rec[pick], kl[pick]
+    return every.reshape(batch, classes, *x.shape[1:]), rec.reshape(batch, classes), kl.reshape(batch, classes)
 
 
-def _every_class(model, x):
-    """x (1, 1, 28, 28) repeated once per class, and the classes: (C, 1, 28, 28), (C,)."""
-    return x.expand(model.num_classes, -1, -1, -1), torch.arange(model.num_classes)
+def _most_likely_class(model, x):
+    """For a CVAE and pictures x (B, 1, 28, 28): the class of smallest -ELBO for each picture.
+    -> (classes (B,), their reconstructions (B, 1, 28, 28), rec and KL nats (B,) each)."""
+    every, rec, kl = _under_every_class(model, x)
+    best = (rec + kl).argmin(1)
+    rows = torch.arange(len(best))
+    return best, every[rows, best], rec[rows, best], kl[rows, best]
 
 
 def _posterior_mean_pass(model, x, y=None):

@@ -44,18 +44,16 @@ def rim_reader(train: Split, hidden: torch.Tensor, *, epochs: int, seed: int = 0
 
     from .models import build
     from .models.classifier import random_shift
+    from .train import lr_factor, set_learning_rate
 
     torch.manual_seed(seed)
-    from .train import lr_factor
-
     model = build("classifier", {"num_classes": 10, "channels": channels}).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     steps, step = epochs * -(-len(train.y) // 128), 0
     for _ in range(epochs):
         order = torch.randperm(len(train.y))
         for start in range(0, len(order), 128):
-            for group in optimizer.param_groups:
-                group["lr"] = 1e-3 * lr_factor("cosine", step, steps)
+            set_learning_rate([optimizer], 1e-3 * lr_factor("cosine", step, steps))
             step += 1
             index = order[start: start + 128]
             x = torch.where(hidden, 0.0, random_shift(train.x[index], 1))   # the hole stays where it is

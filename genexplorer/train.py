@@ -323,6 +323,13 @@ class AveragedGenerator:
             mine.copy_(theirs)
 
 
+def set_learning_rate(optimizers, lr: float) -> None:
+    """Every parameter group of every optimizer in ``optimizers`` at rate ``lr``."""
+    for optimizer in optimizers:
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+
+
 def lr_factor(schedule: str, step: int, total_steps: int) -> float:
     """The share of the base learning rate for a step (0-based) of a run of total_steps. cosine: half a cosine
     from 1 to 0 (Loshchilov & Hutter 2017, one cycle): big steps while far from a minimum, small ones at the end,
@@ -828,8 +835,7 @@ def _fit(settings: TrainSettings, where: Distributed, started: float, out: Path,
         if saved:
             for name, optimizer in optimizers.items():
                 optimizer.load_state_dict(saved[name])
-                for group in optimizer.param_groups:   # the saved rate may be the end of a cosine: start from lr
-                    group["lr"] = lr
+        set_learning_rate(optimizers.values(), lr)   # the saved rate may be the end of a cosine: start from lr
     averaged = AveragedGenerator(model.generator, settings.ema) if settings.ema else None
     if resume_from is not None and done < settings.epochs and (resume_from / LIVE_GENERATOR_FILE).is_file():
         # The checkpoint's generator is the average (copied just above); training goes on from the live one.
@@ -874,10 +880,7 @@ def _fit(settings: TrainSettings, where: Distributed, started: float, out: Path,
             index = order[(step - 1) * batch_size: step * batch_size]
             x = train_x[index].float().div_(255.0).unsqueeze(1)
             if settings.lr_schedule != "constant":
-                factor = lr_factor(settings.lr_schedule, steps_run, total_steps)
-                for optimizer in optimizers.values():
-                    for group in optimizer.param_groups:
-                        group["lr"] = lr * factor
+                set_learning_rate(optimizers.values(), lr * lr_factor(settings.lr_schedule, steps_run, total_steps))
             if settings.augment:
                 x = augment(x, settings.augment)
             terms = step_fn(x, train_y[index], amp)
@@ -928,8 +931,6 @@ def _fit(settings: TrainSettings, where: Distributed, started: float, out: Path,
                 optimizer_state={k: o.state_dict() for k, o in optimizers.items()},
                 extra_tensors=extra, files={SAMPLES_FILE: png_bytes(picture)},
             )
-        if averaged is not None:
-            averaged.module.eval()   # evaluate() leaves the model, the swapped-in average included, training
         (log_dir / f"epoch_{epoch:03d}.png").write_bytes(png_bytes(picture))
         record = {"epoch": epoch, "time": round(time.time() - started, 1), **metrics}
         with progress_path.open("a") as f:

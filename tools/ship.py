@@ -50,11 +50,11 @@ def ship(run: Path, name: str, *, half: bool = False, root: Path = ROOT / "check
     if model.kind in ENCODER_KINDS and not (staging / checkpoints.LATENT_MAP_FILE).exists():
         # A run trained with --no-latent-maps (quicker experiments): the app's Latent map tab needs them.
         from safetensors.torch import save_file as save_tensors
-        from genexplorer.data import load_dataset
+        from genexplorer.quality import load_split
         from genexplorer.train import latent_maps
 
-        images, labels = load_dataset(config["dataset"], "test")
-        maps = latent_maps(model, torch.from_numpy(images).float().div(255.0).unsqueeze(1), torch.from_numpy(labels))
+        test = load_split(config["dataset"], "test")
+        maps = latent_maps(model, test.x, test.y)
         save_tensors({k: v.contiguous() for k, v in maps.items()}, str(staging / checkpoints.LATENT_MAP_FILE))
     if target.exists():
         shutil.rmtree(target)

@@ -15,8 +15,8 @@ ROLES = (("ae", "AE"), ("vae", "VAE"), ("cvae", "CVAE"), ("dae", "Denoising AE")
 EMPTY_MESSAGE = "Draw in the black box (or pick an example below): the models rebuild what you draw as you draw it."
 # Nothing drawn shows black squares, not empty frames: the live channel (live.py) paints
 # into the pictures' <img> elements while a stroke goes on, so they must always exist.
-BLANK = common.picture(np.zeros((28, 28), np.uint8))
 BLANK28 = np.zeros((28, 28), np.uint8)   # the live channel's blank: the page scales its pictures up
+BLANK = common.picture(BLANK28)
 
 
 def reconstruct_all(picture28: np.ndarray, dataset: str, cvae_class: int) -> tuple[list, str]:

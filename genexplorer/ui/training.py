@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 from PIL import Image
 
 from .. import data, jobs
+from ..models import GAN_KINDS
 from . import common
 
 FAMILIES = [("Autoencoder (AE)", "ae"), ("Denoising AE", "dae"), ("VAE", "vae"), ("Conditional VAE", "cvae"),
@@ -98,7 +99,7 @@ def on_start(name, family, dataset, zip_file, latent_dim, epochs, batch_size, lr
         settings["augment"] = augment
     if lr_schedule not in (None, "", "constant"):
         settings["lr_schedule"] = lr_schedule
-    if family in ("gan", "cgan", "wgan", "wgan-gp") and ema not in (None, "", 0):
+    if family in GAN_KINDS and ema not in (None, "", 0):
         settings["ema"] = _number(ema, "EMA decay", 0, 0.99999)
     if family in ("ae", "dae"):
         settings.update(architecture=architecture or "conv", code_activation=code_activation or "linear",
