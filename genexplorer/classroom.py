@@ -5,7 +5,9 @@ What a page sends (ui/canvas.py, ui/live.py): while a stroke goes on, the canvas
 event runs; while a slider is dragged, each input posts to ``/genexplorer/live/slide`` (one in flight,
 the newest value next), and at release the Gradio "slide" event runs. Between gestures a student
 pauses 1 to 3 s. The Gradio events go through the queue's HTTP API (POST /gradio_api/call/<name>, then
-its result stream), not gradio_client, whose own cost would swamp the app's.
+its result stream), not gradio_client, whose own cost would swamp the app's. Each student sends one session
+hash with every event, as a page does for as long as it is open: without one, Gradio makes a new session per
+event, and building a session's state copies every component's config (13 % of the app's CPU at 30 students).
 
 Every request's body is prepared before the clock starts (the students share the app's two cores), and
 every answer is checked against the answer to the same request sent alone beforehand: a student who gets
@@ -122,9 +124,10 @@ class Record:
     note: str = ""
 
 
-async def call_event(http, url: str, name: str, data: list) -> tuple[bool, object]:
-    """A Gradio event through the queue's HTTP API: -> (completed without error, outputs or message)."""
-    response = await http.post(f"{url}/gradio_api/call/{name}", json={"data": data})
+async def call_event(http, url: str, name: str, data: list, session: str | None = None) -> tuple[bool, object]:
+    """A Gradio event through the queue's HTTP API, in the page's session ``session`` (None: a session of its
+    own): -> (completed without error, outputs or message)."""
+    response = await http.post(f"{url}/gradio_api/call/{name}", json={"data": data, "session_hash": session})
     if response.status_code != 200:
         return False, f"HTTP {response.status_code}"
     event_id = response.json()["event_id"]
@@ -165,10 +168,11 @@ async def _live(http, url: str, kind: str, route: str, body: bytes, expected: by
     records.append(Record(kind, elapsed, right, _handler_ms(response), note))
 
 
-async def _event(http, url: str, kind: str, name: str, data: list, check, records: list[Record]) -> None:
+async def _event(http, url: str, kind: str, name: str, data: list, check, records: list[Record],
+                 session: str) -> None:
     start = time.perf_counter()
     try:
-        ok, outputs = await call_event(http, url, name, data)
+        ok, outputs = await call_event(http, url, name, data, session)
     except Exception as exc:  # noqa: BLE001
         records.append(Record(kind, time.perf_counter() - start, False, note=repr(exc)[:120]))
         return
@@ -180,6 +184,7 @@ async def student(index: int, http, url: str, traffic: Traffic, deadline: float,
     """Alternately draw a stroke and drag a slider, pausing 1-3 s between gestures, until the deadline."""
     rng = random.Random(index)
     variant = index % VARIANTS
+    session = f"student-{index}-{os.getpid()}"    # one open page
     await asyncio.sleep(rng.uniform(0, 2.0))     # a class does not start in lockstep
     gesture = index % 2
     while time.monotonic() < deadline:
@@ -189,14 +194,14 @@ async def student(index: int, http, url: str, traffic: Traffic, deadline: float,
                 await _live(http, url, "live draw", "draw", body, traffic.expected.get(body), records)
                 await asyncio.sleep(max(0.0, DRAW_EVERY_S - (time.perf_counter() - sent)))
             await _event(http, url, "draw event", "draw", traffic.draw_events[variant],
-                         lambda out: isinstance(out, list) and len(out) >= 6 and "nats" in str(out[-1]), records)
+                         lambda out: isinstance(out, list) and len(out) >= 6 and "nats" in str(out[-1]), records, session)
         else:
             for body in traffic.slide_bodies[variant]:
                 sent = time.perf_counter()
                 await _live(http, url, "live slide", "slide", body, traffic.expected.get(body), records)
                 await asyncio.sleep(max(0.0, SLIDE_EVERY_S - (time.perf_counter() - sent)))
             await _event(http, url, "slide event", "slide", traffic.slide_events[variant],
-                         lambda out: isinstance(out, list) and len(out) == 1 and out[0], records)
+                         lambda out: isinstance(out, list) and len(out) == 1 and out[0], records, session)
         gesture += 1
         await asyncio.sleep(rng.uniform(1.0, 3.0))
 
@@ -206,7 +211,8 @@ async def lab_player(index: int, http, url: str, deadline: float, records: list[
     in flight, at most 20 a second) until the deadline. Toy training shares one CPU slot (budget.py) however
     many play, so the draw and slide answers keep the other core."""
     ok, outputs = await call_event(http, url, "lab_reset",
-                                   ["ring_2d", "nonsaturating", 1, 1e-3, 1e-3, 0.01, 10, index, ""])
+                                   ["ring_2d", "nonsaturating", 1, 1e-3, 1e-3, 0.01, 10, index, ""],
+                                   f"lab-player-{index}-{os.getpid()}")
     if not ok:
         records.append(Record("GAN lab frame", 0.0, False, note=f"no toy: {str(outputs)[:100]}"))
         return
