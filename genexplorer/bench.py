@@ -557,7 +557,7 @@ def lab_rate(result: dict, seconds: float) -> str:
 
 def classroom_section(*, quick: bool) -> str:
     """Browser-like classroom traffic (genexplorer/classroom.py) against `python app.py`, class by class."""
-    from . import classroom
+    from . import classroom, precision
 
     sizes, seconds = (CLASSROOM_QUICK_SIZES, 4.0) if quick else (CLASSROOM_SIZES, 40.0)
     port = free_port()
@@ -586,7 +586,9 @@ def classroom_section(*, quick: bool) -> str:
             f"Each student alternately draws a stroke ({classroom.STROKE_POINTS} live-draw posts 60 ms apart, one in "
             f"flight, then the Gradio draw event) and drags a slider ({classroom.DRAG_STEPS} live-slide posts, one in "
             "flight, then the Gradio slide event), pausing 1-3 s between gestures; the events go through the queue's "
-            f"HTTP API. {seconds:.0f} s per class size; the students run on the same 2 cores as the app. Every answer "
+            "HTTP API, each student in one session as an open page is. Live previews in "
+            f"{'bfloat16 (this CPU has it natively)' if precision.live_bfloat16() else 'float32'} (precision.py). "
+            f"{seconds:.0f} s per class size; the students run on the same 2 cores as the app. Every answer "
             "is checked against the answer to the same request sent alone: "
             f"**{cross_talk} answers belonged to another student**. The app's own time is the live route's work "
             "(Server-Timing): for the draw and slide routes, the micro-batch the request was answered in; the rest "

@@ -248,13 +248,14 @@ def reconstruct_images(model: GenerativeModel, x: torch.Tensor, labels: list[int
     unknown = [i for i, label in enumerate(labels) if label is None]
     if unknown and not encoder_kind:
         raise ExploreError(f"this {model.kind} needs a class to reconstruct")
-    recon = torch.empty_like(x)
+    recon = torch.empty_like(x)     # float32; under bfloat16 autocast (precision.py) the passes' results are cast
     if unknown:
-        recon[unknown] = _most_likely_class(model, x[unknown])[1]
+        recon[unknown] = _most_likely_class(model, x[unknown])[1].to(recon.dtype)
     known = [i for i, label in enumerate(labels) if label is not None]
     if known:
         y = torch.tensor([labels[i] for i in known])
-        recon[known] = _posterior_mean_pass(model, x[known], y)[0] if encoder_kind else model.reconstruct(x[known], y)
+        rebuilt = _posterior_mean_pass(model, x[known], y)[0] if encoder_kind else model.reconstruct(x[known], y)
+        recon[known] = rebuilt.to(recon.dtype)
     return to_uint8(recon)
 
 

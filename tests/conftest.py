@@ -58,3 +58,24 @@ def client(app_url):
     from gradio_client import Client
 
     return Client(app_url, analytics_enabled=False, verbose=False)
+
+
+def _previews_in(monkeypatch, setting: str):
+    from genexplorer import precision
+
+    monkeypatch.setenv(precision.ENVIRONMENT_VARIABLE, setting)
+    precision.live_bfloat16.cache_clear()
+    yield
+    precision.live_bfloat16.cache_clear()   # the next test decides again, with the environment restored
+
+
+@pytest.fixture
+def float32_previews(monkeypatch):
+    """Live previews in float32: then they equal the end-of-gesture events' pictures exactly (precision.py)."""
+    yield from _previews_in(monkeypatch, "0")
+
+
+@pytest.fixture
+def bfloat16_previews(monkeypatch):
+    """Live previews in bfloat16, as on a CPU that has it natively (emulated, slower, on one that has not)."""
+    yield from _previews_in(monkeypatch, "1")

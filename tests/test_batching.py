@@ -64,7 +64,7 @@ def _png(data_url):
     return np.asarray(Image.open(io.BytesIO(base64.b64decode(data_url.split(",", 1)[1]))))
 
 
-def test_a_batch_of_drawings_gives_each_student_their_own_answer():
+def test_a_batch_of_drawings_gives_each_student_their_own_answer(float32_previews):
     seven, other = encode_payload(drawn_seven()), encode_payload(np.rot90(drawn_seven()).copy())
     requests = [
         {"payload": seven, "dataset": "mnist", "cvae_class": -1},
@@ -88,7 +88,7 @@ def test_a_batch_of_drawings_gives_each_student_their_own_answer():
     assert "unknown dataset" in str(answers[3]) and "class must be" in str(answers[5])
 
 
-def test_a_batch_of_slides_over_several_models_and_classes():
+def test_a_batch_of_slides_over_several_models_and_classes(float32_previews):
     requests = [{"model": "mnist-vae", "label": None, "latent": [0.0] * 16, "values": [0.3 * i] * 16} for i in range(3)]
     requests += [{"model": "mnist-cvae", "label": label, "latent": [0.0] * 16, "values": [0.5] * 16} for label in (2, 7)]
     requests += [{"model": "mnist-gan", "label": None, "latent": [0.1] * 100, "values": [0.0] * 16},

@@ -43,14 +43,14 @@ def post(url, body, *, headers=None):
         return exc.code, exc.headers.get("content-type"), exc.read()
 
 
-def test_slide_paints_what_the_slide_event_paints():
+def test_slide_paints_what_the_slide_event_paints(float32_previews):
     latent = [0.0] * 100
     values = [0.5 * (i % 3) - 0.5 for i in range(16)]
     png = live.slide_png({"model": "mnist-gan", "label": None, "latent": latent, "values": values})
     assert np.array_equal(painted(png), sliders.slide("mnist-gan", None, latent, *values))
 
 
-def test_draw_gives_the_model_input_and_every_reconstruction():
+def test_draw_gives_the_model_input_and_every_reconstruction(float32_previews):
     result = live.draw_pictures({"payload": encode_payload(drawn_seven()), "dataset": "mnist", "cvae_class": -1})
     assert set(result["images"]) == {"ge-seen", "ge-recon-ae", "ge-recon-vae", "ge-recon-cvae", "ge-recon-dae"}
     expected = draw.on_drawing(encode_payload(drawn_seven()), "mnist", -1)

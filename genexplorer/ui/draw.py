@@ -5,7 +5,7 @@ import gradio as gr
 import numpy as np
 import torch
 
-from .. import explore, pixels
+from .. import explore, pixels, precision
 from ..batching import prepare_each
 from ..preprocess import BlankImageError
 from . import common
@@ -143,7 +143,8 @@ def live_pictures(requests: list[dict]) -> list:
         loaded, _problems = common.models_for(dataset, ROLES)
         x = torch.cat([common.model_input(picture28) for _, picture28, _ in items])
         labels = [label for _, _, label in items]
-        rebuilt = {title: explore.reconstruct_images(model, x, labels) for title, (_, model) in loaded.items()}
+        with precision.live_arithmetic():   # a preview: the event at the stroke's end paints in float32
+            rebuilt = {title: explore.reconstruct_images(precision.live_model(model), x, labels) for title, (_, model) in loaded.items()}
         for row, (i, picture28, _) in enumerate(items):
             answers[i] = [picture28] + [rebuilt[title][row] if title in rebuilt else BLANK28 for _, title in ROLES]
     return answers

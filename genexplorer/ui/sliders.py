@@ -6,7 +6,7 @@ import json
 import gradio as gr
 import torch
 
-from .. import explore
+from .. import explore, precision
 from ..batching import prepare_each
 from . import common
 
@@ -81,7 +81,8 @@ def slide_pictures(requests: list[dict]) -> list:
     for i, (name, label, z) in prepared:
         groups.setdefault((name, label), []).append((i, z))
     for (name, label), items in groups.items():
-        images = explore.decode_images(common.cache.get(name), torch.cat([z for _, z in items]), label)
+        with precision.live_arithmetic():   # a preview: the event at the drag's end paints in float32
+            images = explore.decode_images(precision.live_model(common.cache.get(name)), torch.cat([z for _, z in items]), label)
         for (i, _), image in zip(items, images):
             answers[i] = image
     return answers
