@@ -246,14 +246,22 @@ async def expected_answers(url: str, traffic: Traffic) -> None:
 
 
 async def _class(url: str, students: int, seconds: float, traffic: Traffic, labs: int = 0) -> list[Record]:
+    """Each student with an HTTP client of their own, as each browser has its own connections. One client
+    shared by a class spent most of the students' CPU finding a free connection among a hundred (httpx's
+    pool scans them all for every request: 15 of 23 s of the students' CPU at 60, cProfile), CPU the app
+    shares and needs."""
+    import contextlib
+
     import httpx
 
     records: list[Record] = []
-    limits = httpx.Limits(max_connections=(students + labs) * 2 + 10, max_keepalive_connections=(students + labs) * 2 + 10)
-    async with httpx.AsyncClient(timeout=120, limits=limits) as http:
+    limits = httpx.Limits(max_connections=4, max_keepalive_connections=4)
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [await stack.enter_async_context(httpx.AsyncClient(timeout=120, limits=limits))
+                   for _ in range(students + labs)]
         deadline = time.monotonic() + seconds
-        await asyncio.gather(*(student(i, http, url, traffic, deadline, records) for i in range(students)),
-                             *(lab_player(i, http, url, deadline, records) for i in range(labs)))
+        await asyncio.gather(*(student(i, clients[i], url, traffic, deadline, records) for i in range(students)),
+                             *(lab_player(i, clients[students + i], url, deadline, records) for i in range(labs)))
     return records
 
 
