@@ -16,8 +16,11 @@ torch.set_num_threads(1)
 
 from genexplorer.ui import LAUNCH_OPTIONS, build_demo, launch  # noqa: E402,F401
 
-demo = build_demo()
-demo.queue(default_concurrency_limit=4)
+# The live previews' child process (genexplorer/batching.py, started with multiprocessing's "spawn") runs
+# this file again under the name __mp_main__; it needs none of the page, which takes seconds to build.
+if __name__ != "__mp_main__":
+    demo = build_demo()
+    demo.queue(default_concurrency_limit=4)
 
 
 def parse_args(argv=None):

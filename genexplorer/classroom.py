@@ -226,10 +226,35 @@ async def lab_player(index: int, http, url: str, deadline: float, records: list[
         await asyncio.sleep(max(0.0, LAB_EVERY_S - (time.perf_counter() - sent)))
 
 
+def _stat(pid: int) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command name (which may hold spaces)."""
+    with open(f"/proc/{pid}/stat") as file:
+        return file.read().rsplit(")", 1)[1].split()
+
+
+def _children(pid: int) -> list[int]:
+    children = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if int(_stat(int(entry))[1]) == pid:
+                    children.append(int(entry))
+            except (OSError, IndexError, ValueError):   # gone meanwhile
+                continue
+    return children
+
+
 def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc)."""
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time so far of a process and its children (Linux /proc): the app's live-preview
+    process counts as the app."""
+    total = 0
+    for process in [pid, *_children(pid)]:
+        try:
+            fields = _stat(process)
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 async def expected_answers(url: str, traffic: Traffic) -> None:

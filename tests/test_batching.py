@@ -7,7 +7,7 @@ import gradio as gr
 import numpy as np
 import pytest
 
-from genexplorer.batching import MicroBatcher
+from genexplorer.batching import ChildProcess, MicroBatcher
 from genexplorer.images import upscale
 from genexplorer.ui import common, draw, live, sliders
 from genexplorer.ui.canvas import encode_payload
@@ -101,3 +101,78 @@ def test_a_batch_of_slides_over_several_models_and_classes(float32_previews):
     assert not np.array_equal(answers[3], answers[4]), "the CVAE's two classes differ"
     assert isinstance(answers[6], gr.Error) and "not a valid checkpoint name" in str(answers[6])
     assert isinstance(answers[7], gr.Error) and "latent value" in str(answers[7])
+
+
+def _ready(child: ChildProcess, timeout: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not child.ready and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return child.ready
+
+
+def test_a_child_process_answers_the_batches_each_error_staying_with_its_request():
+    child = ChildProcess("child_answers:squares")
+    assert child([2, -1])[0] == 4, "before it starts, batches are answered here"
+    child.start()
+    try:
+        assert _ready(child)
+        batcher = MicroBatcher("squares in a child", child)
+        futures = [batcher.submit(x) for x in (3, -2, 5)]
+        assert futures[0].result(30) == 9 and futures[2].result(30) == 25
+        with pytest.raises(ValueError, match="negative: -2"):
+            futures[1].result(30)
+    finally:
+        child.stop()
+    assert not child.ready and child._process.exitcode is not None
+
+
+def test_a_failed_batch_in_the_child_reaches_every_caller_and_the_warm_up_ran_there():
+    failing, warmed = ChildProcess("child_answers:refuse"), ChildProcess("child_answers:warmed", warm="child_answers:warm")
+    for child in (failing, warmed):
+        child.start()
+    try:
+        assert _ready(failing) and _ready(warmed)
+        future = MicroBatcher("refused", failing).submit(1)
+        with pytest.raises(RuntimeError, match="whole batch failed"):
+            future.result(30)
+        assert warmed([1]) == [True], "the warm-up ran in the child, before it said it was ready"
+    finally:
+        failing.stop()
+        warmed.stop()
+
+
+def test_a_dead_child_is_replaced_and_no_batch_is_lost_meanwhile():
+    import os
+
+    child = ChildProcess("child_answers:pid", restarts=1)
+    child.start()
+    try:
+        assert _ready(child)
+        (first,) = child([None])
+        assert first != os.getpid()
+        child._process.kill()
+        child._process.join(10)
+        assert child([None]) == [os.getpid()], "the batch the child died on is answered in the server"
+        assert _ready(child), "another child started"
+        (second,) = child([None])
+        assert second not in (first, os.getpid())
+        child._process.kill()
+        child._process.join(10)
+        assert child([None]) == [os.getpid()]
+        time.sleep(1.0)
+        assert not child.ready, "no more restarts than allowed: the server answers from now on"
+        assert child([None]) == [os.getpid()]
+    finally:
+        child.stop()
+
+
+def test_an_answer_that_cannot_travel_back_is_an_error_not_a_dead_child():
+    child = ChildProcess("child_answers:unpicklable")
+    child.start()
+    try:
+        assert _ready(child)
+        with pytest.raises(RuntimeError, match="could not be sent back"):
+            MicroBatcher("unpicklable", child).submit(1).result(30)
+        assert child.ready and child._process.is_alive()
+    finally:
+        child.stop()

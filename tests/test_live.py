@@ -104,6 +104,24 @@ def test_routes_through_the_running_app(app_url):
     assert status == 200
 
 
+def test_the_drawings_are_answered_in_a_child_process_as_in_the_server(app_url):
+    """The live draw batches run in a child process (batching.ChildProcess) once it is ready; what a
+    student gets from it, bad requests included, is what the server's own draw_answers gives."""
+    import time
+
+    from genexplorer.classroom import same_answer
+
+    deadline = time.monotonic() + 90
+    while not live.DRAW_PROCESS.ready and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert live.DRAW_PROCESS.ready and live.DRAW_PROCESS._process.is_alive()
+    body = {"payload": encode_payload(drawn_seven()), "dataset": "mnist", "cvae_class": -1}
+    status, _, data = post(f"{app_url}{live.PREFIX}/draw", body)
+    assert status == 200 and same_answer(data, json.dumps(live.draw_pictures(body)).encode())
+    status, _, data = post(f"{app_url}{live.PREFIX}/draw", {**body, "cvae_class": 99})
+    assert status == 400 and "class must be" in json.loads(data)["error"]
+
+
 def test_a_password_protected_page_refuses_strangers():
     import gradio as gr
 

@@ -117,6 +117,11 @@ def test_the_queue_is_capped(world):
     assert result["accepted"] == 8 and "already waiting or running" in str(result["refused_message"]), result
 
 
+def test_killing_the_live_child_process_loses_no_drawing(world):
+    result = torture.fault_kill_live_child(world.app)
+    assert torture.fault_failures({"kill_live_child": result}) == [], result
+
+
 def test_unpacked_uploads_do_not_pile_up(world):
     """A refused run leaves no unpacked .zip behind, and finished runs' data is deleted by the
     next upload, so one user uploading again and again cannot fill the disk."""

@@ -25,5 +25,6 @@ from .app import (HOST, ROOT, App, client, client_outcome, copy_checkpoints, dif
 from .catalogue import (CATALOGUE, FILES, BadInput, File, Outcome, _train, build_file, pickle_bomb,  # noqa: F401
                         plant_broken_checkpoints, run_bad_inputs, summarise_bad_inputs)
 from .faults import (fault_app_restart, fault_disk_full, fault_disk_full_real, fault_failures,  # noqa: F401
-                     fault_kill_training, fault_missing_fashion, fault_queue_cap, tiny_dataset_zip)
+                     fault_kill_live_child, fault_kill_training, fault_missing_fashion, fault_queue_cap,
+                     tiny_dataset_zip)
 from .load import print_load, run_load, user_plans  # noqa: F401

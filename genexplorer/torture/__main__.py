@@ -13,7 +13,7 @@ from pathlib import Path
 from .app import App, copy_checkpoints, listening_addresses
 from .catalogue import plant_broken_checkpoints, run_bad_inputs, summarise_bad_inputs
 from .faults import (fault_app_restart, fault_disk_full, fault_disk_full_real, fault_failures, fault_kill_training,
-                     fault_missing_fashion, fault_queue_cap)
+                     fault_kill_live_child, fault_missing_fashion, fault_queue_cap)
 from .load import print_load, run_load
 
 
@@ -80,6 +80,8 @@ def main(argv=None) -> int:
                 print(f"FAULT disk full (RLIMIT_FSIZE): {faults['disk_full_os']}")
                 faults["queue_cap"] = fault_queue_cap(app)
                 print(f"FAULT queue cap: {faults['queue_cap']}")
+                faults["kill_live_child"] = fault_kill_live_child(app)
+                print(f"FAULT live child killed: {faults['kill_live_child']}")
                 faults["app_restart"] = fault_app_restart(app)
                 print(f"FAULT app restart: {faults['app_restart']}")
                 failures += fault_failures(faults)

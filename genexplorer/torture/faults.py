@@ -266,6 +266,47 @@ def fault_queue_cap(app: App) -> dict:
     return {"accepted": len(runs), "refused_message": refused}
 
 
+def _live_children(pid: int) -> list[int]:
+    """The app's live-preview child processes (batching.ChildProcess: multiprocessing's spawn)."""
+    from ..classroom import _children
+
+    found = []
+    for child in _children(pid):
+        try:
+            with open(f"/proc/{child}/cmdline", "rb") as file:
+                if b"spawn_main" in file.read():
+                    found.append(child)
+        except OSError:
+            continue
+    return found
+
+
+def fault_kill_live_child(app: App) -> dict:
+    """The process that answers the live drawings killed in the middle of a class: the drawing sent next
+    is answered (in the server), another process takes over, and the page never sees an error."""
+    import urllib.request
+
+    def draw() -> int:
+        body = json.dumps({"payload": _payload(_digit()), "dataset": "mnist", "cvae_class": -1}).encode()
+        request = urllib.request.Request(f"{app.url}/genexplorer/live/draw", data=body, method="POST",
+                                         headers={"content-type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status if json.loads(response.read())["images"]["ge-recon-vae"] else 0
+        except Exception as exc:  # noqa: BLE001 - the answer a student would get, as a result
+            return getattr(exc, "code", -1)
+
+    first = wait_until(lambda: _live_children(app.process.pid), 120, "the live child process")
+    before = draw()
+    for child in first:
+        _kill(child)
+    right_after = [draw() for _ in range(3)]
+    replaced = wait_until(lambda: [c for c in _live_children(app.process.pid) if c not in first], 120,
+                          "another live child process")
+    time.sleep(1.0)   # it says it is ready once its models are loaded
+    return {"before": before, "right_after": right_after, "replaced": bool(replaced), "after": draw()}
+
+
 def fault_failures(faults: dict) -> list[str]:
     """What went wrong in the fault runs, as sentences (empty: all well)."""
     out = []
@@ -291,6 +332,10 @@ def fault_failures(faults: dict) -> list[str]:
             out.append(f"disk full (OS): {result}")
     if "queue_cap" in faults and "already waiting" not in str(faults["queue_cap"]["refused_message"]):
         out.append(f"queue cap: {faults['queue_cap']}")
+    if "kill_live_child" in faults:
+        result = faults["kill_live_child"]
+        if result != {"before": 200, "right_after": [200, 200, 200], "replaced": True, "after": 200}:
+            out.append(f"live child killed: {result}")
     if "app_restart" in faults and faults["app_restart"] != {"page_state_after_restart": "running",
                                                               "page_state_after_run_died_while_down": "failed"}:
         out.append(f"app restart: {faults['app_restart']}")

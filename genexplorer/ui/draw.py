@@ -127,6 +127,12 @@ def _live_input(request: dict) -> tuple[str, int | None, np.ndarray | None]:
         return dataset, label, None
 
 
+def warm_live_models() -> None:
+    """Load every dataset's default models for the live previews (the live channel's child process, at start)."""
+    for _label, dataset in common.DATASETS:
+        common.models_for(dataset, ROLES)
+
+
 def live_pictures(requests: list[dict]) -> list:
     """The live channel's micro-batch (see batching.py): each {"payload", "dataset", "cvae_class"} -> the pictures
     on_drawing shows, [seen, *reconstructions], at 28x28 (the page scales them up: encoding the upscaled

@@ -19,6 +19,7 @@ import base64
 import inspect
 import json
 import logging
+import os
 import time
 
 import gradio as gr
@@ -26,7 +27,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from ..batching import MicroBatcher
+from ..batching import ChildProcess, MicroBatcher
 from ..images import png_bytes
 from .. import pixels
 from . import common, draw, sketch, sliders
@@ -87,9 +88,12 @@ def draw_pictures(request: dict) -> dict:
     return _alone(draw_answers, request)
 
 
-# While a class draws and drags at once, one worker per route answers all waiting requests together.
+# While a class draws and drags at once, one worker per route answers all waiting requests together. The
+# drawings' batches, mostly Python, run in a child process with an interpreter lock of their own (see
+# ChildProcess; GENEXPLORER_LIVE_PROCESS=0 keeps them in the server); a slide is a decoder pass, cheap here.
 SLIDE_BATCHER = MicroBatcher("live slide", slide_answers)
-DRAW_BATCHER = MicroBatcher("live draw", draw_answers)
+DRAW_PROCESS = ChildProcess(f"{__name__}:draw_answers", warm=f"{draw.__name__}:warm_live_models")
+DRAW_BATCHER = MicroBatcher("live draw", DRAW_PROCESS)
 
 
 def sketch_pictures(request: dict) -> dict:
@@ -191,6 +195,8 @@ def add_routes(app) -> None:
     """Add the live routes to a launched Gradio app, behind the same login as its page."""
     if any(getattr(route, "path", "") == f"{PREFIX}/slide" for route in app.routes):
         return  # launched again in the same process (tests): the routes are there
+    if os.environ.get("GENEXPLORER_LIVE_PROCESS", "1").strip() != "0":
+        DRAW_PROCESS.start()
     guard = [Depends(_login_guard(app))]
     app.add_api_route(f"{PREFIX}/slide", slide_route, methods=["POST"], dependencies=guard, include_in_schema=False)
     app.add_api_route(f"{PREFIX}/draw", draw_route, methods=["POST"], dependencies=guard, include_in_schema=False)
