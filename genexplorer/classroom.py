@@ -244,6 +244,18 @@ def _children(pid: int) -> list[int]:
     return children
 
 
+def _memory_mb(pid: int) -> float:
+    """Resident memory of a process and its children, in MB (Linux /proc)."""
+    total = 0
+    for process in [pid, *_children(pid)]:
+        try:
+            with open(f"/proc/{process}/status") as file:
+                total += next(int(line.split()[1]) for line in file if line.startswith("VmRSS:"))
+        except (OSError, StopIteration):
+            continue
+    return total / 1024
+
+
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU time so far of a process and its children (Linux /proc): the app's live-preview
     process counts as the app."""
@@ -294,11 +306,13 @@ def run_class(url: str, app_pid: int | None, students: int, seconds: float, traf
     """One class of ``students`` for ``seconds``, and ``labs`` more students with the GAN lab playing: per kind,
     answers, latency and errors; app CPU per answer."""
     cpu_before = _cpu_seconds(app_pid) if app_pid else None
+    memory_before = _memory_mb(app_pid) if app_pid else None
     wall = time.perf_counter()
     records = asyncio.run(_class(url, students, seconds, traffic, labs))
     wall = time.perf_counter() - wall
     cpu = _cpu_seconds(app_pid) - cpu_before if app_pid else None
-    out = {"students": students, "labs": labs, "seconds": round(wall, 1), "kinds": {}}
+    out = {"students": students, "labs": labs, "seconds": round(wall, 1), "kinds": {},
+           "memory_mb": None if app_pid is None else (memory_before, _memory_mb(app_pid))}
     for kind in KINDS:
         mine = [r for r in records if r.kind == kind]
         if not mine:
@@ -323,12 +337,15 @@ def run_class(url: str, app_pid: int | None, students: int, seconds: float, traf
 def report(results: list[dict]) -> str:
     """Markdown: the curve, one row per class size and kind."""
     lines = ["| students | kind | answers | p50 (ms) | p95 (ms) | app's own time p50 (ms) | wrong or failed | "
-             "app CPU per answer (ms) |", "|---|---|---|---|---|---|---|---|"]
+             "app CPU per answer (ms) | app memory before -> after (MB) |", "|---|---|---|---|---|---|---|---|---|"]
     for result in results:
         for kind, k in result["kinds"].items():
             handler = "" if k["handler_p50"] is None else f"{k['handler_p50']:.1f}"
             cpu = result["app_cpu_ms_per_answer"]
-            who = f"{result['students']}" + (f" + {result['labs']} GAN labs" if result.get("labs") else "")
+            who = (f"{result['students']}" + (f" + {result['labs']} GAN labs" if result.get("labs") else "")
+                   + (", again" if result.get("again") else ""))
+            memory = result.get("memory_mb")
+            memory = "" if memory is None else f"{memory[0]:.0f} -> {memory[1]:.0f}"
             lines.append(f"| {who} | {kind} | {k['answers']} | {k['p50']:.0f} | {k['p95']:.0f} | "
-                         f"{handler} | {k['wrong']} | {'' if cpu is None else f'{cpu:.1f}'} |")
+                         f"{handler} | {k['wrong']} | {'' if cpu is None else f'{cpu:.1f}'} | {memory} |")
     return "\n".join(lines)

@@ -185,8 +185,10 @@ def test_classroom_traffic_is_answered_right(tmp_path):
     assert kinds == {"live draw", "live slide", "draw event", "slide event"}, kinds
     with_labs = {row[1] for row in rows if row[0] == "3 + 1 GAN labs"}
     assert with_labs == kinds | {"GAN lab frame"}, with_labs
+    assert {row[1] for row in rows if row[0] == "3, again"} == kinds, "the largest class runs a second time"
     assert all(row[6] == "0" for row in rows), rows     # nothing wrong or failed
     assert all(int(row[2]) > 0 for row in rows)
+    assert all(re.fullmatch(r"\d+ -> \d+", row[8]) for row in rows), "app memory before and after each class"
 
 
 def test_a_students_answer_counts_as_theirs_within_one_grey_level_and_never_as_a_neighbours():
