@@ -104,11 +104,12 @@ class ChildProcess:
     batch has an interpreter of its own.
 
     ``target`` names the answer function as "module:function"; the child imports it (so it must be
-    importable, and its arguments and results picklable); ``warm``, also "module:function", runs in the child
-    before it says it is ready (loading the models, so the first student does not wait for that). While the child starts (a few seconds, in the
-    background), after it dies, or when it cannot start, batches are answered here in the server, as
-    before: a preview is never lost to the child. A dead child is started again, at most ``restarts``
-    times. Exceptions come back as they were raised (a result that is an Exception stays that request's).
+    importable, and its arguments and results picklable); ``warm``, also "module:function", runs in the
+    child before it says it is ready (loading the models, so the first student does not wait for that).
+    While the child starts (a few seconds, in the background), after it dies, or when it cannot start,
+    batches are answered here in the server, as before: a preview is never lost to the child. A dead child
+    is started again, at most ``restarts`` times. Exceptions come back as they were raised (a result that
+    is an Exception stays that request's).
     """
 
     def __init__(self, target: str, *, warm: str | None = None, restarts: int = 3):
@@ -145,8 +146,8 @@ class ChildProcess:
             # spawn, not fork: the server has threads, and a forked copy of a locked lock never opens.
             context = multiprocessing.get_context("spawn")
             ours, theirs = context.Pipe()
-            process = context.Process(target=_child_main, args=(self.target, self.warm, theirs), name="genexplorer-live",
-                                      daemon=True)
+            process = context.Process(target=_child_main, args=(self.target, self.warm, theirs),
+                                      name="genexplorer-live", daemon=True)
             process.start()
             theirs.close()
             if not ours.poll(120) or ours.recv() != "ready":
