@@ -232,41 +232,49 @@ def _stat(pid: int) -> list[str]:
         return file.read().rsplit(")", 1)[1].split()
 
 
-def _children(pid: int) -> list[int]:
-    children = []
+def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux /proc)."""
+    found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 if int(_stat(int(entry))[1]) == pid:
-                    children.append(int(entry))
+                    found.append(int(entry))
             except (OSError, IndexError, ValueError):   # gone meanwhile
                 continue
-    return children
+    return found
 
 
-def _memory_mb(pid: int) -> float:
-    """Resident memory of a process and its children, in MB (Linux /proc)."""
+def _summed_with_children(pid: int, measure) -> float:
+    """``measure`` of a process plus its children's: the app's live-preview child process counts as the app.
+    A process that ends meanwhile counts nothing."""
     total = 0
-    for process in [pid, *_children(pid)]:
+    for process in [pid, *children(pid)]:
         try:
-            with open(f"/proc/{process}/status") as file:
-                total += next(int(line.split()[1]) for line in file if line.startswith("VmRSS:"))
+            total += measure(process)
         except (OSError, StopIteration):
             continue
-    return total / 1024
+    return total
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time so far of a process and its children (Linux /proc): the app's live-preview
-    process counts as the app."""
-    total = 0
-    for process in [pid, *_children(pid)]:
-        try:
-            fields = _stat(process)
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+def _rss_kb(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as file:
+        return next(int(line.split()[1]) for line in file if line.startswith("VmRSS:"))
+
+
+def _cpu_ticks(pid: int) -> int:
+    fields = _stat(pid)
+    return int(fields[11]) + int(fields[12])
+
+
+def memory_mb(pid: int) -> float:
+    """Resident memory of a process and its children, in MB (Linux /proc)."""
+    return _summed_with_children(pid, _rss_kb) / 1024
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time so far of a process and its children (Linux /proc)."""
+    return _summed_with_children(pid, _cpu_ticks) / os.sysconf("SC_CLK_TCK")
 
 
 async def expected_answers(url: str, traffic: Traffic) -> None:
@@ -305,14 +313,14 @@ async def _class(url: str, students: int, seconds: float, traffic: Traffic, labs
 def run_class(url: str, app_pid: int | None, students: int, seconds: float, traffic: Traffic, *, labs: int = 0) -> dict:
     """One class of ``students`` for ``seconds``, and ``labs`` more students with the GAN lab playing: per kind,
     answers, latency and errors; app CPU per answer."""
-    cpu_before = _cpu_seconds(app_pid) if app_pid else None
-    memory_before = _memory_mb(app_pid) if app_pid else None
+    cpu_before = cpu_seconds(app_pid) if app_pid else None
+    memory_before = memory_mb(app_pid) if app_pid else None
     wall = time.perf_counter()
     records = asyncio.run(_class(url, students, seconds, traffic, labs))
     wall = time.perf_counter() - wall
-    cpu = _cpu_seconds(app_pid) - cpu_before if app_pid else None
+    cpu = cpu_seconds(app_pid) - cpu_before if app_pid else None
     out = {"students": students, "labs": labs, "seconds": round(wall, 1), "kinds": {},
-           "memory_mb": None if app_pid is None else (memory_before, _memory_mb(app_pid))}
+           "memory_mb": None if app_pid is None else (memory_before, memory_mb(app_pid))}
     for kind in KINDS:
         mine = [r for r in records if r.kind == kind]
         if not mine:

@@ -173,15 +173,16 @@ class App:
         return outcome == "ok"
 
     def rss_mb(self) -> float:
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
+        """Resident memory of the app, its live-preview child process included."""
+        from ..classroom import memory_mb
+
+        return memory_mb(self.pid)
 
     def cpu_s(self) -> float:
-        """CPU time (user + system) the app process has used so far."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """CPU time (user + system) the app has used so far, its live-preview child process included."""
+        from ..classroom import cpu_seconds
+
+        return cpu_seconds(self.pid)
 
     def temp_files(self) -> int:
         """Files the app keeps in its temp and cache folders (output images, exports, uploads)."""

@@ -268,10 +268,10 @@ def fault_queue_cap(app: App) -> dict:
 
 def _live_children(pid: int) -> list[int]:
     """The app's live-preview child processes (batching.ChildProcess: multiprocessing's spawn)."""
-    from ..classroom import _children
+    from ..classroom import children
 
     found = []
-    for child in _children(pid):
+    for child in children(pid):
         try:
             with open(f"/proc/{child}/cmdline", "rb") as file:
                 if b"spawn_main" in file.read():
