@@ -29,7 +29,7 @@ from torch import nn
 import torch.nn.functional as F
 
 from . import checkpoints
-from .data import dataset_info, load_dataset
+from .data import dataset_info, load_dataset, load_font_digits
 from .images import grid, png_bytes, to_uint8
 from .metrics import frechet_distance, psnr
 from .models import AUTOREGRESSIVE_KINDS, ENCODER_KINDS, GAN_KINDS, IMAGE_TO_IMAGE_KINDS, MODELS, GenerativeModel, build
@@ -40,7 +40,7 @@ SAMPLES_FILE = "samples.png"
 PROGRESS_FILE = "progress.jsonl"
 # The test images scored after each epoch; the final epoch scores the whole test set.
 EPOCH_EVAL_IMAGES = 2000
-LIMITS = {"epochs": (1, 1000), "batch_size": (1, 4096), "latent_dim": (1, 4096), "hidden": (0, 4096)}
+LIMITS = {"epochs": (1, 1000), "batch_size": (1, 4096), "latent_dim": (1, 4096), "hidden": (0, 4096), "blocks": (0, 8)}
 
 
 @dataclass
@@ -76,6 +76,9 @@ class TrainSettings:
     augment: str | None = None          # "geometry" or "handwriting": each training picture varied anew each time (augment())
     lr_schedule: str = "constant"       # "cosine": the learning rate falls along half a cosine to 0 over this run's steps
     ema: float | None = None            # GANs: the checkpoint's generator is this exponential moving average of G's weights
+    class_every_layer: bool = False     # cvae: the class fed to every decoder layer, not to its input alone
+    blocks: int = 0                     # conv ae/dae/vae/cvae: residual 3x3 blocks at each resolution (deeper nets)
+    font_digits: bool = False           # mnist: add assets/font_digits.npz (digits drawn from fonts) to the training set
 
     def validate(self) -> None:
         if self.model not in MODELS:
@@ -106,6 +109,14 @@ class TrainSettings:
                 raise ValueError("--ema is a GAN setting: the generator's weights averaged over the steps")
             if not (isinstance(self.ema, (int, float)) and 0 < self.ema < 1):
                 raise ValueError(f"the EMA decay must be between 0 and 1 (e.g. 0.999), got {self.ema}")
+        if self.font_digits and self.dataset != "mnist":
+            raise ValueError("--font-digits adds digits to the mnist training set: use it with --dataset mnist")
+        if self.blocks and (self.model not in ("ae", "dae", "vae", "cvae") or self.architecture != "conv"):
+            raise ValueError("--blocks deepens the convolutional ae, dae, vae and cvae")
+        if self.blocks and self.class_every_layer:
+            raise ValueError("--class-every-layer is a decoder of its own, without residual blocks")
+        if self.class_every_layer and not (self.model == "cvae" or (self.model == "vae" and self.conditional)):
+            raise ValueError("--class-every-layer is a setting of the conditional VAE (cvae)")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"unknown learning-rate schedule {self.lr_schedule!r}: use one of {LR_SCHEDULES}")
         if self.augment is not None and self.augment not in AUGMENTATIONS:
@@ -427,8 +438,12 @@ def model_settings(s: TrainSettings, num_classes: int) -> dict:
         settings.pop("latent_dim", None)    # no latent code
         settings["conditional"] = s.conditional
         return settings
+    if s.blocks:
+        settings["blocks"] = s.blocks
     if s.model in ("vae", "cvae"):
         settings["beta"] = s.beta
+        if s.class_every_layer:
+            settings["class_every_layer"] = True
     if s.model == "pca":
         return {k: v for k, v in settings.items() if k in ("num_classes", "latent_dim")}
     if s.model in ("context", "pix2pix"):
@@ -804,6 +819,9 @@ def _fit(settings: TrainSettings, where: Distributed, started: float, out: Path,
     info = dataset_info(settings.dataset)
     train_images, train_labels = load_dataset(settings.dataset, "train", data_dir=settings.data_dir)
     test_images, test_labels = load_dataset(settings.dataset, "test", data_dir=settings.data_dir)
+    if settings.font_digits:
+        font_images, font_labels = load_font_digits()
+        train_images, train_labels = np.concatenate([train_images, font_images]), np.concatenate([train_labels, font_labels])
     num_classes = max(len(info.class_names), int(train_labels.max()) + 1)
     # These datasets are small: keep them on the device whole, no DataLoader round trips.
     train_x = torch.from_numpy(train_images).to(device)
@@ -1084,6 +1102,13 @@ def parse_args(argv=None) -> tuple[TrainSettings, dict]:
     parser.add_argument("--ema", type=float,
                         help="GANs: save the generator's weights averaged over the steps with this decay (e.g. 0.999) "
                              "instead of the last ones")
+    parser.add_argument("--font-digits", action="store_true",
+                        help="mnist: train on the 5,519 font digits of assets/font_digits.npz too (1s with a flag, "
+                             "7s with a bar: the digit reader for drawings)")
+    parser.add_argument("--blocks", type=int, default=0,
+                        help="conv ae/dae/vae/cvae: residual 3x3 blocks at each resolution (deeper, slower nets)")
+    parser.add_argument("--class-every-layer", action="store_true",
+                        help="cvae: feed the class to every decoder layer, not to its input alone")
     parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, help="CPU threads for torch")

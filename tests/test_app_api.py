@@ -269,6 +269,27 @@ def test_train_a_gan_with_an_averaged_generator_from_the_page(client):
                        "conv", 512, "linear", 0, None, "dense", "none", "constant", 2, api_name="/train_start")
 
 
+def test_train_a_cvae_with_the_class_at_every_layer_and_a_deeper_reader_on_font_digits_from_the_page(client):
+    """The Train tab's residual blocks, CVAE decoder and font digits reach the trainer."""
+    from genexplorer import checkpoints
+
+    common = ("mnist", None, 4, 1, 512, 0, 0, 1.0, "mixed", 0.5, "cpu", False, 1, "conv", 512, "linear", 0, None,
+              "dense", "none", "constant", None)
+    run, message = client.predict("mnist-apicvae", "cvae", *common, 0, True, True, api_name="/train_start")
+    assert "Queued" in message
+    assert "data-state='done'" in wait_for_run(client, run)
+    config = checkpoints.read_config(checkpoints.checkpoints_dir() / "mnist-apicvae")
+    assert config["model_config"]["class_every_layer"] is True and config["training"]["font_digits"] is True
+    assert config["training"]["num_train_images"] > 4500 + 5000, "the font digits joined the 4,500"
+    run, message = client.predict("mnist-apideep", "vae", *common, 1, True, False, api_name="/train_start")
+    assert "data-state='done'" in wait_for_run(client, run)
+    config = checkpoints.read_config(checkpoints.checkpoints_dir() / "mnist-apideep")
+    # the CVAE's decoder is not the VAE's: the box is left out for other families
+    assert config["model_config"]["blocks"] == 1 and config["model_config"]["class_every_layer"] is False
+    with pytest.raises(Exception, match="font digits|--font-digits"):
+        client.predict("fashion-apifont", "vae", "fashion", *common[1:], 0, False, True, api_name="/train_start")
+
+
 def test_the_autoencoder_zoo_through_the_api(client):
     results = client.predict("example", "mnist", 3, 0, 5, 0, 0, api_name="/zoo")
     pictures, (table, over_code, sparse_code, note) = results[:18], results[18:]

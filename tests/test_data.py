@@ -34,6 +34,19 @@ def test_shipped_fashion_test_set():
     assert gx.dataset_info("fashion").class_names[9] == "Ankle boot"
 
 
+def test_font_digits_are_balanced_drawings_from_fonts_the_handwriting_test_does_not_use():
+    x, y = data.load_font_digits()
+    assert x.shape[1:] == (28, 28) and x.dtype == np.uint8 and len(x) > 5000
+    assert np.bincount(y, minlength=10).min() > 500, "every digit, about equally"
+    with np.load(data.ASSETS_DIR / "font_digits.npz") as arrays:
+        fonts = set(arrays["sources"].tolist())
+    with np.load(data.PACKAGE_ROOT / "tests" / "data" / "handwriting.npz") as arrays:
+        assert not fonts & set(arrays["sources"].tolist()), "no font of the handwriting test set is trained on"
+    assert len(fonts) >= 20
+    # framed as the app frames a drawing (MNIST's recipe: ink in the middle, centred by its mass; dark border)
+    assert x[:, :2, :].mean() < 2 and x[:, 10:18, 10:18].mean() > 50 and x.max() == 255
+
+
 def test_assets_stay_small():
     total = sum(p.stat().st_size for p in data.ASSETS_DIR.rglob("*") if p.is_file())
     assert total < 10e6, f"assets/ holds {total / 1e6:.1f} MB"

@@ -331,3 +331,50 @@ def test_pca_is_the_best_linear_code_and_stores_like_a_checkpoint(tmp_path):
         build("pca", {"latent_dim": 785})
     with pytest.raises(ValueError, match="at least 2"):
         build("pca", {"latent_dim": 2}).fit(x[:1])
+
+
+def test_cvae_with_the_class_at_every_decoder_layer(images, tmp_path):
+    x, y = images
+    model = build("cvae", dict(TINY["cvae"], class_every_layer=True)).eval()
+    model.dataset = "mnist"
+    c = model.config.channels
+    decoder = model.decoder
+    # each layer takes the one-hot class beside what the layer before it gives out
+    assert decoder.dense1.in_features == model.latent_dim + 10
+    assert decoder.dense2.in_features == decoder.dense1.out_features + 10
+    assert (decoder.up1.in_channels, decoder.up2.in_channels) == (2 * c + 10, c + 10)
+    z = torch.zeros(2, model.latent_dim)
+    # the class reaches the last layer too: only the last layer's class weights changed, the pictures still differ
+    with torch.no_grad():
+        before = model.decode(z, torch.tensor([0, 1]))
+        model.decoder.up2.weight[c:] = 0.0
+        after = model.decode(z, torch.tensor([0, 1]))
+    assert not torch.equal(before, after)
+    losses = model.train().loss(x, y)
+    assert torch.isfinite(losses["loss"])
+    loaded = checkpoints.load(checkpoints.save(model.eval(), tmp_path / "mnist-cvae"))
+    assert loaded.config.class_every_layer and torch.equal(loaded.decode(z, torch.tensor([0, 1])), after)
+    with pytest.raises(ValueError, match="only a conditional"):
+        build("vae", dict(TINY["vae"], class_every_layer=True))
+    with pytest.raises(ValueError, match="without residual blocks"):
+        build("cvae", dict(TINY["cvae"], class_every_layer=True, blocks=1))
+
+
+@pytest.mark.parametrize("kind", ["ae", "vae", "cvae"])
+def test_residual_blocks_deepen_the_conv_nets_and_round_trip(kind, images, tmp_path):
+    x, y = images
+    plain, deep = tiny(kind), build(kind, dict(TINY[kind], blocks=2)).eval()
+    deep.dataset = "mnist"
+    count = lambda m: sum(p.numel() for p in m.parameters())
+    assert count(deep) > count(plain)
+    residual = [m for m in deep.modules() if type(m).__name__ == "ResidualBlock"]
+    assert len(residual) == 2 * 2 + 3 * 2, "two per encoder resolution, three per decoder resolution"
+    z = torch.randn(3, deep.latent_dim)
+    with torch.no_grad():
+        pictures = deep.decode(z, labels_for(deep, y[:3]))
+    assert pictures.shape == (3, 1, 28, 28) and 0 <= float(pictures.min()) and float(pictures.max()) <= 1
+    loaded = checkpoints.load(checkpoints.save(deep, tmp_path / f"mnist-{kind}"))
+    assert loaded.config.blocks == 2
+    assert torch.equal(loaded.encode(x, labels_for(deep, y)), deep.encode(x, labels_for(deep, y)))
+    with pytest.raises(ValueError, match="blocks"):
+        build(kind, dict(TINY[kind], blocks=9))

@@ -164,14 +164,14 @@ def test_the_shipped_autoencoder_zoo_teaches_its_lessons(name):
 def test_digits_written_by_other_people_read_right_after_the_apps_preprocessing():
     """tests/data/handwriting.npz (tools/make_handwriting.py): 2,817 digits by writers who are not MNIST's (the UCI
     optical digits' 43 writers, 17 handwriting fonts), spread over stroke width, size and place, put through the
-    page's preprocessing and read by the shipped classifier. The aim is 92 % (issue 14); this floor is just under
-    what the shipped classifier reads now (84.4 %), so a retrain that reads worse fails here."""
+    page's preprocessing and read by the shipped classifier. Issue 14 asks for 92 %; the shipped reader (trained
+    with --font-digits --augment handwriting, fonts none of the test's) reads 94.6 %."""
     data = np.load(Path(__file__).parent / "data" / "handwriting.npz")
     assert len(data["labels"]) > 2500 and len(set(data["sources"].tolist())) >= 15
     x = torch.stack([gx.preprocess(picture, style="digit") for picture in data["images"]])
     predicted, _ = gx.load("mnist-classifier").predict(x)
     accuracy = float((predicted.numpy() == data["labels"]).mean())
-    assert accuracy > 0.82, accuracy
+    assert accuracy >= 0.92, accuracy
 
 
 @pytest.mark.parametrize("dataset", ["mnist", "fashion"])

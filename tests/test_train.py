@@ -329,3 +329,20 @@ def test_finishing_a_stopped_ema_run_keeps_its_averaged_generator(small_dataset,
     assert checkpoints.read_config(out)["complete"] is True
     finished = checkpoints.load(out).generator.state_dict()
     assert all(torch.equal(finished[k], averaged[k]) for k in averaged)
+
+
+def test_deeper_nets_and_the_class_at_every_layer_reach_the_run_and_are_refused_elsewhere(small_dataset, tmp_path):
+    deep = fit(settings(tmp_path / "deep", small_dataset, model="vae", blocks=1, latent_maps=False), log=lambda m: None)
+    assert checkpoints.read_config(deep)["model_config"]["blocks"] == 1
+    cvae = fit(settings(tmp_path / "cvae", small_dataset, model="cvae", class_every_layer=True, latent_maps=False),
+               log=lambda m: None)
+    assert checkpoints.read_config(cvae)["model_config"]["class_every_layer"] is True
+    assert checkpoints.load(cvae).config.class_every_layer
+    for bad, message in [(dict(model="gan", blocks=1), "--blocks"), (dict(model="ae", architecture="dense", blocks=1),
+                                                                     "--blocks"),
+                         (dict(model="vae", blocks=9), "blocks"), (dict(model="vae", class_every_layer=True), "cvae"),
+                         (dict(model="cvae", class_every_layer=True, blocks=1), "without residual blocks")]:
+        with pytest.raises(ValueError, match=message):
+            fit(settings(tmp_path / "bad", small_dataset, **bad), log=lambda m: None)
+    args, _ = train.parse_args(["--model", "cvae", "--out", "x", "--class-every-layer", "--blocks", "0"])
+    assert args.class_every_layer and args.blocks == 0

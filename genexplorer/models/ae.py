@@ -71,8 +71,8 @@ class AE(GenerativeModel):
             self.encoder = nn.Sequential(nn.Flatten(), dense_net(PIXELS, config.hidden, config.latent_dim))
             self.decoder = nn.Sequential(dense_net(config.latent_dim, config.hidden, PIXELS), nn.Unflatten(1, (1, 28, 28)))
         else:
-            self.encoder = ConvEncoder(1 + extra, config.channels, config.hidden, config.latent_dim)
-            self.decoder = ConvDecoder(config.latent_dim + extra, config.channels, config.hidden)
+            self.encoder = ConvEncoder(1 + extra, config.channels, config.hidden, config.latent_dim, config.blocks)
+            self.decoder = ConvDecoder(config.latent_dim + extra, config.channels, config.hidden, config.blocks)
 
     @property
     def kind(self) -> str:

@@ -137,17 +137,41 @@ class ConvNetConfig(ModelConfig):
     """The small conv encoder/decoder pair shared by the AE, VAE and CVAE."""
     channels: int = 32          # first conv width; the second is twice this
     hidden: int = 128           # dense layer between the convs and the code
+    blocks: int = 0             # residual 3x3 blocks at each resolution (0: the small two-conv nets)
+
+    def validate(self) -> None:
+        super().validate()
+        if not 0 <= self.blocks <= 8:
+            raise ValueError(f"blocks must be between 0 and 8, got {self.blocks}")
+
+
+class ResidualBlock(nn.Module):
+    """x + conv(relu(conv(relu(x)))), 3x3, same width: depth without losing the picture (He et al. 2016)."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.body = nn.Sequential(nn.ReLU(), nn.Conv2d(channels, channels, 3, padding=1),
+                                  nn.ReLU(), nn.Conv2d(channels, channels, 3, padding=1))
+
+    def forward(self, x):
+        return x + self.body(x)
+
+
+def residual_blocks(channels: int, count: int) -> list[nn.Module]:
+    return [ResidualBlock(channels) for _ in range(count)]
 
 
 class ConvEncoder(nn.Module):
-    """(B, in_channels, 28, 28) -> (B, out_features)."""
+    """(B, in_channels, 28, 28) -> (B, out_features). ``blocks`` residual blocks after each convolution."""
 
-    def __init__(self, in_channels: int, channels: int, hidden: int, out_features: int):
+    def __init__(self, in_channels: int, channels: int, hidden: int, out_features: int, blocks: int = 0):
         super().__init__()
         self.net = nn.Sequential(
             nn.Conv2d(in_channels, channels, 4, stride=2, padding=1),      # (B, c, 14, 14)
+            *residual_blocks(channels, blocks),
             nn.ReLU(),
             nn.Conv2d(channels, 2 * channels, 4, stride=2, padding=1),     # (B, 2c, 7, 7)
+            *residual_blocks(2 * channels, blocks),
             nn.ReLU(),
             nn.Flatten(),                                                  # (B, 2c*49)
             nn.Linear(2 * channels * 49, hidden),                          # (B, hidden)
@@ -160,28 +184,62 @@ class ConvEncoder(nn.Module):
 
 
 class ConvDecoder(nn.Module):
-    """(B, in_features) -> (B, 1, 28, 28) logits."""
+    """(B, in_features) -> (B, 1, 28, 28) logits. With ``blocks``, residual blocks at 7x7, 14x14 and 28x28
+    (the last at full size, then a 3x3 convolution to the logits): room for sharp edges."""
 
-    def __init__(self, in_features: int, channels: int, hidden: int):
+    def __init__(self, in_features: int, channels: int, hidden: int, blocks: int = 0):
         super().__init__()
+        if blocks:
+            last = [nn.ConvTranspose2d(channels, channels, 4, stride=2, padding=1),    # (B, c, 28, 28)
+                    *residual_blocks(channels, blocks), nn.ReLU(),
+                    nn.Conv2d(channels, 1, 3, padding=1)]                             # (B, 1, 28, 28)
+        else:
+            last = [nn.ConvTranspose2d(channels, 1, 4, stride=2, padding=1)]          # (B, 1, 28, 28)
         self.net = nn.Sequential(
             nn.Linear(in_features, hidden),                                # (B, hidden)
             nn.ReLU(),
             nn.Linear(hidden, 2 * channels * 49),                          # (B, 2c*49)
             nn.ReLU(),
             nn.Unflatten(1, (2 * channels, 7, 7)),                         # (B, 2c, 7, 7)
+            *residual_blocks(2 * channels, blocks),
             nn.ConvTranspose2d(2 * channels, channels, 4, stride=2, padding=1),  # (B, c, 14, 14)
+            *residual_blocks(channels, blocks),
             nn.ReLU(),
-            nn.ConvTranspose2d(channels, 1, 4, stride=2, padding=1),       # (B, 1, 28, 28)
+            *last,
         )
 
     def forward(self, z):
         return self.net(z)
 
 
-def class_planes(y_one_hot: torch.Tensor) -> torch.Tensor:
-    """(B, C) one-hot -> (B, C, 28, 28): the condition as extra image channels."""
-    return y_one_hot[:, :, None, None].expand(-1, -1, 28, 28)
+class ClassEveryLayerDecoder(nn.Module):
+    """ConvDecoder's layers with the class fed to each of them, not to the first alone:
+    (B, latent + classes) -> (B, 1, 28, 28) logits, the one-hot class in the last ``classes`` columns.
+
+    Fed only at the input, the class can fade on its way through a decoder that learned to lean on z
+    (a CVAE with a wide code keeps the class in z too); at every layer each stage sees it again."""
+
+    def __init__(self, latent_dim: int, classes: int, channels: int, hidden: int):
+        super().__init__()
+        self.classes = classes
+        self.dense1 = nn.Linear(latent_dim + classes, hidden)
+        self.dense2 = nn.Linear(hidden + classes, 2 * channels * 49)
+        self.channels = channels
+        self.up1 = nn.ConvTranspose2d(2 * channels + classes, channels, 4, stride=2, padding=1)   # (B, c, 14, 14)
+        self.up2 = nn.ConvTranspose2d(channels + classes, 1, 4, stride=2, padding=1)              # (B, 1, 28, 28)
+
+    def forward(self, z_and_class):
+        one_hot = z_and_class[:, -self.classes:]
+        h = F.relu(self.dense1(z_and_class))
+        h = F.relu(self.dense2(torch.cat([h, one_hot], dim=1)))
+        h = h.view(-1, 2 * self.channels, 7, 7)
+        h = F.relu(self.up1(torch.cat([h, class_planes(one_hot, 7)], dim=1)))
+        return self.up2(torch.cat([h, class_planes(one_hot, 14)], dim=1))
+
+
+def class_planes(y_one_hot: torch.Tensor, size: int = 28) -> torch.Tensor:
+    """(B, C) one-hot -> (B, C, size, size): the condition as extra image channels."""
+    return y_one_hot[:, :, None, None].expand(-1, -1, size, size)
 
 
 def bce_per_image(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

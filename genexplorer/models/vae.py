@@ -5,15 +5,20 @@ from dataclasses import dataclass
 
 import torch
 
-from .base import ConvDecoder, ConvEncoder, ConvNetConfig, GenerativeModel, bce_per_image, class_planes
+from .base import ClassEveryLayerDecoder, ConvDecoder, ConvEncoder, ConvNetConfig, GenerativeModel, bce_per_image, class_planes
 
 
 @dataclass
 class VAEConfig(ConvNetConfig):
     beta: float = 1.0   # weight of the KL term (beta-VAE, Higgins et al. 2017); 1 is the ELBO
+    class_every_layer: bool = False   # conditional only: the class fed to every decoder layer, not its input alone
 
     def validate(self) -> None:
         super().validate()
+        if self.class_every_layer and not self.conditional:
+            raise ValueError("class_every_layer feeds the class to the decoder: only a conditional model has one")
+        if self.class_every_layer and self.blocks:
+            raise ValueError("class_every_layer is a decoder of its own, without residual blocks")
         if not 0.0 <= self.beta <= 100.0:
             raise ValueError(f"beta must be in [0, 100], got {self.beta}")
 
@@ -32,8 +37,11 @@ class VAE(GenerativeModel):
         super().__init__(config)
         extra = config.num_classes if config.conditional else 0
         # The encoder outputs mu and logvar side by side.
-        self.encoder = ConvEncoder(1 + extra, config.channels, config.hidden, 2 * config.latent_dim)
-        self.decoder = ConvDecoder(config.latent_dim + extra, config.channels, config.hidden)
+        self.encoder = ConvEncoder(1 + extra, config.channels, config.hidden, 2 * config.latent_dim, config.blocks)
+        if config.class_every_layer:
+            self.decoder = ClassEveryLayerDecoder(config.latent_dim, extra, config.channels, config.hidden)
+        else:
+            self.decoder = ConvDecoder(config.latent_dim + extra, config.channels, config.hidden, config.blocks)
 
     def posterior(self, x, y=None):
         """q(z | x): (mu, logvar), each (B, latent_dim)."""

@@ -74,11 +74,13 @@ def run_choices() -> list[tuple[str, str]]:
 @common.user_errors
 def on_start(name, family, dataset, zip_file, latent_dim, epochs, batch_size, lr, seed, beta, noise, noise_level,
              device, overwrite, processes=1, architecture="conv", hidden=512, code_activation="linear", l1=0.0,
-             adversarial_weight=None, bottleneck="dense", augment="none", lr_schedule="constant", ema=None):
+             adversarial_weight=None, bottleneck="dense", augment="none", lr_schedule="constant", ema=None, blocks=0,
+             class_every_layer=False, font_digits=False):
     """Queue a run; -> (runs dropdown update, message). architecture to l1 are the autoencoder zoo's settings
     (AE and DAE only): a dense network's hidden width (0: one layer each way), the code's activation, its L1 weight;
     bottleneck is the context encoder's; augment ("none", "geometry", "handwriting") and lr_schedule ("constant",
-    "cosine") any family's; ema (empty: off) the GANs' averaged generator."""
+    "cosine") any family's; ema (empty: off) the GANs' averaged generator; blocks the conv AE/DAE/VAE/CVAE's residual
+    blocks per resolution; class_every_layer the CVAE's decoder; font_digits adds the font digits to mnist."""
     if dataset == "fashion":
         data.fashion_folder("train")   # not installed: say how to install it now, not when the run fails
     if dataset == "zip" and not zip_file:
@@ -101,6 +103,12 @@ def on_start(name, family, dataset, zip_file, latent_dim, epochs, batch_size, lr
         settings["lr_schedule"] = lr_schedule
     if family in GAN_KINDS and ema not in (None, "", 0):
         settings["ema"] = _number(ema, "EMA decay", 0, 0.99999)
+    if family in ("ae", "dae", "vae", "cvae") and blocks not in (None, "", 0):
+        settings["blocks"] = _int(blocks, "residual blocks")
+    if family == "cvae" and class_every_layer:
+        settings["class_every_layer"] = True
+    if font_digits:
+        settings["font_digits"] = True
     if family in ("ae", "dae"):
         settings.update(architecture=architecture or "conv", code_activation=code_activation or "linear",
                         l1=_number(l1, "L1 weight", 0, 100))
@@ -286,6 +294,13 @@ def build(tab: gr.Tab) -> None:
                                           elem_id="ge-train-lr-schedule")
                 ema = gr.Number(None, minimum=0, maximum=0.99999, label="GANs: keep the generator averaged over the "
                                 "steps (EMA decay, e.g. 0.999; empty: the last weights)", elem_id="ge-train-ema")
+            with gr.Row():
+                blocks = gr.Number(0, precision=0, minimum=0, maximum=8, label="Conv AE / DAE / VAE / CVAE: residual "
+                                   "blocks per resolution (0: the small nets; deeper is slower)", elem_id="ge-train-blocks")
+                class_every_layer = gr.Checkbox(False, label="CVAE: the class at every decoder layer",
+                                                elem_id="ge-train-class-every-layer")
+                font_digits = gr.Checkbox(False, label="Digits: add the 5,519 font digits (1s with a flag, 7s with "
+                                          "a bar)", elem_id="ge-train-font-digits")
             device = gr.Dropdown(jobs.available_devices(), value="auto", label="Device", elem_id="ge-train-device")
             gpus = gpu_count()
             # Data-parallel training (torchrun, DistributedDataParallel) pays with more than one GPU.
@@ -312,7 +327,8 @@ def build(tab: gr.Tab) -> None:
     dataset.change(lambda d: gr.update(visible=d == "zip"), dataset, zip_file, api_name=False)
     start.click(on_start, [name, family, dataset, zip_file, latent_dim, epochs, batch_size, lr, seed, beta, noise,
                            noise_level, device, overwrite, processes, architecture, hidden, code_activation, l1,
-                           adversarial_weight, bottleneck, augment, lr_schedule, ema],
+                           adversarial_weight, bottleneck, augment, lr_schedule, ema, blocks, class_every_layer,
+                           font_digits],
                 [run, message], api_name="train_start").then(
         on_view, run, view_outputs, api_name=False)
     cancel.click(on_cancel, run, message, api_name="train_cancel")
