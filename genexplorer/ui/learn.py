@@ -52,7 +52,11 @@ the same $z$ with a different $y$ keeps the style and changes the class. *If* th
 label: with a 16-d code the digits' CVAE also stored some of the class in $z$, and a prior sample asked for a 1
 came out lying flat, read as another digit (88 % of its samples were the asked digit). The shipped digits CVAE has
 a 4-d code and $\beta = 3$, too little room for the class, and draws the asked digit 99 % of the time (its
-reconstructions are blurrier: the lesson's price).
+reconstructions are blurrier: the lesson's price). The shipped Fashion CVAE keeps its 16-d code and instead feeds
+the class to *every* decoder layer (beside the dense layers' inputs, as extra planes beside the convolutions'), so the
+class cannot fade on its way through: its samples read as the asked class 85.5 % of the time instead of 82.0 %. The
+rest are mostly sandals drawn so blurred they pass for boots or sneakers, and shirts, which the classifier reads right
+on only 71 % of the *real* test shirts: the VAE's blur, not the condition, is the limit there.
 
 ### GAN (DCGAN): see it on **Generate**, **Interpolate** (the tour) and **Latent sliders**
 A generator $G$ maps noise $z \sim \mathcal{N}(0, I)$ to images; a discriminator $D$ tells real from fake.
