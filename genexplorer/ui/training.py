@@ -294,9 +294,9 @@ def build(tab: gr.Tab) -> None:
                                           elem_id="ge-train-lr-schedule")
                 ema = gr.Number(None, minimum=0, maximum=0.99999, label="GANs: keep the generator averaged over the "
                                 "steps (EMA decay, e.g. 0.999; empty: the last weights)", elem_id="ge-train-ema")
+            blocks = gr.Number(0, precision=0, minimum=0, maximum=8, label="Conv AE, DAE, VAE, CVAE: residual blocks per "
+                               "resolution (0: the small nets; more: deeper and slower)", elem_id="ge-train-blocks")
             with gr.Row():
-                blocks = gr.Number(0, precision=0, minimum=0, maximum=8, label="Conv AE / DAE / VAE / CVAE: residual "
-                                   "blocks per resolution (0: the small nets; deeper is slower)", elem_id="ge-train-blocks")
                 class_every_layer = gr.Checkbox(False, label="CVAE: the class at every decoder layer",
                                                 elem_id="ge-train-class-every-layer")
                 font_digits = gr.Checkbox(False, label="Digits: add the 5,519 font digits (1s with a flag, 7s with "
