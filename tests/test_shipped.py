@@ -136,7 +136,9 @@ ZOO = [f"{dataset}-{role}" for dataset in ("mnist", "fashion") for role in ("pca
 @pytest.mark.parametrize("name", ZOO)
 def test_the_shipped_autoencoder_zoo_teaches_its_lessons(name):
     """Complete and loadable; the overcomplete code is wider than the picture and copies a shifted picture better
-    than the undercomplete conv AE; the sparse one has the same width but few active units."""
+    than the undercomplete dense AE trained on the same pictures (the digits' conv AE saw moved digits in training,
+    so a shifted digit is like its data: it is no witness of copying); the sparse one has the same width but few
+    active units."""
     dataset = name.split("-")[0]
     model = gx.load(name)
     config = checkpoints.read_config(checkpoints.resolve(name))
@@ -147,7 +149,7 @@ def test_the_shipped_autoencoder_zoo_teaches_its_lessons(name):
     moved[..., 5:] = x[..., :-5]
     with torch.no_grad():
         error = float((model.reconstruct(x) - x).pow(2).mean())
-        conv_shifted = float((gx.load(f"{dataset}-ae").reconstruct(moved) - moved).pow(2).mean())
+        undercomplete_shifted = float((gx.load(f"{dataset}-ae-dense").reconstruct(moved) - moved).pow(2).mean())
         shifted = float((model.reconstruct(moved) - moved).pow(2).mean())
         z = model.encode(x)
     assert error < 0.05, "it rebuilds the test images"
@@ -156,7 +158,7 @@ def test_the_shipped_autoencoder_zoo_teaches_its_lessons(name):
     if name.endswith("ae-over") or name.endswith("ae-sparse"):
         assert model.latent_dim > 784 and model.config.architecture == "dense"
     if name.endswith("ae-over"):
-        assert shifted < conv_shifted, "the overcomplete code copies what it is given"
+        assert shifted < 0.5 * undercomplete_shifted, "the overcomplete code copies what it is given"
     if name.endswith("ae-sparse"):
         assert float((z > 1e-3).sum(1).float().mean()) < 0.15 * model.latent_dim, "most units stay at zero"
 

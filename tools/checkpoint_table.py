@@ -57,6 +57,14 @@ def main() -> None:
             notes.append(f"test accuracy {100 * metrics['test_accuracy']:.1f}%")
         if config["kind"] in ("vae", "cvae") and model_config.get("beta", 1.0) != 1.0:
             notes.append(f"beta {model_config['beta']:g}")
+        if model_config.get("blocks"):
+            notes.append(f"{model_config['blocks']} residual block(s) per resolution")
+        if model_config.get("class_every_layer"):
+            notes.append("the class at every decoder layer")
+        if training.get("font_digits"):
+            notes.append("with the font digits")
+        if training.get("augment"):
+            notes.append(f"{training['augment']} variation")
         if training.get("lr_schedule", "constant") != "constant":
             notes.append(f"{training['lr_schedule']} learning rate")
         if training.get("ema"):
