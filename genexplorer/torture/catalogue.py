@@ -59,9 +59,11 @@ def _digit(size: int = 112) -> np.ndarray:
 def _train(name="mnist-tort-bad", family="vae", dataset="mnist", zip_file=None, latent=2, epochs=1, batch=128, lr=0,
            seed=0, beta=1.0, noise="mixed", noise_level=0.5, device="cpu", overwrite=False, processes=1,
            architecture="conv", hidden=512, code="linear", l1=0.0, adversarial=None, bottleneck="dense",
-           augment="none", lr_schedule="constant", ema=None) -> tuple:
+           augment="none", lr_schedule="constant", ema=None, blocks=0, class_every_layer=False,
+           font_digits=False) -> tuple:
     return (name, family, dataset, zip_file, latent, epochs, batch, lr, seed, beta, noise, noise_level, device, overwrite,
-            processes, architecture, hidden, code, l1, adversarial, bottleneck, augment, lr_schedule, ema)
+            processes, architecture, hidden, code, l1, adversarial, bottleneck, augment, lr_schedule, ema, blocks,
+            class_every_layer, font_digits)
 
 
 UPLOAD_SETUP = ("upload", (File("digit.png"), "mnist"))
@@ -203,6 +205,11 @@ CATALOGUE: list[BadInput] = [
     BadInput("train: GAN EMA decay 1.5", "train_start", _train(family="gan", ema=1.5), match="maximum|EMA"),
     BadInput("train: GAN EMA decay -0.5", "train_start", _train(family="gan", ema=-0.5), match="minimum|EMA"),
     BadInput("train: GAN EMA decay NaN", "train_start", _train(family="gan", ema=NAN), match="EMA|finite|number", raw=True),
+    BadInput("train: 9 residual blocks", "train_start", _train(blocks=9), match="maximum|blocks"),
+    BadInput("train: -1 residual blocks", "train_start", _train(blocks=-1), match="minimum|blocks"),
+    BadInput("train: residual blocks NaN", "train_start", _train(blocks=NAN), match="whole number|finite", raw=True),
+    BadInput("train: font digits for Fashion", "train_start", _train(dataset="fashion", font_digits=True),
+             match="font digits|--font-digits|Fashion-MNIST"),
     BadInput("train: context adversarial weight 5", "train_start", _train(family="context", adversarial=5),
              match="adversarial weight"),
     BadInput("train: pix2pix adversarial weight -1", "train_start", _train(family="pix2pix", adversarial=-1),
