@@ -821,7 +821,8 @@ def _fit(settings: TrainSettings, where: Distributed, started: float, out: Path,
     test_images, test_labels = load_dataset(settings.dataset, "test", data_dir=settings.data_dir)
     if settings.font_digits:
         font_images, font_labels = load_font_digits()
-        train_images, train_labels = np.concatenate([train_images, font_images]), np.concatenate([train_labels, font_labels])
+        train_images = np.concatenate([train_images, font_images])
+        train_labels = np.concatenate([train_labels, font_labels])
     num_classes = max(len(info.class_names), int(train_labels.max()) + 1)
     # These datasets are small: keep them on the device whole, no DataLoader round trips.
     train_x = torch.from_numpy(train_images).to(device)

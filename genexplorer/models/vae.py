@@ -5,7 +5,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .base import ClassEveryLayerDecoder, ConvDecoder, ConvEncoder, ConvNetConfig, GenerativeModel, bce_per_image, class_planes
+from .base import (ClassEveryLayerDecoder, ConvDecoder, ConvEncoder, ConvNetConfig, GenerativeModel, bce_per_image,
+                   class_planes)
 
 
 @dataclass
