@@ -15,8 +15,8 @@ moved a little (shifted, turned, scaled), so a moved digit *is* like its trainin
 as well as the overcomplete one; the Fashion conv AE, trained on the pictures as they are, does not. Yet the
 overcomplete AE does not copy **pure noise**: capacity to copy is not having learned to. Noise lives in directions
 no training picture had, where nothing was learned, so it fails there like the others (measured in BENCHMARKS.md).
-The *sparse* AE has the same width, but its L1 penalty keeps most units at exactly zero (the grids: bright = active). The dense AE sees 784 separate pixels, the conv AE local patterns:
-move the picture and compare."""
+The *sparse* AE has the same width, but its L1 penalty keeps most units at exactly zero (the grids: bright = active).
+The dense AE sees 784 separate pixels, the conv AE local patterns: move the picture and compare."""
 
 
 def _source_picture(source: str, current28, dataset: str, example_class, which):
