@@ -18,12 +18,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageFont
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from genexplorer.preprocess import BlankImageError, preprocess  # noqa: E402
+from make_handwriting import pen_glyph  # noqa: E402  (this folder: the same pen as the handwriting test's fonts)
 
 OUT = ROOT / "assets" / "font_digits.npz"
 FONT_GLOBS = ["/usr/share/fonts/truetype/sjfonts/*.ttf", "/usr/share/fonts/opentype/comic-neue/*.otf",
@@ -40,11 +41,7 @@ PER_FONT_DIGIT = 24
 
 def render(font: ImageFont.FreeTypeFont, digit: int, rng) -> np.ndarray | None:
     """One digit as a pen might draw it: the font's stroke thickened or thinned, turned and slanted a little."""
-    glyph = Image.new("L", (320, 320), 0)
-    width = int(rng.integers(0, 7))
-    ImageDraw.Draw(glyph).text((80, 40), str(digit), fill=255, font=font, stroke_width=width, stroke_fill=255)
-    if rng.random() < 0.25:
-        glyph = glyph.filter(ImageFilter.MinFilter(5))
+    glyph = pen_glyph(font, digit, rng)
     slant = float(rng.uniform(-0.25, 0.25))
     glyph = glyph.transform(glyph.size, Image.AFFINE, (1, slant, -slant * 160, 0, 1, 0), resample=Image.BICUBIC)
     glyph = glyph.rotate(float(rng.uniform(-12, 12)), resample=Image.BICUBIC)

@@ -46,6 +46,17 @@ def place(glyph: Image.Image, rng) -> np.ndarray:
     return np.asarray(canvas, dtype=np.uint8)
 
 
+def pen_glyph(font: ImageFont.FreeTypeFont, digit: int, rng) -> Image.Image:
+    """A digit of ``font``, white on a black 320x320 square, its stroke as a pen might draw it: the font's own,
+    thickened (stroke_width) or thinned (a min filter) as pens differ."""
+    glyph = Image.new("L", (320, 320), 0)
+    width = int(rng.integers(0, 7))
+    ImageDraw.Draw(glyph).text((80, 40), str(digit), fill=255, font=font, stroke_width=width, stroke_fill=255)
+    if rng.random() < 0.25:
+        glyph = glyph.filter(ImageFilter.MinFilter(5))
+    return glyph
+
+
 def from_optdigits(rng) -> tuple[list, list, list]:
     from sklearn.datasets import load_digits
 
@@ -68,12 +79,7 @@ def from_fonts(rng) -> tuple[list, list, list]:
         font = ImageFont.truetype(path, 160)
         for digit in range(10):
             for _ in range(PER_FONT_DIGIT):
-                glyph = Image.new("L", (320, 320), 0)
-                # stroke width: the font's own, thickened (stroke_width) or thinned (a min filter) as pens differ
-                width = int(rng.integers(0, 7))
-                ImageDraw.Draw(glyph).text((80, 40), str(digit), fill=255, font=font, stroke_width=width, stroke_fill=255)
-                if rng.random() < 0.25:
-                    glyph = glyph.filter(ImageFilter.MinFilter(5))
+                glyph = pen_glyph(font, digit, rng)
                 glyph = glyph.rotate(float(rng.uniform(-12, 12)), resample=Image.BICUBIC)
                 try:
                     images.append(place(glyph, rng))
