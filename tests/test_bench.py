@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from genexplorer import bench, quality
+from genexplorer.devtools import bench, quality
 
 SPEED_TABLES = ["Per model (in-process, one thread)", "Handler time (in-process, one thread)", "Start-up",
                 "Through the running app (gradio_client, each client its own session)"]
@@ -123,7 +123,7 @@ def test_the_zoo_section_measures_every_zoo_model_on_both_datasets(report):
 
 
 def test_the_image_to_image_section_has_every_filler_and_hole_and_the_translations(report):
-    from genexplorer import imagetoimage
+    from genexplorer.devtools import imagetoimage
 
     section = report.split(bench.IMAGE_TO_IMAGE_BEGIN, 1)[1].split(bench.IMAGE_TO_IMAGE_END, 1)[0]
     tables = tables_of(section)
@@ -147,7 +147,7 @@ def test_the_correlation_table_reads_real_run_logs(tmp_path):
     """Per-epoch losses against the per-epoch Frechet distance, from the train CLI's progress.jsonl."""
     import json
 
-    from genexplorer import gandynamics
+    from genexplorer.devtools import gandynamics
 
     wgan, gan = tmp_path / "wgan-log", tmp_path / "gan-log"
     for folder, records in ((wgan, [{"epoch": e, "test_frechet": 100 - 10 * e, "train_d_loss": -1 + 0.1 * e,
@@ -194,7 +194,7 @@ def test_classroom_traffic_is_answered_right(tmp_path):
 def test_a_students_answer_counts_as_theirs_within_one_grey_level_and_never_as_a_neighbours():
     import numpy as np
 
-    from genexplorer.classroom import same_answer
+    from genexplorer.devtools.classroom import same_answer
     from genexplorer.images import png_bytes
 
     mine = png_bytes(np.full((28, 28), 100, np.uint8))

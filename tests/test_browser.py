@@ -167,7 +167,7 @@ def test_a_pdf_renamed_png_gets_a_clear_message(page, tmp_path):
 def test_the_worst_uploads_in_a_real_browser_get_clear_messages(page, tmp_path):
     """From genexplorer.torture's catalogue: a 9000x9000 picture, a truncated PNG, an
     executable renamed .png; then a zip bomb as training data."""
-    from genexplorer import torture
+    from genexplorer.devtools import torture
 
     page.get_by_role("tab", name="Upload").click()
     for name, message in (("huge.png", "megapixels"), ("truncated.png", "damaged"), ("tool.png", "not a picture")):

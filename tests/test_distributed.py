@@ -94,7 +94,7 @@ def test_two_app_processes_share_one_checkpoints_and_runs_folder(tmp_path):
 
     from gradio_client import Client
 
-    from genexplorer import bench
+    from genexplorer.devtools import bench
 
     shared = tmp_path / "checkpoints"
     shared.mkdir()

@@ -109,7 +109,7 @@ def test_the_drawings_are_answered_in_a_child_process_as_in_the_server(app_url):
     student gets from it, bad requests included, is what the server's own draw_answers gives."""
     import time
 
-    from genexplorer.classroom import same_answer
+    from genexplorer.devtools.classroom import same_answer
 
     deadline = time.monotonic() + 90
     while not live.DRAW_PROCESS.ready and time.monotonic() < deadline:

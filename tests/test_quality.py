@@ -2,8 +2,9 @@
 import pytest
 import torch
 
-from genexplorer import explore, quality
-from genexplorer.quality import Table
+from genexplorer import explore
+from genexplorer.devtools import quality
+from genexplorer.devtools.quality import Table
 from genexplorer.metrics import frechet_distance, importance_weighted_nll, masked_psnr, median_filter, psnr
 from genexplorer.models import build
 from genexplorer.models.vae import gaussian_kl

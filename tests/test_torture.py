@@ -6,7 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from genexplorer import checkpoints, torture
+from genexplorer import checkpoints
+from genexplorer.devtools import torture
 
 
 @pytest.fixture(scope="module")

@@ -50,7 +50,7 @@ def ship(run: Path, name: str, *, half: bool = False, root: Path = ROOT / "check
     if model.kind in ENCODER_KINDS and not (staging / checkpoints.LATENT_MAP_FILE).exists():
         # A run trained with --no-latent-maps (quicker experiments): the app's Latent map tab needs them.
         from safetensors.torch import save_file as save_tensors
-        from genexplorer.quality import load_split
+        from genexplorer.devtools.quality import load_split
         from genexplorer.train import latent_maps
 
         test = load_split(config["dataset"], "test")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 HOST = "127.0.0.1"
 
 
@@ -209,7 +209,7 @@ class App:
 
 
 def copy_checkpoints(target: Path) -> Path:
-    from .. import checkpoints
+    from ... import checkpoints
 
     target.mkdir(parents=True, exist_ok=True)
     for name in checkpoints.list_checkpoints(checkpoints.CHECKPOINTS_DIR):

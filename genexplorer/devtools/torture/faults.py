@@ -30,7 +30,7 @@ def tiny_dataset_zip(path: Path, *, train: int = 256, test: int = 64) -> Path:
     small enough that an epoch takes a second, for fault runs that must reach a save quickly."""
     import struct
 
-    from ..data import load_dataset
+    from ...data import load_dataset
 
     def idx(array: np.ndarray) -> bytes:
         kind = 0x08  # unsigned bytes
@@ -101,7 +101,7 @@ def checkpoint_fingerprint(folder: Path) -> dict[str, str]:
 def loads_and_decodes(folder: Path) -> bool:
     import torch
 
-    from .. import checkpoints
+    from ... import checkpoints
 
     model = checkpoints.load(folder)
     with torch.inference_mode():
@@ -247,7 +247,7 @@ def fault_missing_fashion(app: App) -> dict:
 def fault_queue_cap(app: App) -> dict:
     """More runs than the queue holds: the extra one is refused with a message, and
     cancelling clears them."""
-    from ..jobs import MAX_QUEUED
+    from ...jobs import MAX_QUEUED
 
     runs, refused = [], None
     for index in range(MAX_QUEUED + 1):

@@ -29,7 +29,7 @@ class UserPlan:
 
 
 def user_plans(users: int) -> list[UserPlan]:
-    from ..explore import examples
+    from ...explore import examples
 
     pictures = [image for image, _ in examples("mnist", per_class=max(1, -(-users // 10)), offset=5)]
     plans = []

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .metrics import frechet_distance
+from ..metrics import frechet_distance
 from .quality import Table, _pct, load_or_note, readable_test_sets, samples_of, worst_class
-from .toy import PRESETS, ToyGAN
+from ..toy import PRESETS, ToyGAN
 
 # The loss curve whose fall should mean better pictures, per family: the WGAN critic's loss is minus its
 # Wasserstein estimate; a DCGAN has two losses, neither of which should track quality.

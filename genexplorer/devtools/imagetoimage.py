@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import torch
 
-from . import explore
-from .edges import edges, is_blank
-from .metrics import frechet_distance, masked_psnr
-from .models.context import random_holes
+from .. import explore
+from ..edges import edges, is_blank
+from ..metrics import frechet_distance, masked_psnr
+from ..models.context import random_holes
 from .quality import Split, Table, _batched, _pct, load_or_note, load_split, readable_test_sets, samples_of
 
 HOLES = (("centre", "centred 14x14 hole"), ("bottom", "bottom half missing"),
@@ -42,9 +42,9 @@ def rim_reader(train: Split, hidden: torch.Tensor, *, epochs: int, seed: int = 0
     how often filled pictures can be read right (an estimate: a better-trained reader of the rim may do more)."""
     import torch.nn.functional as F
 
-    from .models import build
-    from .models.classifier import random_shift
-    from .train import lr_factor, set_learning_rate
+    from ..models import build
+    from ..models.classifier import random_shift
+    from ..train import lr_factor, set_learning_rate
 
     torch.manual_seed(seed)
     model = build("classifier", {"num_classes": 10, "channels": channels}).train()

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -59,10 +59,10 @@ def model_speed(repeats: int) -> list[list[str]]:
     import torch
 
     torch.set_num_threads(1)  # as app.py runs them
-    from .models import GAN_KINDS
-    from .data import load_dataset
-    from .images import png_bytes
-    from .ui import common, sliders
+    from ..models import GAN_KINDS
+    from ..data import load_dataset
+    from ..images import png_bytes
+    from ..ui import common, sliders
 
     rng = np.random.default_rng(0)
     rows = []
@@ -94,7 +94,7 @@ def drawing_payload() -> str:
     """A drawn 7 as the canvas sends it."""
     from PIL import Image, ImageDraw
 
-    from .ui.canvas import encode_payload
+    from ..ui.canvas import encode_payload
 
     canvas = Image.new("L", (112, 112), 0)
     ImageDraw.Draw(canvas).line([(30, 20), (80, 20), (45, 95)], fill=255, width=8)
@@ -106,7 +106,7 @@ def handler_speed(repeats: int) -> list[tuple[str, dict]]:
     import torch
 
     torch.set_num_threads(1)
-    from .ui import draw, interpolate
+    from ..ui import draw, interpolate
 
     payload = drawing_payload()
     fewer = max(10, repeats // 4)
@@ -558,7 +558,8 @@ def lab_rate(result: dict, seconds: float) -> str:
 
 def classroom_section(*, quick: bool) -> str:
     """Browser-like classroom traffic (genexplorer/classroom.py) against `python app.py`, class by class."""
-    from . import classroom, precision
+    from .. import precision
+    from . import classroom
 
     sizes, seconds = (CLASSROOM_QUICK_SIZES, 4.0) if quick else (CLASSROOM_SIZES, 40.0)
     port = free_port()
@@ -610,11 +611,11 @@ ZOO_BEGIN, ZOO_END = "<!-- zoo: begin -->", "<!-- zoo: end -->"
 def zoo_section(*, quick: bool) -> str:
     import torch
 
-    from . import zoo
+    from .zoo_table import zoo_table
 
     torch.set_num_threads(1)
     command = "python -m genexplorer.bench --only zoo" + (" --quick" if quick else "")
-    table = zoo.zoo_table(200 if quick else 2000)
+    table = zoo_table(200 if quick else 2000)
     return (f"{ZOO_BEGIN}\n## The autoencoder zoo\n\nCommand: `{command}`  \nDate: {datetime.date.today()}  \n"
             f"Machine: {machine()}\n\n### {table.title}\n\n{table.markdown()}\n{ZOO_END}")
 

@@ -42,7 +42,7 @@ Z16 = (0.0,) * 16
 
 
 def _payload(pixels) -> str:
-    from ..ui.canvas import encode_payload
+    from ...ui.canvas import encode_payload
 
     return encode_payload(np.asarray(pixels, dtype=np.uint8))
 

@@ -18,12 +18,12 @@ from typing import Callable
 import torch
 from torch import nn
 
-from . import checkpoints, explore
-from .data import DatasetError, dataset_info, load_dataset
-from .metrics import frechet_distance, importance_weighted_nll, masked_psnr, median_filter, psnr, ssim
-from .models import GenerativeModel, VAE, VAEConfig, build
-from .noise import add_noise
-from .train import _encoder_step, _gan_step, _optimizers, evaluate
+from .. import checkpoints, explore
+from ..data import DatasetError, dataset_info, load_dataset
+from ..metrics import frechet_distance, importance_weighted_nll, masked_psnr, median_filter, psnr, ssim
+from ..models import GenerativeModel, VAE, VAEConfig, build
+from ..noise import add_noise
+from ..train import _encoder_step, _gan_step, _optimizers, evaluate
 
 DATASETS = ("mnist", "fashion")
 DENOISING = (("gaussian", 0.1), ("gaussian", 0.3), ("gaussian", 0.5), ("salt_pepper", 0.2), ("masking", 0.5))

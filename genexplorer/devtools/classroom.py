@@ -67,7 +67,7 @@ class Traffic:
 
 
 def make_traffic() -> Traffic:
-    from .ui.canvas import encode_payload
+    from ..ui.canvas import encode_payload
 
     draw_bodies, draw_events, slide_bodies, slide_events = [], [], [], []
     for variant in range(VARIANTS):
