@@ -1,0 +1,5 @@
+import sys
+
+from genexplorer.devtools.torture.__main__ import main
+
+sys.exit(main())
