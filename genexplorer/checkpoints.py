@@ -21,7 +21,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from . import __version__
+from .version import __version__
 from .models import GenerativeModel, build
 
 CHECKPOINTS_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
