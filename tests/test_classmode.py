@@ -105,7 +105,7 @@ def test_a_class_from_start_to_export(room, judge, clock):
     ada = room.join({"code": f"  {code.lower()} ", "name": "Ada"})
     bob = room.join({"code": code, "name": ""})
     assert (ada["name"], bob["name"]) == ("Ada", "student 2")
-    drawn = room.drawing(ada["student_token"], drawn_seven())
+    drawn = room.draw(ada["student_token"], drawn_seven())
     assert drawn["label"] == "7" and drawn["probability"] == pytest.approx(0.91)
     assert drawn["image"].startswith("data:image/png;base64,") and drawn["map"] == [1.0, -0.5]
     assert drawn["score"] is None and judge.calls == 1
@@ -121,7 +121,7 @@ def test_a_class_from_start_to_export(room, judge, clock):
     ended = room.end({"code": code}, teacher)
     assert ended["ended"] == clock.now
     with pytest.raises(Ended, match="has ended"):
-        room.drawing(ada["student_token"], drawn_seven())
+        room.draw(ada["student_token"], drawn_seven())
     with pytest.raises(Ended):
         room.join({"code": code, "name": "Cy"})
     with pytest.raises(Ended):
@@ -139,7 +139,7 @@ def test_a_class_from_start_to_export(room, judge, clock):
 def test_wal_is_on_and_a_second_store_sees_committed_drawings(tmp_path, room, store):
     code, teacher = start(room)
     token = room.join({"code": code, "name": "Ada"})["student_token"]
-    room.drawing(token, drawn_seven())
+    room.draw(token, drawn_seven())
     assert store.journal_mode() == "wal"
     other = ClassStore(tmp_path)
     try:
@@ -260,17 +260,17 @@ def test_caps_have_clear_messages(tmp_path, clock, judge):
     with pytest.raises(Conflict, match=f"class {code} is full: it has 2 students"):
         room.join({"code": code, "name": "Cy"})
     for _ in range(3):
-        room.drawing(ada, drawn_seven())
+        room.draw(ada, drawn_seven())
     calls = judge.calls
     with pytest.raises(TooFast, match="at most 3 drawings a minute") as refused:
-        room.drawing(ada, drawn_seven())
+        room.draw(ada, drawn_seven())
     assert refused.value.status == 429 and 1 <= refused.value.retry_after_s <= 60
     assert judge.calls == calls, "a refused drawing costs no model time"
     clock.now += 61
-    room.drawing(ada, drawn_seven())
-    room.drawing(bob, drawn_seven())
+    room.draw(ada, drawn_seven())
+    room.draw(bob, drawn_seven())
     with pytest.raises(Conflict, match="has 5 drawings, the most one class keeps"):
-        room.drawing(bob, drawn_seven())
+        room.draw(bob, drawn_seven())
     board = room.board(code, teacher)
     assert (board["shown"], board["total"]) == (1, 2)
     assert board["note"] == "the board shows the first 1 of 2 students"
@@ -312,9 +312,9 @@ def test_names_are_kept_as_typed_escaped_on_output_and_unique(room):
         room.join({"code": code, "name": evil[:24].upper()})
     room.join({"code": code, "name": "student 2"})
     assert room.join({"code": code, "name": "  "})["name"] == "student 3", "a taken 'student N' is skipped"
-    drawing = room.drawing(joined["student_token"], drawn_seven())
+    drawing = room.draw(joined["student_token"], drawn_seven())
     room.challenge({"code": code, "challenge": {"kind": "read_as", "target": 7}}, teacher)
-    room.drawing(joined["student_token"], drawn_seven())
+    room.draw(joined["student_token"], drawn_seven())
     room.spotlight({"code": code, "drawing_id": drawing["id"]}, teacher)
     board = room.board(code, teacher)
     state = room.state(joined["student_token"])
@@ -342,7 +342,7 @@ def test_tokens_work_only_in_their_own_class(room):
     code_b, teacher_b = start(room)
     ada = room.join({"code": code_a, "name": "Ada"})["student_token"]
     bob = room.join({"code": code_b, "name": "Bob"})["student_token"]
-    in_b = room.drawing(bob, drawn_seven())
+    in_b = room.draw(bob, drawn_seven())
     for token in (None, "", "guess", teacher_b, ada, teacher_a + "x", 7):
         with pytest.raises(Forbidden, match="only the teacher who started this class"):
             room.board(code_a, token)
@@ -415,12 +415,12 @@ def test_the_board_ranks_drawings_made_under_the_current_challenge(room, judge):
     code, teacher = start(room)
     ada, bob, cy = (room.join({"code": code, "name": n})["student_token"] for n in ("Ada", "Bob", "Cy"))
     judge.probabilities = [0.0] * 9 + [0.99]
-    room.drawing(cy, drawn_seven())          # before the challenge: does not count
+    room.draw(cy, drawn_seven())          # before the challenge: does not count
     answer = room.challenge({"code": code, "challenge": {"kind": "fool", "drawn": 4, "target": 9}}, teacher)
     assert answer["challenge"]["prompt"] == "Fool the classifier: draw a 4 it reads as 9"
     for token, p in ((ada, 0.4), (bob, 0.8), (ada, 0.6)):
         judge.probabilities = [0.0] * 9 + [p]
-        assert room.drawing(token, drawn_seven())["score"] == pytest.approx(p)
+        assert room.draw(token, drawn_seven())["score"] == pytest.approx(p)
     board = room.board(code, teacher)
     assert [(r["rank"], r["name"], round(r["score"], 2)) for r in board["ranking"]] == [(1, "Bob", 0.8), (2, "Ada", 0.6)]
     you = room.state(ada)["you"]
@@ -462,8 +462,8 @@ def test_bad_follow_states_are_refused(state, message):
 def test_spotlight_remove_and_pause(room, store):
     code, teacher = start(room)
     token = room.join({"code": code, "name": "Ada"})["student_token"]
-    first = room.drawing(token, drawn_seven())
-    second = room.drawing(token, drawn_seven())
+    first = room.draw(token, drawn_seven())
+    second = room.draw(token, drawn_seven())
     spot = room.spotlight({"code": code, "drawing_id": first["id"]}, teacher)["spotlight"]
     assert spot["id"] == first["id"] and spot["name"] == "Ada"
     assert room.state(token)["spotlight"]["id"] == first["id"]
@@ -478,10 +478,10 @@ def test_spotlight_remove_and_pause(room, store):
     assert room.board(code, teacher)["students"][0]["latest"] is None
     assert room.pause({"student_token": token, "paused": True}) == {"paused": True}
     with pytest.raises(Conflict, match="you paused sharing"):
-        room.drawing(token, drawn_seven())
+        room.draw(token, drawn_seven())
     assert room.board(code, teacher)["students"][0]["paused"] is True
     room.pause({"student_token": token, "paused": False})
-    room.drawing(token, drawn_seven())
+    room.draw(token, drawn_seven())
     with pytest.raises(ClassError, match="paused must be true or false"):
         room.pause({"student_token": token, "paused": "no"})
 
@@ -490,11 +490,11 @@ def test_empty_and_blank_drawings_are_refused(room, judge):
     code, _ = start(room)
     token = room.join({"code": code, "name": "Ada"})["student_token"]
     with pytest.raises(ClassError, match="the canvas is empty"):
-        room.drawing(token, None)
+        room.draw(token, None)
     faint = np.zeros((112, 112), np.uint8)
     faint[50, 50] = 3
     with pytest.raises(ClassError, match="blank"):
-        room.drawing(token, faint)
+        room.draw(token, faint)
     assert judge.calls == 0
 
 
@@ -503,7 +503,7 @@ def test_a_failing_model_gives_a_clear_503(room, judge):
     token = room.join({"code": code, "name": "Ada"})["student_token"]
     judge.position = (float("nan"), 0.0)
     with pytest.raises(ClassError, match="not finite") as refused:
-        room.drawing(token, drawn_seven())
+        room.draw(token, drawn_seven())
     assert refused.value.status == 503
 
 
@@ -522,7 +522,7 @@ def test_export_csv_zip_and_board(room, judge):
     evil = room.join({"code": code, "name": "=cmd|' /C calc'!A0"})["student_token"]
     ada = room.join({"code": code, "name": "Ada"})["student_token"]
     room.challenge({"code": code, "challenge": {"kind": "read_as", "target": 7}}, teacher)
-    drawings = [room.drawing(token, drawn_seven()) for token in (evil, ada, ada)]
+    drawings = [room.draw(token, drawn_seven()) for token in (evil, ada, ada)]
     csv_bytes, media_type, name = room.export(code, teacher, "csv")
     assert media_type.startswith("text/csv") and name == f"class-{code}.csv"
     rows = list(csv.DictReader(io.StringIO(csv_bytes.decode("utf-8-sig"))))
@@ -553,7 +553,7 @@ def test_the_shipped_checkpoints_judge_a_drawn_seven(tmp_path):
     code, teacher = start(room)
     token = room.join({"code": code, "name": "Ada"})["student_token"]
     room.challenge({"code": code, "challenge": {"kind": "empty_map"}}, teacher)
-    drawn = room.drawing(token, drawn_seven())
+    drawn = room.draw(token, drawn_seven())
     assert drawn["label"] == "7" and drawn["probability"] > 0.5
     assert sum(drawn["probabilities"]) == pytest.approx(1.0, abs=1e-4)
     assert 0 < drawn["rebuild_error"] < 0.1

@@ -2,9 +2,8 @@
 
 Each method takes what a request carries (its JSON body as a dict, the token from its header) and either
 answers or raises a ``store.ClassError`` whose message is for the person and whose ``status`` is the HTTP code.
-Names are HTML-escaped in every answer. The drawings come already decoded from the canvas payload (uint8
-(H, W), white ink on black); they are made into the dataset's 28x28 input here, then read by the class's
-``Judge``.
+Names are HTML-escaped in every answer. A drawing arrives as the Draw tab's canvas payload
+(``canvas_payload``), is made into the dataset's 28x28 input here, then read by the class's ``Judge``.
 """
 from __future__ import annotations
 
@@ -18,6 +17,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..canvas_payload import CanvasError, decode_payload
 from ..data import DATASETS, dataset_info
 from ..images import png_bytes
 from ..preprocess import BlankImageError, preprocess
@@ -105,7 +105,7 @@ def _drawing_id(body: dict, *, allow_none: bool = False) -> int | None:
     value = body.get("drawing_id")
     if value is None and allow_none:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value < 2 ** 63:   # SQLite's integers
         raise ClassError("drawing_id must be the number of a drawing on the board" + (" (or null)" * allow_none))
     return value
 
@@ -237,9 +237,20 @@ class ClassRoom:
         return {"student_token": token, "name": html.escape(student.name), "code": info.code,
                 "dataset": info.dataset}
 
-    def drawing(self, student_token, picture: np.ndarray | None) -> dict:
-        """A student's drawing (uint8 (H, W) from the canvas, white ink on black; None: an empty canvas)
-        -> the stored drawing with its reading and its score under the current challenge."""
+    def drawing(self, body: dict) -> dict:
+        """{"student_token", "payload": the canvas payload} -> the stored drawing (see ``draw``)."""
+        payload = body.get("payload")
+        if not isinstance(payload, str):
+            raise ClassError("payload must be the canvas data, a JSON string as the Draw tab sends it")
+        try:
+            picture = decode_payload(payload)
+        except CanvasError as exc:
+            raise ClassError(str(exc)) from None
+        return self.draw(body.get("student_token"), picture)
+
+    def draw(self, student_token, picture: np.ndarray | None) -> dict:
+        """A student's drawing (uint8 (H, W), white ink on black; None: an empty canvas) -> the stored drawing
+        with its reading and its score under the current challenge."""
         student, info = self.store.check_can_draw(student_token)
         if picture is None:
             raise ClassError("the canvas is empty: draw something first")

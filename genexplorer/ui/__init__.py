@@ -18,6 +18,7 @@ gradio_fixes.apply()
 
 from . import common, complete, draw, ganlab, generate, interpolate, learn, live, maps, noise, sketch, sliders, training, upload, zoo  # noqa: E402
 from .canvas import CANVAS_CSS  # noqa: E402
+from . import class_routes  # noqa: E402
 
 CSS = CANVAS_CSS + ganlab.LAB_CSS + """
 .ge-hidden { display: none !important; }
@@ -79,6 +80,7 @@ def launch(demo: gr.Blocks, *, block: bool = True, **kwargs):
     Returns launch()'s (app, local_url, share_url); with block=True, serves until stopped."""
     result = demo.launch(prevent_thread_lock=True, **LAUNCH_OPTIONS, **kwargs)
     live.add_routes(demo.app)
+    class_routes.add_class_routes(demo.app)
     if block:
         demo.block_thread()
     return result
