@@ -422,7 +422,8 @@ def test_the_board_ranks_drawings_made_under_the_current_challenge(room, judge):
         judge.probabilities = [0.0] * 9 + [p]
         assert room.draw(token, drawn_seven())["score"] == pytest.approx(p)
     board = room.board(code, teacher)
-    assert [(r["rank"], r["name"], round(r["score"], 2)) for r in board["ranking"]] == [(1, "Bob", 0.8), (2, "Ada", 0.6)]
+    ranking = [(r["rank"], r["name"], round(r["score"], 2)) for r in board["ranking"]]
+    assert ranking == [(1, "Bob", 0.8), (2, "Ada", 0.6)]
     you = room.state(ada)["you"]
     assert (round(you["score"], 2), you["rank"], you["ranked"]) == (0.6, 2, 2)
     assert room.state(cy)["you"]["score"] is None

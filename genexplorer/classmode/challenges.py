@@ -99,7 +99,8 @@ class Challenge:
         if extra:
             raise ChallengeError(f"a {kind} challenge takes {', '.join(sorted(wanted)) or 'nothing else'}, "
                                  f"not {', '.join(sorted(map(str, extra)))}")
-        fields = {name: _class_index(spec.get(name), name, class_names) for name in ("target", "drawn") if name in wanted}
+        fields = {name: _class_index(spec.get(name), name, class_names)
+                  for name in ("target", "drawn") if name in wanted}
         if kind == "rebuild":
             if spec.get("goal") not in REBUILD_GOALS:
                 raise ChallengeError(f"goal must be one of {', '.join(REBUILD_GOALS)}")

@@ -35,7 +35,7 @@ def _matching(pattern: str, what: str):
 
     def check(value):
         if not isinstance(value, str) or not compiled.fullmatch(value):
-            raise ClassError(f"{what}")
+            raise ClassError(what)
         return value
     return check
 
@@ -92,13 +92,6 @@ def check_follow_state(state) -> dict:
     if len(json.dumps(checked)) > FOLLOW_MAX_BYTES:
         raise ClassError(f"the state is larger than {FOLLOW_MAX_BYTES} bytes")
     return checked
-
-
-def _text(body: dict, key: str, what: str) -> str:
-    value = body.get(key)
-    if not isinstance(value, str) or not value:
-        raise ClassError(f"send {what} as {key!r}")
-    return value
 
 
 def _drawing_id(body: dict, *, allow_none: bool = False) -> int | None:
@@ -195,7 +188,8 @@ class ClassRoom:
             challenge = None if spec is None else Challenge.from_request(spec, _class_names(info))
         except ChallengeError as exc:
             raise ClassError(str(exc)) from None
-        return {"challenge": self._class_json(self.store.set_challenge(info.code, teacher_token, challenge))["challenge"]}
+        info = self.store.set_challenge(info.code, teacher_token, challenge)
+        return {"challenge": self._class_json(info)["challenge"]}
 
     def spotlight(self, body: dict, teacher_token) -> dict:
         """{"code", "drawing_id" or null} -> {"spotlight"}: the drawing every student's bar shows big."""
