@@ -16,6 +16,7 @@ import numpy as np
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 ASSETS_DIR = PACKAGE_ROOT / "assets"
+ASSETS_ENV_VAR = "GENEXPLORER_ASSETS"   # an installed package has no assets/ beside it: genexplorer/app.py sets this
 DEBIAN_FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 DATA_ENV_VAR = "GENEXPLORER_DATA"
 SPLITS = ("train", "test")
@@ -86,8 +87,13 @@ def load_font_digits():
     return _load_shipped("font_digits", "train")
 
 
+def assets_dir() -> Path:
+    """The shipped datasets' folder: $GENEXPLORER_ASSETS, else assets/ beside the package (the checkout)."""
+    return Path(os.environ.get(ASSETS_ENV_VAR) or ASSETS_DIR)
+
+
 def _load_shipped(stem: str, split: str):
-    path = ASSETS_DIR / f"{stem}.npz"
+    path = assets_dir() / f"{stem}.npz"
     if not path.exists():
         raise DatasetError(f"shipped dataset file {path} is missing: restore it with `git checkout -- assets/`")
     # allow_pickle=False: the file holds plain arrays only and must never run code.
