@@ -10,7 +10,10 @@ still run when the drag or the stroke ends, so the components, the per-user stat
 the API stay the truth, and the last picture painted is always the final value's.
 
 The routes are added to Gradio's own server after launch, behind its login check when
-``--auth`` is set; they take JSON, never paths, and cap the body size.
+``--auth`` is set; they take JSON, never paths, and cap the body size. Whatever a request gets
+wrong (not JSON, not an object, a field missing or unknown, a value of the wrong type, NaN, out of
+range, a checkpoint that is not there or cannot do what the route asks) is answered with a 4xx and
+{"error": message} for the page; only the server's own faults are a 500.
 """
 from __future__ import annotations
 
@@ -21,6 +24,8 @@ import json
 import logging
 import os
 import time
+from dataclasses import dataclass
+from typing import Callable
 
 import gradio as gr
 from fastapi import Depends, HTTPException, Request
@@ -29,46 +34,118 @@ from starlette.concurrency import run_in_threadpool
 
 from ..batching import ChildProcess, MicroBatcher
 from ..images import png_bytes
+from ..models import UnsupportedOperation
 from .. import pixels
 from . import common, draw, sketch, sliders
 
 PREFIX = "/genexplorer/live"
 MAX_BODY_BYTES = 300_000   # a 112x112 drawing is ~17 kB of JSON; a latent is a few hundred bytes
+MAX_NESTING = 4            # the page's bodies are an object of lists of numbers: 2 levels
+MAX_MESSAGE = 300          # characters of an error message: a message may quote what was sent
+TOO_DEEP = f"request is nested too deeply (at most {MAX_NESTING} levels)"
 DRAW_IMAGE_IDS = ["ge-seen", *(f"ge-recon-{role}" for role, _ in draw.ROLES)]
 log = logging.getLogger(__name__)
 
 
 class LiveRequestError(ValueError):
-    pass
+    """A request the routes refuse before any handler sees it; ``status`` is the HTTP status to answer."""
+
+    def __init__(self, message: str, *, status: int = 400):
+        super().__init__(message)
+        self.status = status
 
 
 def parse_body(body: bytes) -> dict:
+    """A request's bytes -> its JSON object, or LiveRequestError saying what is wrong with it."""
     if len(body) > MAX_BODY_BYTES:
-        raise LiveRequestError("request too large")
+        raise LiveRequestError(f"request too large (at most {MAX_BODY_BYTES:,} bytes)", status=413)
     try:
         request = json.loads(body)
+    except RecursionError:   # the parser's own recursion: thousands of [[[[
+        raise LiveRequestError(TOO_DEEP) from None
     except ValueError:
         raise LiveRequestError("request is not JSON") from None
     if not isinstance(request, dict):
-        raise LiveRequestError("request must be a JSON object")
+        raise LiveRequestError(f"request must be a JSON object, got {_json_type(request)}")
+    if _nesting(request) > MAX_NESTING:
+        raise LiveRequestError(TOO_DEEP)
     return request
+
+
+def _json_type(value) -> str:
+    """What JSON calls a parsed value's type (for messages): an object, an array, a number, ..."""
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+    return names.get(type(value), "a number")
+
+
+def _nesting(value) -> int:
+    """How many objects and lists deep ``value`` goes (stops counting past MAX_NESTING)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack and deepest <= MAX_NESTING:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is not None:
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+async def read_body(http_request: Request) -> bytes:
+    """The body as it streams in, no more than MAX_BODY_BYTES + 1 bytes of it: a huge post is never held whole
+    (parse_body then refuses it as too large)."""
+    body = bytearray()
+    async for chunk in http_request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            break
+    return bytes(body)
+
+
+def refusal(exc: BaseException) -> tuple[int, str] | None:
+    """What a request got wrong -> (HTTP status, message for the page): 422 when the model cannot do what the
+    route asks, 413 for a body too large, else 400. None for the server's own faults (a 500)."""
+    if isinstance(exc, LiveRequestError):
+        return exc.status, str(exc)
+    if isinstance(exc, RecursionError):   # thousands of [[[[ inside a string a handler parses (a canvas payload)
+        return 400, TOO_DEEP
+    if isinstance(exc, gr.Error):   # the handlers' messages; what they translated stays as the context
+        message, cause = exc.message, exc.__context__
+    elif isinstance(exc, common.USER_ERRORS):
+        message, cause = str(exc) or exc.__class__.__name__, exc
+    else:
+        return None
+    if len(message) > MAX_MESSAGE:   # a message quoting a huge value: keep its start and what it says at the end
+        message = message[:MAX_MESSAGE // 2] + " ... " + message[-MAX_MESSAGE // 2:]
+    return (422 if isinstance(cause, UnsupportedOperation) else 400), message
 
 
 def _data_url(picture) -> str | None:
     return None if picture is None else "data:image/png;base64," + base64.b64encode(png_bytes(picture)).decode("ascii")
 
 
+def _each_alone_if_failed(answer_batch: Callable[[list], list], requests: list) -> list:
+    """``answer_batch(requests)``; if the batch fails as a whole (a request passed the per-request checks and then
+    broke it, e.g. a PixelCNN asked to decode a slider's code), each request is answered on its own, so only the
+    request that broke it gets the error (as its answer) and its neighbours get their pictures."""
+    try:
+        return list(answer_batch(requests))
+    except Exception as exc:  # noqa: BLE001 - answered to the request that caused it
+        if len(requests) == 1:
+            return [exc]
+        return [_each_alone_if_failed(answer_batch, [request])[0] for request in requests]
+
+
 def slide_answers(requests: list[dict]) -> list:
     """A micro-batch of {"model", "label", "latent": [...], "values": [first sliders]} -> PNG bytes each."""
     return [answer if isinstance(answer, BaseException) else png_bytes(answer)
-            for answer in sliders.slide_pictures(requests)]
+            for answer in _each_alone_if_failed(sliders.slide_pictures, requests)]
 
 
 def draw_answers(requests: list[dict]) -> list:
     """A micro-batch of {"payload", "dataset", "cvae_class"} -> {"images": {elem_id: data URL or None}} each."""
     return [answer if isinstance(answer, BaseException) else
             {"images": {elem_id: _data_url(picture) for elem_id, picture in zip(DRAW_IMAGE_IDS, answer)}}
-            for answer in draw.live_pictures(requests)]
+            for answer in _each_alone_if_failed(draw.live_pictures, requests)]
 
 
 def _alone(answer_batch, request: dict):
@@ -130,46 +207,72 @@ async def _in_batch(batcher: MicroBatcher, request: dict):
     return result, future.work_ms
 
 
-async def _answer(http_request: Request, work, make_response):
-    """work: a function of one request (run on a worker thread) or a MicroBatcher (answered in a batch)."""
+@dataclass(frozen=True)
+class Route:
+    """One live route: the fields its body has (as the page sends them), what answers it and how. The
+    handlers check the values; ``texts`` are fields they take for strings without asking (a canvas payload)."""
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    work: Callable[[dict], object] | MicroBatcher   # run on a worker thread, or answered in a micro-batch
+    respond: Callable[[object], Response]
+    texts: tuple[str, ...] = ()
+
+    def check_fields(self, name: str, request: dict) -> dict:
+        """Refuse a body with a field missing, one the route does not know (a typo must not pass unseen),
+        or a text field that is not a string."""
+        fields = ", ".join([*self.required, *(f"{field} (optional)" for field in self.optional)])
+        missing = [field for field in self.required if field not in request]
+        unknown = sorted(set(request) - {*self.required, *self.optional})
+        if missing or unknown:
+            problem = f"lacks {', '.join(missing)}" if missing else f"has unknown field {', '.join(unknown)}"
+            raise LiveRequestError(f"a live {name} request {problem} (its fields: {fields})")
+        for field in self.texts:
+            if not isinstance(request.get(field), (str, type(None))):
+                raise LiveRequestError(f"{field} is malformed: it must be a string or null, "
+                                       f"got {_json_type(request[field])}")
+        return request
+
+
+def _png_response(png: bytes) -> Response:
+    return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
+
+
+ROUTES = {
+    "slide": Route(("model", "latent", "values"), ("label",), SLIDE_BATCHER, _png_response),
+    "draw": Route(("payload", "dataset"), ("cvae_class",), DRAW_BATCHER, JSONResponse, texts=("payload",)),
+    "sketch": Route(("payload", "dataset"), (), sketch_pictures, JSONResponse, texts=("payload",)),
+    "pixels": Route(("job",), (), pixels_frame, JSONResponse),
+    "lab": Route(("toy",), ("action", "speed"), lab_frame, JSONResponse),
+}
+
+
+async def _answer(http_request: Request, name: str):
+    """One request to route ``name``: its answer, or a 4xx {"error": message} for what the request got wrong."""
+    route = ROUTES[name]
     try:
-        request = parse_body(await http_request.body())
-        if isinstance(work, MicroBatcher):
-            result, handler_ms = await _in_batch(work, request)
+        request = route.check_fields(name, parse_body(await read_body(http_request)))
+        if isinstance(route.work, MicroBatcher):
+            result, handler_ms = await _in_batch(route.work, request)
         else:
-            result, handler_ms = await _in_thread(work, request)
-    except LiveRequestError as exc:
-        return JSONResponse({"error": str(exc)}, status_code=400)
-    except gr.Error as exc:  # the handlers' clear messages for what a user can get wrong
-        return JSONResponse({"error": exc.message}, status_code=400)
-    except Exception:  # noqa: BLE001 - a preview must never take the server down; the Gradio event reports
-        log.exception("live request failed")
-        return JSONResponse({"error": "internal error"}, status_code=500)
-    response = make_response(result)
+            result, handler_ms = await _in_thread(route.work, request)
+    except Exception as exc:  # noqa: BLE001 - a preview must never take the server down; the Gradio event reports
+        refused = refusal(exc)
+        if refused is None:
+            log.exception("live %s request failed", name)
+            return JSONResponse({"error": "internal error (the server's log has the details)"}, status_code=500)
+        status, message = refused
+        return JSONResponse({"error": message}, status_code=status)
+    response = route.respond(result)
     # The work's own time, waiting for a thread excluded: the classroom benchmark tells queueing from work.
     response.headers["Server-Timing"] = f"handler;dur={handler_ms:.2f}"
     return response
 
 
-async def slide_route(http_request: Request):
-    return await _answer(http_request, SLIDE_BATCHER,
-                         lambda png: Response(png, media_type="image/png", headers={"Cache-Control": "no-store"}))
-
-
-async def draw_route(http_request: Request):
-    return await _answer(http_request, DRAW_BATCHER, lambda data: JSONResponse(data))
-
-
-async def sketch_route(http_request: Request):
-    return await _answer(http_request, sketch_pictures, lambda data: JSONResponse(data))
-
-
-async def pixels_route(http_request: Request):
-    return await _answer(http_request, common.user_errors(pixels_frame), lambda data: JSONResponse(data))
-
-
-async def lab_route(http_request: Request):
-    return await _answer(http_request, common.user_errors(lab_frame), lambda data: JSONResponse(data))
+def _endpoint(name: str):
+    async def endpoint(http_request: Request):
+        return await _answer(http_request, name)
+    endpoint.__name__ = f"live_{name}"
+    return endpoint
 
 
 def _login_guard(app):
@@ -198,11 +301,9 @@ def add_routes(app) -> None:
     if os.environ.get("GENEXPLORER_LIVE_PROCESS", "1").strip() != "0":
         DRAW_PROCESS.start()
     guard = [Depends(_login_guard(app))]
-    app.add_api_route(f"{PREFIX}/slide", slide_route, methods=["POST"], dependencies=guard, include_in_schema=False)
-    app.add_api_route(f"{PREFIX}/draw", draw_route, methods=["POST"], dependencies=guard, include_in_schema=False)
-    app.add_api_route(f"{PREFIX}/pixels", pixels_route, methods=["POST"], dependencies=guard, include_in_schema=False)
-    app.add_api_route(f"{PREFIX}/sketch", sketch_route, methods=["POST"], dependencies=guard, include_in_schema=False)
-    app.add_api_route(f"{PREFIX}/lab", lab_route, methods=["POST"], dependencies=guard, include_in_schema=False)
+    for name in ROUTES:
+        app.add_api_route(f"{PREFIX}/{name}", _endpoint(name), methods=["POST"], dependencies=guard,
+                          include_in_schema=False)
 
 
 # Runs once when the page loads. window.geLive.request(kind, body, paint): one request of a
