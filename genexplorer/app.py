@@ -98,7 +98,8 @@ def launch_settings(argv=None) -> dict:
             sys.exit("--auth must look like user:password")
         auth = (user, password)
     if args.share or args.host not in LOCAL_HOSTS:
-        print(f"warning: genexplorer will be reachable from other machines ({'public share link' if args.share else args.host})."
+        reach = "public share link" if args.share else args.host
+        print(f"warning: genexplorer will be reachable from other machines ({reach})."
               + ("" if auth else " Consider --auth user:password."), file=sys.stderr)
     return {"server_name": args.host, "server_port": args.port, "share": args.share, "auth": auth}
 

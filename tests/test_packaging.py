@@ -37,7 +37,8 @@ def installed(tmp_path_factory):
         shutil.copy(ROOT / name, source / name)
     target = work / "site"
     done = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index",
-                           "--quiet", "--target", str(target), str(source)], capture_output=True, text=True, timeout=300)
+                           "--quiet", "--target", str(target), str(source)],
+                          capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     env = {key: value for key, value in os.environ.items() if not key.startswith("GENEXPLORER_")}
     env.update(PYTHONPATH=str(target), OMP_NUM_THREADS="1")
