@@ -293,8 +293,8 @@ def make_noisy(x: torch.Tensor, kind: str, level: float, seed: int) -> torch.Ten
     """x (1, 1, 28, 28) -> a corrupted copy; the same seed gives the same noise."""
     if kind not in NOISE_TYPES:
         raise ExploreError(f"unknown noise type {kind!r}: use one of {NOISE_TYPES}")
-    level = _finite(level, "noise level", 0.0, 1.0)
-    generator = torch.Generator().manual_seed(int(_finite(seed, "seed", 0, 2 ** 31 - 1)))
+    level = finite(level, "noise level", 0.0, 1.0)
+    generator = seeded_generator(seed)
     return add_noise(x, kind, level, generator=generator)
 
 
@@ -311,7 +311,9 @@ def denoise(models: dict[str, GenerativeModel], clean: torch.Tensor, noisy: torc
 
 # ------------------------------------------------------------ latent space
 
-def _finite(value, what: str, low: float, high: float) -> float:
+def finite(value, what: str, low: float, high: float) -> float:
+    """A number a user typed or sent -> float in [low, high]; anything else (text, NaN, infinity, out of range)
+    raises ExploreError naming ``what``."""
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -326,7 +328,7 @@ def check_latent(model: GenerativeModel, values) -> torch.Tensor:
     values = list(values)
     if len(values) != model.latent_dim:
         raise ExploreError(f"this model has {model.latent_dim} latent dimensions, got {len(values)} values")
-    return torch.tensor([[_finite(v, "latent value", -10.0, 10.0) for v in values]], dtype=torch.float32)
+    return torch.tensor([[finite(v, "latent value", -10.0, 10.0) for v in values]], dtype=torch.float32)
 
 
 def decode_image(model: GenerativeModel, z: torch.Tensor, label: int | None = None) -> np.ndarray:
@@ -490,7 +492,7 @@ def manifold(model: GenerativeModel, *, size: int = 15, extent: float | None = N
     """
     if model.latent_dim != 2:
         raise ExploreError("the decoded manifold needs a model with a 2-D latent (ae2d, vae2d)")
-    size = int(_finite(size, "grid size", 2, 30))
+    size = int(finite(size, "grid size", 2, 30))
     axis = torch.from_numpy(manifold_axis(model, size, extent or 3.0)).float()
     # Rows run top to bottom from high to low z2, like a plot's y axis.
     z2, z1 = torch.meshgrid(axis.flip(0), axis, indexing="ij")
@@ -520,7 +522,7 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
 
 
 def _steps(steps) -> torch.Tensor:
-    count = int(_finite(steps, "steps", 2, MAX_STEPS))
+    count = int(finite(steps, "steps", 2, MAX_STEPS))
     return torch.linspace(0, 1, count)
 
 
@@ -549,10 +551,10 @@ def interpolate(models: dict[str, GenerativeModel], x_a: torch.Tensor, x_b: torc
 def gan_tour(model: GenerativeModel, *, seed: int, stops: int = 4, steps: int = 8, label: int = 0) -> np.ndarray:
     """Walk through ``stops`` random latent vectors and back to the first, by slerp:
     uint8 (stops * steps, 28, 28)."""
-    stops = int(_finite(stops, "stops", 2, 16))
-    generator = torch.Generator().manual_seed(int(_finite(seed, "seed", 0, 2 ** 31 - 1)))
+    stops = int(finite(stops, "stops", 2, 16))
+    generator = seeded_generator(seed)
     anchors = torch.randn(stops, model.latent_dim, generator=generator)
-    t = torch.linspace(0, 1, int(_finite(steps, "steps", 2, MAX_STEPS)) + 1)[:-1]
+    t = torch.linspace(0, 1, int(finite(steps, "steps", 2, MAX_STEPS)) + 1)[:-1]
     z = torch.cat([slerp(anchors[i], anchors[(i + 1) % stops], t) for i in range(stops)])
     y = torch.full((len(z),), int(label)) if model.conditional else None
     return to_uint8(model.decode(z, y))
@@ -560,15 +562,16 @@ def gan_tour(model: GenerativeModel, *, seed: int, stops: int = 4, steps: int = 
 
 # ------------------------------------------------------------------ samples
 
-def _generator(seed) -> torch.Generator:
-    return torch.Generator().manual_seed(int(_finite(seed, "seed", 0, 2 ** 31 - 1)))
+def seeded_generator(seed) -> torch.Generator:
+    """A user's seed (an integer in [0, 2**31 - 1], checked) -> a torch.Generator seeded with it."""
+    return torch.Generator().manual_seed(int(finite(seed, "seed", 0, 2 ** 31 - 1)))
 
 
 @_no_grad
 def prior_samples(model: GenerativeModel, count: int, seed: int, *, label: int | None = None) -> np.ndarray:
     """count samples from the prior: uint8 (count, 28, 28); the same seed, the same images."""
-    count = int(_finite(count, "number of samples", 1, MAX_SAMPLES))
-    generator = _generator(seed)
+    count = int(finite(count, "number of samples", 1, MAX_SAMPLES))
+    generator = seeded_generator(seed)
     z = torch.randn(count, model.latent_dim, generator=generator)
     y = None
     if model.conditional:
@@ -582,8 +585,8 @@ def class_grid(model: GenerativeModel, styles: int, seed: int) -> np.ndarray:
     down each column): uint8 (classes * styles, 28, 28)."""
     if not model.conditional:
         raise ExploreError(f"{model.kind} is not class-conditional: pick a cvae or cgan")
-    styles = int(_finite(styles, "number of styles", 1, 12))
-    z = torch.randn(styles, model.latent_dim, generator=_generator(seed))
+    styles = int(finite(styles, "number of styles", 1, 12))
+    z = torch.randn(styles, model.latent_dim, generator=seeded_generator(seed))
     z = z.repeat(model.num_classes, 1)
     y = torch.arange(model.num_classes).repeat_interleave(styles)
     return to_uint8(model.decode(z, y))
@@ -621,7 +624,7 @@ def inpaint_batch(model: GenerativeModel, x: torch.Tensor, hidden: torch.Tensor,
     y = None
     if model.conditional:
         y = labels if labels is not None else torch.tensor([best_class(model, image[None])[0] for image in start])
-    iterations = int(_finite(iterations, "iterations", 1, 1000))
+    iterations = int(finite(iterations, "iterations", 1, 1000))
     if model.kind in ("vae", "cvae"):
         from torch.nn import functional as F
 

@@ -7,6 +7,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+PIXEL_SCALE = 5          # the page's 28x28 pictures are sent as 140x140 PNGs, crisp squares
+
 
 def to_uint8(images) -> np.ndarray:
     """(B, 1, 28, 28) or (1, 28, 28) or (28, 28) float in [0, 1] -> uint8 (B, 28, 28) or (28, 28)."""

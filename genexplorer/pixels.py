@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from . import budget
-from .explore import ExploreError, _finite, _generator
+from .explore import ExploreError, finite, seeded_generator
 from .images import grid, png_bytes, upscale
 from .models import AUTOREGRESSIVE_KINDS, GenerativeModel
 
@@ -162,7 +162,7 @@ class PixelJob:
 
 
 def _count(value) -> int:
-    return int(_finite(value, "number of pictures", 1, MAX_IMAGES))
+    return int(finite(value, "number of pictures", 1, MAX_IMAGES))
 
 
 def _pace(pace: str) -> str:
@@ -194,7 +194,7 @@ def complete_job(name: str, model: GenerativeModel, x: torch.Tensor, hidden: tor
 
 
 def _job(name, model, images, known, seed, pace) -> PixelJob:
-    return PixelJob(name, model, known, images, _pace(pace), _generator(seed))
+    return PixelJob(name, model, known, images, _pace(pace), seeded_generator(seed))
 
 
 class JobBoard:

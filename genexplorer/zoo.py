@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .explore import ExploreError, _finite, _generator, as_batch
+from .explore import ExploreError, as_batch, finite, seeded_generator
 from .images import to_uint8
 from .metrics import psnr
 from .models import GenerativeModel
@@ -41,14 +41,14 @@ class ZooResult:
 
 def noise_picture(seed) -> np.ndarray:
     """Uniform noise, each pixel in [0, 255]: a picture no training image looks like."""
-    generator = _generator(seed)
+    generator = seeded_generator(seed)
     return to_uint8(torch.rand(1, 1, 28, 28, generator=generator))[0]
 
 
 def shifted(picture: np.ndarray, dx, dy) -> np.ndarray:
     """The picture moved dx pixels right and dy down, what leaves the frame dropped, black coming in."""
-    dx = int(_finite(dx, "horizontal shift", -MAX_SHIFT, MAX_SHIFT))
-    dy = int(_finite(dy, "vertical shift", -MAX_SHIFT, MAX_SHIFT))
+    dx = int(finite(dx, "horizontal shift", -MAX_SHIFT, MAX_SHIFT))
+    dy = int(finite(dy, "vertical shift", -MAX_SHIFT, MAX_SHIFT))
     out = np.zeros_like(picture)
     h, w = picture.shape
     out[max(dy, 0): h + min(dy, 0), max(dx, 0): w + min(dx, 0)] = \

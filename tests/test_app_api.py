@@ -9,7 +9,7 @@ import pytest
 from gradio_client import handle_file
 from PIL import Image, ImageDraw
 
-from genexplorer.ui.canvas import encode_payload
+from genexplorer.canvas_payload import encode_payload
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -6,7 +6,7 @@ import pytest
 
 from genexplorer.devtools import bench, quality
 
-SPEED_TABLES = ["Per model (in-process, one thread)", "Handler time (in-process, one thread)", "Start-up",
+SPEED_TABLES = ["Per model (in-process, one thread)", bench.HANDLER_TITLE, "Start-up",
                 "Through the running app (gradio_client, each client its own session)"]
 QUALITY_TABLES = [title for title, _ in quality.TABLES.values()] + ["Training speed (CPU, one thread, batch 128)"]
 
@@ -42,10 +42,12 @@ def test_quick_bench_writes_every_table_well_formed(report):
 
 
 def test_speed_tables_cover_every_model_and_endpoint(report):
-    tables = tables_of(report)
-    from genexplorer.ui import common
+    from genexplorer.explore import ModelCache
 
-    assert {row[0] for row in tables["Per model (in-process, one thread)"][1:]} == set(common.cache.names())
+    tables = tables_of(report)
+    assert {row[0] for row in tables["Per model (in-process, one thread)"][1:]} == set(ModelCache().names())
+    handlers = [row[0] for row in tables[bench.HANDLER_TITLE][1:]]
+    assert len(handlers) == 3 and all(float(row[2]) > 0 for row in tables[bench.HANDLER_TITLE][1:]), handlers
     api = [row[0] for row in tables["Through the running app (gradio_client, each client its own session)"][1:]]
     for endpoint in ("/slide", "/draw", "/interpolate"):
         assert f"{endpoint}, 1 client at once" in api and f"{endpoint}, 10 clients at once" in api

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from genexplorer.canvas_payload import encode_payload
 from genexplorer.images import upscale
 from genexplorer.ui import draw, live, sliders
 from genexplorer.ui.common import PIXEL_SCALE
-from genexplorer.ui.canvas import encode_payload
 
 
 def drawn_seven(size=112):

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from genexplorer import precision
+from genexplorer.canvas_payload import encode_payload
 from genexplorer.images import upscale
 from genexplorer.ui import common, draw, live, sliders
-from genexplorer.ui.canvas import encode_payload
 
 from test_live import drawn_seven, painted
 

@@ -131,7 +131,7 @@ def test_unpacked_uploads_do_not_pile_up(world):
     session = torture.client(world.app.url)
     for _ in range(3):
         outcome, message = torture.client_outcome(lambda: session.predict(
-            *torture._train(name="mnist-vae", dataset="zip", zip_file=handle_file(str(world.data_zip))),
+            *torture.train_args(name="mnist-vae", dataset="zip", zip_file=handle_file(str(world.data_zip))),
             api_name="/train_start"))
         assert outcome == "error" and "exists" in message
     uploads = world.app.runs_dir / "uploads"

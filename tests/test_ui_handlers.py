@@ -7,8 +7,8 @@ from PIL import Image, ImageDraw
 
 import gradio as gr
 
+from genexplorer.canvas_payload import CanvasError, decode_payload, encode_payload
 from genexplorer.ui import draw, generate, interpolate, maps, noise, sliders, upload
-from genexplorer.ui.canvas import CanvasError, decode_payload, encode_payload
 
 
 def drawn_seven(size=112):

@@ -3,7 +3,7 @@
     python -m genexplorer.bench            # everything, writes BENCHMARKS.md
     python -m genexplorer.bench --quick    # a small version (CI runs it so it never rots)
 
-Speed: the handlers, start-up and a real browser. Quality (genexplorer/quality.py): the
+Speed: the handlers, start-up and a real browser. Quality (devtools/quality.py): the
 shipped models on the held-out test sets, read by the shipped classifiers, against PCA and
 the pytorch/examples VAE trained in the same run; and training speed.
 
@@ -13,8 +13,10 @@ machine is shared and noisy, so rerun before trusting a small difference.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import datetime
+import json
 import os
 import platform
 import socket
@@ -39,46 +41,52 @@ def summary(samples_ms: list[float]) -> dict:
     return {"n": len(ordered), "median": statistics.median(ordered), "p95": p95}
 
 
-def timed(function, repeats: int, warmup: int = 3) -> dict:
+def measured(sample, repeats: int, warmup: int = 3) -> dict:
+    """summary() of ``repeats`` calls of ``sample``, each returning one measurement in ms, after ``warmup`` calls."""
     for _ in range(warmup):
-        function()
-    samples = []
-    for _ in range(repeats):
+        sample()
+    return summary([sample() for _ in range(repeats)])
+
+
+def timed(function, repeats: int, warmup: int = 3) -> dict:
+    """How long ``function()`` takes here, in ms."""
+    def sample() -> float:
         start = time.perf_counter()
         function()
-        samples.append((time.perf_counter() - start) * 1000)
-    return summary(samples)
+        return (time.perf_counter() - start) * 1000
+    return measured(sample, repeats, warmup)
 
 
 # ------------------------------------------------------------ handlers
 
 def model_speed(repeats: int) -> list[list[str]]:
     """Per shipped checkpoint, in-process on one thread: encode one image, decode one code,
-    and a whole slider step as the handler does it (decode, then the PNG the page gets).
+    and a whole slider step as its handler does it (check the code, decode, the upscaled PNG the page gets).
     Rows: [checkpoint, encode median / p95, decode median / p95, slider step median / p95]."""
     import torch
 
     torch.set_num_threads(1)  # as app.py runs them
-    from ..models import GAN_KINDS
+    from .. import explore
     from ..data import load_dataset
-    from ..images import png_bytes
-    from ..ui import common, sliders
+    from ..images import PIXEL_SCALE, png_bytes, upscale
+    from ..models import GAN_KINDS
 
+    cache = explore.ModelCache()
     rng = np.random.default_rng(0)
     rows = []
-    for name in common.cache.names():
-        model = common.cache.get(name)
+    for name in cache.names():
+        model = cache.get(name)
         images, labels = load_dataset(model.dataset, "test")
         x = torch.from_numpy(images[:1]).float().div(255).unsqueeze(1)
         y = torch.tensor(labels[:1]) if model.conditional else None
         label = int(labels[0]) if model.conditional else None
         z = torch.zeros(1, model.latent_dim)
-        shown = min(model.latent_dim, sliders.MAX_SLIDERS)
-        latent = [0.0] * model.latent_dim
         with torch.inference_mode():
             encode = timed(lambda: model.encode(x, y), repeats) if model.kind not in GAN_KINDS else None
             decode = timed(lambda: model.decode(z, y), repeats)
-        step = timed(lambda: png_bytes(sliders.slide(name, label, latent, *rng.uniform(-2, 2, shown).tolist())), repeats)
+        step = timed(lambda: png_bytes(upscale(explore.decode_image(
+            model, explore.check_latent(model, rng.uniform(-2, 2, model.latent_dim).tolist()), label), PIXEL_SCALE)),
+            repeats)
         cell = lambda stats: "no encoder" if stats is None else f"{stats['median']:.2f} / {stats['p95']:.2f}"  # noqa: E731
         rows.append([name, cell(encode), cell(decode), cell(step)])
     return rows
@@ -94,44 +102,72 @@ def drawing_payload() -> str:
     """A drawn 7 as the canvas sends it."""
     from PIL import Image, ImageDraw
 
-    from ..ui.canvas import encode_payload
+    from ..canvas_payload import encode_payload
 
     canvas = Image.new("L", (112, 112), 0)
     ImageDraw.Draw(canvas).line([(30, 20), (80, 20), (45, 95)], fill=255, width=8)
     return encode_payload(np.asarray(canvas))
 
 
-def handler_speed(repeats: int) -> list[tuple[str, dict]]:
-    """The tabs' heavier handlers, in-process (no network, no browser)."""
-    import torch
+def event_ms(http, url: str, name: str, data: list, session: str) -> float:
+    """One Gradio event through the queue's HTTP API -> its handler's own time in ms, as Gradio timed the call
+    (the ``duration`` of its completion message: the HTTP, the queue and the outputs' processing are not in it)."""
+    http.post(f"{url}/gradio_api/call/{name}", json={"data": data, "session_hash": session}).raise_for_status()
+    with http.stream("GET", f"{url}/gradio_api/queue/data", params={"session_hash": session}) as stream:
+        for line in stream.iter_lines():
+            message = json.loads(line[5:]) if line.startswith("data:") else {}
+            if message.get("msg") == "process_completed":
+                if not message.get("success"):
+                    raise RuntimeError(f"/{name} failed: {message.get('output')}")
+                return 1000 * message["output"]["duration"]
+    raise RuntimeError(f"/{name}: no result in its stream")
 
-    torch.set_num_threads(1)
-    from ..ui import draw, interpolate
+
+def live_ms(http, url: str, route: str, body: dict) -> float:
+    """One request to a live route -> the app's own time for it in ms (its Server-Timing: the batch it joined)."""
+    from .classroom import server_timing_ms
+
+    response = http.post(f"{url}/genexplorer/live/{route}", json=body)
+    response.raise_for_status()
+    ms = server_timing_ms(response)
+    if ms is None:
+        raise RuntimeError(f"/genexplorer/live/{route} answered without its Server-Timing")
+    return ms
+
+
+HANDLER_TITLE = "Handler time (the running app's own time per request, one thread)"
+
+
+def handler_speed(url: str, repeats: int) -> list[tuple[str, dict]]:
+    """The tabs' heavier handlers in the running app at ``url`` (one thread per request, as it serves a page),
+    each request alone: the handler's own time as the app measured it, without the HTTP around it."""
+    import httpx
 
     payload = drawing_payload()
     fewer = max(10, repeats // 4)
-    return [
-        ("drawing -> 4 reconstructions + classifier readings (draw handler)",
-         timed(lambda: draw.on_drawing(payload, "mnist", -1), fewer)),
-        ("drawing -> 4 reconstructions, pictures only (live channel)",
-         timed(lambda: draw.live_pictures([{"payload": payload, "dataset": "mnist", "cvae_class": -1}]), fewer)),
-        ("interpolate 1 -> 7, 8 steps (pixels, AE, VAE, GAN tour)",
-         timed(lambda: interpolate.on_interpolate("1", 0, "7", 0, 8, "mnist", None, None), fewer)),
-    ]
+    session = f"bench-{os.getpid()}"      # one open page
+    with httpx.Client(timeout=120) as http:
+        return [
+            ("drawing -> 4 reconstructions + classifier readings (draw handler)",
+             measured(lambda: event_ms(http, url, "draw", [payload, "mnist", -1], session), fewer)),
+            ("drawing -> 4 reconstructions, pictures only (live channel)",
+             measured(lambda: live_ms(http, url, "draw", {"payload": payload, "dataset": "mnist", "cvae_class": -1}),
+                      fewer)),
+            ("interpolate 1 -> 7, 8 steps (pixels, AE, VAE, GAN tour)",
+             measured(lambda: event_ms(http, url, "interpolate", ["1", 0, "7", 0, 8, "mnist"], session), fewer)),
+        ]
 
 
 # ------------------------------------------------------------ through the running app
 
-def api_speed(calls: int, clients: tuple[int, ...] = (1, 10)) -> list[tuple[str, dict]]:
-    """The slider, draw and interpolate endpoints through gradio_client against `python app.py`,
+def api_speed(url: str, calls: int, clients: tuple[int, ...] = (1, 10)) -> list[tuple[str, dict]]:
+    """The slider, draw and interpolate endpoints through gradio_client against the running app at ``url``,
     as an API user sees them: each client a separate session, `clients` of them at once, each
     making ``calls`` calls per endpoint. Latency per call, client included."""
     import threading
 
     from gradio_client import Client
 
-    port = free_port()
-    process = start_app(port)
     payload = drawing_payload()
     endpoints = {
         "/slide": lambda i: ("mnist-vae", None, *[round(0.1 * ((i + k) % 7) - 0.3, 2) for k in range(16)]),
@@ -139,38 +175,32 @@ def api_speed(calls: int, clients: tuple[int, ...] = (1, 10)) -> list[tuple[str,
         "/interpolate": lambda i: ("1", i % 3, "7", 0, 8, "mnist"),
     }
     rows = []
-    try:
-        wait_ready(port)
-        url = f"http://127.0.0.1:{port}"
-        for count in clients:
-            sessions = [Client(url, analytics_enabled=False, verbose=False) for _ in range(count)]
-            for endpoint, arguments in endpoints.items():
-                samples: list[float] = []
-                errors: list[BaseException] = []
+    for count in clients:
+        sessions = [Client(url, analytics_enabled=False, verbose=False) for _ in range(count)]
+        for endpoint, arguments in endpoints.items():
+            samples: list[float] = []
+            errors: list[BaseException] = []
 
-                def user(client, samples=samples, errors=errors, endpoint=endpoint, arguments=arguments):
-                    for i in range(calls):
-                        start = time.perf_counter()
-                        try:
-                            client.predict(*arguments(i), api_name=endpoint)
-                        except Exception as exc:  # noqa: BLE001 - counted and reported, not fatal
-                            errors.append(exc)
-                            continue
-                        samples.append((time.perf_counter() - start) * 1000)
+            def user(client, samples=samples, errors=errors, endpoint=endpoint, arguments=arguments):
+                for i in range(calls):
+                    start = time.perf_counter()
+                    try:
+                        client.predict(*arguments(i), api_name=endpoint)
+                    except Exception as exc:  # noqa: BLE001 - counted and reported, not fatal
+                        errors.append(exc)
+                        continue
+                    samples.append((time.perf_counter() - start) * 1000)
 
-                sessions[0].predict(*arguments(0), api_name=endpoint)  # warm up
-                threads = [threading.Thread(target=user, args=(client,)) for client in sessions]
-                for thread in threads:
-                    thread.start()
-                for thread in threads:
-                    thread.join()
-                label = f"{endpoint}, {count} client{'s' if count > 1 else ''} at once"
-                if errors:
-                    label += f" ({len(errors)} errors: {type(errors[0]).__name__})"
-                rows.append((label, summary(samples) if samples else {"n": 0, "median": float("nan"), "p95": float("nan")}))
-    finally:
-        process.terminate()
-        process.wait(30)
+            sessions[0].predict(*arguments(0), api_name=endpoint)  # warm up
+            threads = [threading.Thread(target=user, args=(client,)) for client in sessions]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            label = f"{endpoint}, {count} client{'s' if count > 1 else ''} at once"
+            if errors:
+                label += f" ({len(errors)} errors: {type(errors[0]).__name__})"
+            rows.append((label, summary(samples) if samples else {"n": 0, "median": float("nan"), "p95": float("nan")}))
     return rows
 
 
@@ -207,6 +237,19 @@ def wait_ready(port: int, timeout: float = 120.0) -> float:
         except OSError:
             time.sleep(0.05)
     raise RuntimeError("the app did not start")
+
+
+@contextlib.contextmanager
+def running_app():
+    """`python app.py` on a free port, ready: yields (its URL, its process); stopped afterwards."""
+    port = free_port()
+    process = start_app(port)
+    try:
+        wait_ready(port)
+        yield f"http://127.0.0.1:{port}", process
+    finally:
+        process.terminate()
+        process.wait(30)
 
 
 def startup_speed(runs: int) -> dict:
@@ -271,20 +314,13 @@ def app_in_chromium():
     yields (browser, page, port); everything is stopped afterwards."""
     from playwright.sync_api import sync_playwright
 
-    port = free_port()
-    process = start_app(port)
-    try:
-        wait_ready(port)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"http://127.0.0.1:{port}")
-            page.wait_for_selector("#ge-canvas canvas", timeout=60_000)
-            yield browser, page, port
-            browser.close()
-    finally:
-        process.terminate()
-        process.wait(30)
+    with running_app() as (url, _process), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url)
+        page.wait_for_selector("#ge-canvas canvas", timeout=60_000)
+        yield browser, page, int(url.rsplit(":", 1)[1])
+        browser.close()
 
 
 def browser_speed(steps: int) -> list[tuple[str, dict]]:
@@ -502,7 +538,7 @@ def quality_section(*, quick: bool, alone: bool = False) -> str:
 
 
 def quality_sections(*, quick: bool) -> list[str]:
-    """The quality tables (genexplorer/quality.py) and the training-speed ones, as markdown sections."""
+    """The quality tables (devtools/quality.py) and the training-speed ones, as markdown sections."""
     import torch
 
     from . import quality
@@ -557,20 +593,14 @@ def lab_rate(result: dict, seconds: float) -> str:
 
 
 def classroom_section(*, quick: bool) -> str:
-    """Browser-like classroom traffic (genexplorer/classroom.py) against `python app.py`, class by class."""
+    """Browser-like classroom traffic (devtools/classroom.py) against `python app.py`, class by class."""
     from .. import precision
     from . import classroom
 
     sizes, seconds = (CLASSROOM_QUICK_SIZES, 4.0) if quick else (CLASSROOM_SIZES, 40.0)
-    port = free_port()
-    process = start_app(port)
     results = []
-    try:
-        wait_ready(port)
-        url = f"http://127.0.0.1:{port}"
+    with running_app() as (url, process):
         traffic = classroom.make_traffic()
-        import asyncio
-
         asyncio.run(classroom.expected_answers(url, traffic))
         for students in sizes:
             print(f"classroom: {students} students for {seconds:.0f} s...", flush=True)
@@ -580,9 +610,6 @@ def classroom_section(*, quick: bool) -> str:
         students, labs = CLASSROOM_WITH_LABS[quick]
         print(f"classroom: {students} students and {labs} GAN labs playing for {seconds:.0f} s...", flush=True)
         results.append(classroom.run_class(url, process.pid, students, seconds, traffic, labs=labs))
-    finally:
-        process.terminate()
-        process.wait(30)
     command = "python -m genexplorer.bench --classroom" + (" --quick" if quick else "")
     cross_talk = sum(r["cross_talk"] for r in results)
     return (f"{CLASSROOM_BEGIN}\n## A class at once (browser-like traffic)\n\nCommand: `{command}`  \n"
@@ -683,10 +710,11 @@ def main(argv=None) -> int:
     sections = []
     print("handlers...", flush=True)
     sections.append("## Per model (in-process, one thread)\n\n" + model_table(model_speed(repeats)))
-    sections.append("## Handler time (in-process, one thread)\n\n" + table(handler_speed(repeats)))
-    print("API...", flush=True)
-    sections.append("## Through the running app (gradio_client, each client its own session)\n\n"
-                    + table(api_speed(calls)))
+    with running_app() as (url, _process):
+        sections.append(f"## {HANDLER_TITLE}\n\n" + table(handler_speed(url, repeats)))
+        print("API...", flush=True)
+        sections.append("## Through the running app (gradio_client, each client its own session)\n\n"
+                        + table(api_speed(url, calls)))
     print("start-up...", flush=True)
     startup = startup_speed(startups)
     sections.append("## Start-up\n\n" + table([("`python app.py` -> first successful request", startup)]))

@@ -67,7 +67,7 @@ class Traffic:
 
 
 def make_traffic() -> Traffic:
-    from ..ui.canvas import encode_payload
+    from ..canvas_payload import encode_payload
 
     draw_bodies, draw_events, slide_bodies, slide_events = [], [], [], []
     for variant in range(VARIANTS):
@@ -142,7 +142,8 @@ async def call_event(http, url: str, name: str, data: list, session: str | None 
     return False, "no result in the stream"
 
 
-def _handler_ms(response) -> float | None:
+def server_timing_ms(response) -> float | None:
+    """A live answer's Server-Timing header -> the app's own time for it in ms (the batch it joined), or None."""
     timing = response.headers.get("server-timing", "")
     if "dur=" not in timing:
         return None
@@ -165,7 +166,7 @@ async def _live(http, url: str, kind: str, route: str, body: bytes, expected: by
     elapsed = time.perf_counter() - start
     right = response.status_code == 200 and same_answer(response.content, expected)
     note = "" if right else (f"HTTP {response.status_code}" if response.status_code != 200 else "another answer")
-    records.append(Record(kind, elapsed, right, _handler_ms(response), note))
+    records.append(Record(kind, elapsed, right, server_timing_ms(response), note))
 
 
 async def _event(http, url: str, kind: str, name: str, data: list, check, records: list[Record],

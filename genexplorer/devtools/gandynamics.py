@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..metrics import frechet_distance
-from .quality import Table, _pct, load_or_note, readable_test_sets, samples_of, worst_class
+from .quality import Table, load_or_note, percent, readable_test_sets, samples_of, worst_class
 from ..toy import PRESETS, ToyGAN
 
 # The loss curve whose fall should mean better pictures, per family: the WGAN critic's loss is minus its
@@ -124,7 +124,7 @@ def conditional_table(count: int, datasets=("mnist", "fashion")) -> Table:
                 continue
             samples, requested = samples_of(model, len(test.y))
             labels = reader.labels(samples)
-            agreement = _pct(float((labels == requested).float().mean())) if requested is not None else ""
+            agreement = percent(float((labels == requested).float().mean())) if requested is not None else ""
             table.rows.append([dataset, f"{dataset}-{role}", len(test.y), frechet_distance(reader.features(samples), reference),
                                agreement, worst_class(labels, requested, model)])
     table.notes.append("A cGAN is asked for each class in turn; the Frechet distance is against the same number of test "

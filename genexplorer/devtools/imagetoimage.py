@@ -18,7 +18,7 @@ from .. import explore
 from ..edges import edges, is_blank
 from ..metrics import frechet_distance, masked_psnr
 from ..models.context import random_holes
-from .quality import Split, Table, _batched, _pct, load_or_note, load_split, readable_test_sets, samples_of
+from .quality import Split, Table, batched, load_or_note, load_split, percent, readable_test_sets, samples_of
 
 HOLES = (("centre", "centred 14x14 hole"), ("bottom", "bottom half missing"),
          ("blocks", "1-3 random blocks"), ("strokes", "1-3 brush strokes"))
@@ -71,7 +71,7 @@ def inpainting_table(count: int, datasets=("mnist", "fashion"), *, log=print, ri
         "classifier reads the filled picture right"])
     for dataset, reader, test in readable_test_sets(table, datasets, count):
         table.rows.append([dataset, "nothing (the pictures themselves)", "", len(test.y), "",
-                           _pct(reader.accuracy(test.x, test.y))])
+                           percent(reader.accuracy(test.x, test.y))])
         loaded = [(title, load_or_note(f"{dataset}-{role}", table)) for role, title in FILLERS]
         fillers = [(title, model) for title, model in loaded if model is not None]
         centre = explore.preset_mask("centre")
@@ -84,18 +84,18 @@ def inpainting_table(count: int, datasets=("mnist", "fashion"), *, log=print, ri
             rim_right = float((rim.logits(torch.where(centre, 0.0, test.x)).argmax(1) == test.y).float().mean())
         table.rows.append([dataset, HOLES[0][1], f"no filler: a reader (64 channels) trained on pictures with this hole "
                            f"({train_count:,} training pictures, {epochs} epoch{'s' if epochs > 1 else ''})", len(test.y), "",
-                           _pct(rim_right)])
+                           percent(rim_right)])
         mean = explore.mean_image(dataset)
         for kind, description in HOLES:
             hidden = hole_masks(kind, len(test.y))
             log(f"{dataset}: {description}")
-            results = [(title, _batched(lambda x, h, m=model: explore.inpaint_batch(m, x, h), test.x, hidden))
+            results = [(title, batched(lambda x, h, m=model: explore.inpaint_batch(m, x, h), test.x, hidden))
                        for title, model in fillers]
             results.append(("mean image", torch.where(hidden, mean, test.x)))
             for title, filled in results:
                 table.rows.append([dataset, description, title, len(test.y),
                                    float(masked_psnr(filled, test.x, hidden).mean()),
-                                   _pct(reader.accuracy(filled, test.y))])
+                                   percent(reader.accuracy(filled, test.y))])
     table.notes.append("The row 'no filler' is a classifier of the reader's architecture trained on training pictures "
                        "with the centred hole blanked and read on the holed test pictures: an estimate of how much of the "
                        "class the rim tells. A filled picture carries no more of the class than its rim did, so a filler "
@@ -125,13 +125,13 @@ def translation_table(count: int, datasets=("mnist", "fashion"), *, log=print) -
             if model is None:
                 continue
             with torch.no_grad():
-                rows.append((f"{title} from their edges", _batched(model.translate, sketch), True))
+                rows.append((f"{title} from their edges", batched(model.translate, sketch), True))
         gan = load_or_note(f"{dataset}-gan", table)
         if gan is not None:
             with torch.no_grad():
                 rows.append(("DCGAN samples (no sketch)", samples_of(gan, len(test.y))[0], False))
         for title, pictures, readable in rows:
-            table.rows.append([dataset, title, len(pictures), _pct(reader.accuracy(pictures, test.y)) if readable else "",
+            table.rows.append([dataset, title, len(pictures), percent(reader.accuracy(pictures, test.y)) if readable else "",
                                frechet_distance(reader.features(pictures), reference)])
     table.notes.append("Every row of a dataset is compared with the same training pictures, as many as the row has, so "
                        "the test pictures' own distance is what real pictures score. Sketches are `gx.edges` of the "

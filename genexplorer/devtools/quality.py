@@ -79,7 +79,8 @@ def _cell(value) -> str:
     return str(value)
 
 
-def _pct(value: float) -> str:
+def percent(value: float) -> str:
+    """A fraction in [0, 1] as a table cell: 0.1234 -> "12.3%"."""
     return f"{100 * value:.1f}%"
 
 
@@ -103,7 +104,7 @@ def load_split(dataset: str, split: str) -> Split:
     return Split(torch.from_numpy(images).float().div_(255.0).unsqueeze(1), torch.from_numpy(labels))
 
 
-def _batched(function, *tensors, batch: int = BATCH) -> torch.Tensor:
+def batched(function, *tensors, batch: int = BATCH) -> torch.Tensor:
     """function over slices of the tensors (None passes through), outputs concatenated."""
     n = len(next(t for t in tensors if t is not None))
     return torch.cat([function(*(None if t is None else t[i: i + batch] for t in tensors)) for i in range(0, n, batch)])
@@ -186,11 +187,11 @@ class Reader:
 
     @torch.no_grad()
     def labels(self, x: torch.Tensor) -> torch.Tensor:
-        return _batched(lambda b: self.model.logits(b).argmax(1), x)
+        return batched(lambda b: self.model.logits(b).argmax(1), x)
 
     @torch.no_grad()
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        return _batched(self.model.features, x)
+        return batched(self.model.features, x)
 
     def accuracy(self, x: torch.Tensor, y: torch.Tensor) -> float:
         return float((self.labels(x) == y).float().mean())
@@ -217,9 +218,9 @@ def readable_test_sets(table, datasets, count: int | None):
 def reconstruct_all(model, test: Split) -> torch.Tensor:
     """Reconstructions of the test images; a conditional model is told the true class."""
     if getattr(model, "conditional", False):
-        return _batched(lambda x, y: model.reconstruct(x, y), test.x, test.y)
+        return batched(lambda x, y: model.reconstruct(x, y), test.x, test.y)
     with torch.no_grad():
-        return _batched(model.reconstruct, test.x)
+        return batched(model.reconstruct, test.x)
 
 
 def worst_class(labels: torch.Tensor, requested: torch.Tensor | None, model: GenerativeModel) -> str:
@@ -229,7 +230,7 @@ def worst_class(labels: torch.Tensor, requested: torch.Tensor | None, model: Gen
     agreement = [float((labels[requested == c] == c).float().mean()) for c in range(model.num_classes)
                  if (requested == c).any()]
     worst = min(range(len(agreement)), key=agreement.__getitem__)
-    return f"{model.class_names[worst]} ({_pct(agreement[worst])})"
+    return f"{model.class_names[worst]} ({percent(agreement[worst])})"
 
 
 def coverage(labels: torch.Tensor, classes: int) -> tuple[float, float, float]:
@@ -296,7 +297,7 @@ def measure_dataset(dataset: str, budget: Budget, log: Callable[[str], None] = p
         run.notes.append(f"{dataset}: no cGAN checkpoint is shipped, so its class agreement is not measured")
 
     log(f"{dataset}: classifier and reconstructions on {len(test.y)} test images")
-    run.add("classifier", [len(test.y), _pct(reader.accuracy(test.x, test.y))])
+    run.add("classifier", [len(test.y), percent(reader.accuracy(test.x, test.y))])
     baselines = {}
     if train is not None:
         components = models["ae"].latent_dim if "ae" in models else 16
@@ -304,13 +305,13 @@ def measure_dataset(dataset: str, budget: Budget, log: Callable[[str], None] = p
         log(f"{dataset}: pytorch/examples VAE, {budget.baseline_epochs} epochs on {len(train.y)} images")
         examples, examples_seconds = train_examples_vae(train, budget.baseline_epochs)
         baselines["pytorch/examples VAE"] = examples
-    run.add("reconstruction", ["test images themselves", len(test.y), 0.0, "", _pct(reader.accuracy(test.x, test.y))])
+    run.add("reconstruction", ["test images themselves", len(test.y), 0.0, "", percent(reader.accuracy(test.x, test.y))])
     encoders = {role: m for role, m in models.items() if role in ("ae", "dae", "vae", "cvae", "ae2d", "vae2d")}
     for name, model in {**{f"{dataset}-{r}": m for r, m in encoders.items()}, **baselines}.items():
         recon = reconstruct_all(model, test)
         mse = float((recon - test.x).pow(2).mean())
         run.add("reconstruction", [name, len(test.y), mse, float(psnr(recon, test.x).mean()),
-                                   _pct(reader.accuracy(recon, test.y))])
+                                   percent(reader.accuracy(recon, test.y))])
 
     log(f"{dataset}: ELBO and importance-weighted NLL (k = {budget.iwae_k})")
     heavy = test_all.take(budget.iwae_images)
@@ -321,7 +322,7 @@ def measure_dataset(dataset: str, budget: Budget, log: Callable[[str], None] = p
         y = heavy.y if model.conditional else None
         terms = evaluate(model, heavy.x, heavy.y)
         generator = torch.Generator().manual_seed(0)
-        nll = _batched(lambda x, yy: importance_weighted_nll(model, x, yy, k=budget.iwae_k, generator=generator), heavy.x, y)
+        nll = batched(lambda x, yy: importance_weighted_nll(model, x, yy, k=budget.iwae_k, generator=generator), heavy.x, y)
         run.add("likelihood", [name, len(heavy.y), terms["test_rec_nats"], terms["test_kl_nats"],
                                terms["test_neg_elbo_nats"], budget.iwae_k, float(nll.mean())])
 
@@ -333,7 +334,7 @@ def measure_dataset(dataset: str, budget: Budget, log: Callable[[str], None] = p
         share_min, share_max, evenness = coverage(reader.labels(floor.x), classifier.num_classes)
         run.add("samples", [f"floor: {count} training images", count,
                             frechet_distance(reader.features(floor.x), test_features),
-                            _pct(share_min), _pct(share_max), evenness, "", ""])
+                            percent(share_min), percent(share_max), evenness, "", ""])
     generators = {f"{dataset}-{r}": m for r, m in models.items() if r in ("vae", "cvae", "gan", "cgan")}
     if "pytorch/examples VAE" in baselines:
         generators["pytorch/examples VAE"] = baselines["pytorch/examples VAE"]
@@ -341,9 +342,9 @@ def measure_dataset(dataset: str, budget: Budget, log: Callable[[str], None] = p
         samples, requested = samples_of(model, count)
         labels = reader.labels(samples)
         share_min, share_max, evenness = coverage(labels, classifier.num_classes)
-        agreement = _pct(float((labels == requested).float().mean())) if requested is not None else ""
+        agreement = percent(float((labels == requested).float().mean())) if requested is not None else ""
         run.add("samples", [name, count, frechet_distance(reader.features(samples), test_features),
-                            _pct(share_min), _pct(share_max), evenness, agreement, worst_class(labels, requested, model)])
+                            percent(share_min), percent(share_max), evenness, agreement, worst_class(labels, requested, model)])
 
     log(f"{dataset}: denoising")
     denoisers = {r: encoders[r] for r in ("ae", "dae", "vae") if r in encoders}
@@ -363,12 +364,12 @@ def measure_dataset(dataset: str, budget: Budget, log: Callable[[str], None] = p
     fillers = {f"{dataset}-{r}": encoders[r] for r in ("vae", "ae") if r in encoders}
     for mask_name, description in INPAINT_MASKS:
         hidden = explore.preset_mask(mask_name)
-        filled = {name: _batched(lambda x: explore.inpaint_batch(model, x, hidden), inpaint_set.x)
+        filled = {name: batched(lambda x: explore.inpaint_batch(model, x, hidden), inpaint_set.x)
                   for name, model in fillers.items()}
         filled["mean image"] = torch.where(hidden, explore.mean_image(dataset), inpaint_set.x)
         for name, out in filled.items():
             run.add("inpainting", [description, name, len(inpaint_set.y), float(masked_psnr(out, inpaint_set.x, hidden).mean()),
-                                   _pct(reader.accuracy(out, inpaint_set.y))])
+                                   percent(reader.accuracy(out, inpaint_set.y))])
 
     if train is not None and "vae" in models:
         target = evaluate(baselines["pytorch/examples VAE"], test.x, test.y)["test_neg_elbo_nats"]
@@ -395,12 +396,12 @@ def measure_autoregressive(dataset: str, budget: Budget, log: Callable[[str], No
     heavy = test_all.take(budget.iwae_images)
     log(f"{dataset}: PixelCNN exact NLL on {len(heavy.y)} test images, beside the VAE's bounds (k = {budget.iwae_k})")
     with torch.no_grad():
-        exact = float(_batched(model.nll, heavy.x).mean())
+        exact = float(batched(model.nll, heavy.x).mean())
         row = [len(heavy.y), exact]
         if vae is not None:
             neg_elbo = evaluate(vae, heavy.x, heavy.y)["test_neg_elbo_nats"]
             generator = torch.Generator().manual_seed(0)
-            iwae = float(_batched(lambda x: importance_weighted_nll(vae, x, k=budget.iwae_k, generator=generator),
+            iwae = float(batched(lambda x: importance_weighted_nll(vae, x, k=budget.iwae_k, generator=generator),
                                   heavy.x).mean())
             row += [neg_elbo, iwae, budget.iwae_k, neg_elbo - exact, iwae - exact]
         else:
@@ -413,17 +414,17 @@ def measure_autoregressive(dataset: str, budget: Budget, log: Callable[[str], No
     share_min, share_max, evenness = coverage(reader.labels(samples), classifier.num_classes)
     run.add("samples", [f"{dataset}-pixelcnn ({count} samples: sequential)", count,
                         frechet_distance(reader.features(samples), reader.features(test_all.take(count).x)),
-                        _pct(share_min), _pct(share_max), evenness, "", ""])
+                        percent(share_min), percent(share_max), evenness, "", ""])
 
     inpaint_set = test_all.take(budget.inpaint_images)
     log(f"{dataset}: PixelCNN completions of {len(inpaint_set.y)} test images")
     for mask_name, description in INPAINT_MASKS:
         hidden = explore.preset_mask(mask_name)
         generator = torch.Generator().manual_seed(0)
-        filled = _batched(lambda x: model.complete(x, (~hidden).expand_as(x).float(), generator=generator), inpaint_set.x)
+        filled = batched(lambda x: model.complete(x, (~hidden).expand_as(x).float(), generator=generator), inpaint_set.x)
         run.add("inpainting", [description, f"{dataset}-pixelcnn (one sample)", len(inpaint_set.y),
                                float(masked_psnr(filled, inpaint_set.x, hidden).mean()),
-                               _pct(reader.accuracy(filled, inpaint_set.y))])
+                               percent(reader.accuracy(filled, inpaint_set.y))])
 
     log(f"{dataset}: PixelCNN sampling and completion time")
     bottom = explore.preset_mask("bottom")

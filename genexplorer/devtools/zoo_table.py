@@ -6,7 +6,7 @@ import torch
 
 from ..metrics import psnr
 from ..zoo import ACTIVE_THRESHOLD, ZOO
-from .quality import Table, _pct, load_or_note, readable_test_sets
+from .quality import Table, load_or_note, percent, readable_test_sets
 
 
 def zoo_table(count: int, datasets=("mnist", "fashion"), *, shift: int = 5):
@@ -30,9 +30,9 @@ def zoo_table(count: int, datasets=("mnist", "fashion"), *, shift: int = 5):
             relu = getattr(model.config, "code_activation", "linear") == "relu"
             table.rows.append([dataset, f"{dataset}-{role} ({title})", model.latent_dim,
                                f"{sum(p.numel() for p in model.parameters()):,}",
-                               float(psnr(recon, test.x).mean()), _pct(reader.accuracy(recon, test.y)),
+                               float(psnr(recon, test.x).mean()), percent(reader.accuracy(recon, test.y)),
                                float(psnr(recon_noise, noise).mean()), float(psnr(recon_moved, moved).mean()),
-                               _pct(reader.accuracy(recon_moved, test.y)),
+                               percent(reader.accuracy(recon_moved, test.y)),
                                f"{float((z > ACTIVE_THRESHOLD).sum(1).float().mean()):.0f} of {model.latent_dim:,}" if relu else ""])
     table.notes.append("PSNR of a reconstruction against its own input: a model that copies well scores high on all three "
                        "columns; one that only knows the training pictures scores high on the first alone. The classifier "

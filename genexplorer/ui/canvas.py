@@ -4,46 +4,11 @@ Gradio's Sketchpad takes ~150 ms per mouse move and ~0.7 s from mouse-up to the
 handler on a 2-core machine (see README); this one posts a 112x112 grey copy of the
 drawing to the live channel (live.py) every 40 ms while drawing, so the reconstructions
 follow the pen, and writes it to a hidden textbox when a stroke ends, which runs the
-Gradio event. White ink on black, like MNIST.
+Gradio event. White ink on black, like MNIST. The payload's format and its codec: genexplorer/canvas_payload.py.
 """
 from __future__ import annotations
 
-import base64
-import json
-
-import numpy as np
-
-SEND_SIZE = 112
-MAX_PAYLOAD_CHARS = 200_000
-
-
-class CanvasError(ValueError):
-    pass
-
-
-def decode_payload(text: str | None) -> np.ndarray | None:
-    """The hidden textbox's JSON -> uint8 (H, W) grey drawing, or None for an empty canvas."""
-    if not text:
-        return None
-    if len(text) > MAX_PAYLOAD_CHARS:
-        raise CanvasError("the drawing data is too large")
-    try:
-        payload = json.loads(text)
-        width, height = int(payload["w"]), int(payload["h"])
-        raw = base64.b64decode(payload["data"], validate=True)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise CanvasError(f"the drawing data is malformed ({exc.__class__.__name__})") from None
-    if not (8 <= width <= 512 and 8 <= height <= 512) or len(raw) != width * height:
-        raise CanvasError("the drawing data has the wrong size")
-    pixels = np.frombuffer(raw, dtype=np.uint8).reshape(height, width)
-    return None if pixels.max() == 0 else pixels
-
-
-def encode_payload(pixels: np.ndarray) -> str:
-    """The inverse of decode_payload, for tests and API clients."""
-    pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
-    return json.dumps({"w": pixels.shape[1], "h": pixels.shape[0],
-                       "data": base64.b64encode(pixels.tobytes()).decode("ascii")})
+SEND_SIZE = 112   # the side of the grey copy the canvas sends (canvas_payload.py's format)
 
 
 CANVAS_HTML = """

@@ -12,21 +12,20 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
+from ..canvas_payload import CanvasError
 from ..checkpoints import CheckpointError
 from ..ganlab import ToyBoard
 from ..pixels import JobBoard
 from ..data import DatasetError, dataset_info
 from ..explore import ExploreError, MapStore, ModelCache, as_batch
-from ..images import upscale
+from ..images import PIXEL_SCALE, upscale
 from ..models import UnsupportedOperation
 from ..preprocess import BlankImageError, preprocess
-from .canvas import CanvasError
 
 DATASETS = [("Digits (MNIST)", "mnist"), ("Clothes (Fashion-MNIST)", "fashion")]
 # Problems a user can cause: shown as a message, never a crash.
 USER_ERRORS = (ExploreError, BlankImageError, CheckpointError, CanvasError, DatasetError,
                UnsupportedOperation, ValueError, TypeError, OSError)
-PIXEL_SCALE = 5          # 28x28 pictures are sent as 140x140 PNGs, crisp squares
 EXPORT_DIR = Path(tempfile.gettempdir()) / "genexplorer-exports"
 EXPORT_MAX_AGE_S = 3600  # an export is downloaded at once; older ones are deleted
 

@@ -25,7 +25,7 @@ def on_source(source: str, class_index, which, dataset: str, drawing, uploaded):
         label = common.class_label(class_index) or 0
         if not 0 <= label < len(common.class_choices(dataset)):
             raise explore.ExploreError("pick one of the dataset's classes")
-        which = int(explore._finite(which, "which one", 0, 999))
+        which = int(explore.finite(which, "which one", 0, 999))
         picture28 = explore.examples(dataset, offset=which)[label][0]
     elif source == "drawing":
         if drawing is None:

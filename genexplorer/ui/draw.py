@@ -7,9 +7,10 @@ import torch
 
 from .. import explore, pixels, precision
 from ..batching import prepare_each
+from ..canvas_payload import decode_payload
 from ..preprocess import BlankImageError
 from . import common
-from .canvas import CANVAS_HTML, CANVAS_JS, decode_payload
+from .canvas import CANVAS_HTML, CANVAS_JS
 
 ROLES = (("ae", "AE"), ("vae", "VAE"), ("cvae", "CVAE"), ("dae", "Denoising AE"))
 EMPTY_MESSAGE = "Draw in the black box (or pick an example below): the models rebuild what you draw as you draw it."

@@ -38,7 +38,7 @@ def on_cvae(dataset: str, styles: int, seed: int):
 @common.user_errors
 def on_cgan(dataset: str, styles: int, seed: int):
     """The class-conditional GAN's grid, like the CVAE's; without a cGAN checkpoint, a note saying how to get one."""
-    explore._finite(styles, "number of styles", 1, 12), explore._generator(seed)   # bad input is refused either way
+    explore.finite(styles, "number of styles", 1, 12), explore.seeded_generator(seed)   # bad input is refused either way
     name, model = common.model_or_none(common.checked_dataset(dataset), "cgan")
     if model is None:
         return None, ("No class-conditional GAN for this dataset yet: train one on the **Train** tab "

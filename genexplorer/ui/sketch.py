@@ -6,8 +6,9 @@ import gradio as gr
 import numpy as np
 
 from .. import explore, sketching
+from ..canvas_payload import decode_payload
 from . import common
-from .canvas import CANVAS_HTML, canvas_js, decode_payload
+from .canvas import CANVAS_HTML, canvas_js
 
 IMAGE_IDS = ["ge-sketch-seen", *(f"ge-sketch-{role}" for role, _ in sketching.TRANSLATORS)]
 BLANK = common.picture(np.zeros((28, 28), np.uint8))
@@ -50,7 +51,7 @@ def on_test_item(example_class, which, dataset: str):
     """A test item -> (the item, its edges, pix2pix, L1 twin, message)."""
     dataset = common.checked_dataset(dataset)
     label = common.class_label(example_class) or 0
-    which = int(explore._finite(which, "which item", 0, 9))
+    which = int(explore.finite(which, "which item", 0, 9))
     picture = [p for p, y in explore.examples(dataset, per_class=10) if y == label][which]
     return [common.picture(picture), *_translate(sketching.picture_to_sketch(picture), dataset, read=True)]
 

@@ -25,7 +25,7 @@ def _source_picture(source: str, current28, dataset: str, example_class, which):
             raise explore.ExploreError("draw something on the Draw tab first, or pick a test example")
         return current28
     label = common.class_label(example_class) or 0
-    which = int(explore._finite(which, "which example", 0, 9))
+    which = int(explore.finite(which, "which example", 0, 9))
     pool = [picture for picture, y in explore.examples(dataset, per_class=10) if y == label]
     return pool[which]
 

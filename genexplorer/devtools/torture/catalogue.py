@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...canvas_payload import encode_payload
 from .app import App, ROOT, client, client_outcome, diff, quick_snapshot, raw_call, raw_get, snapshot
 
 
@@ -41,13 +42,8 @@ LIVE = "/genexplorer/live"
 Z16 = (0.0,) * 16
 
 
-def _payload(pixels) -> str:
-    from ...ui.canvas import encode_payload
-
-    return encode_payload(np.asarray(pixels, dtype=np.uint8))
-
-
-def _digit(size: int = 112) -> np.ndarray:
+def drawn_digit(size: int = 112) -> np.ndarray:
+    """A 7 drawn white on black, uint8 (size, size): what a student's canvas holds."""
     from PIL import Image, ImageDraw
 
     picture = Image.new("L", (size, size), 0)
@@ -56,11 +52,12 @@ def _digit(size: int = 112) -> np.ndarray:
     return np.asarray(picture)
 
 
-def _train(name="mnist-tort-bad", family="vae", dataset="mnist", zip_file=None, latent=2, epochs=1, batch=128, lr=0,
-           seed=0, beta=1.0, noise="mixed", noise_level=0.5, device="cpu", overwrite=False, processes=1,
-           architecture="conv", hidden=512, code="linear", l1=0.0, adversarial=None, bottleneck="dense",
-           augment="none", lr_schedule="constant", ema=None, blocks=0, class_every_layer=False,
-           font_digits=False) -> tuple:
+def train_args(name="mnist-tort-bad", family="vae", dataset="mnist", zip_file=None, latent=2, epochs=1, batch=128, lr=0,
+               seed=0, beta=1.0, noise="mixed", noise_level=0.5, device="cpu", overwrite=False, processes=1,
+               architecture="conv", hidden=512, code="linear", l1=0.0, adversarial=None, bottleneck="dense",
+               augment="none", lr_schedule="constant", ema=None, blocks=0, class_every_layer=False,
+               font_digits=False) -> tuple:
+    """The Train tab's start arguments in its API's order, from keywords (the defaults: a one-epoch VAE on the digits)."""
     return (name, family, dataset, zip_file, latent, epochs, batch, lr, seed, beta, noise, noise_level, device, overwrite,
             processes, architecture, hidden, code, l1, adversarial, bottleneck, augment, lr_schedule, ema, blocks,
             class_every_layer, font_digits)
@@ -72,10 +69,10 @@ NOISE_SETUP = ("noise_upload", (File("digit.png"), "mnist"))
 CATALOGUE: list[BadInput] = [
     # ---- the drawing canvas (/draw carries the canvas as JSON text)
     BadInput("empty canvas", "draw", ("", "mnist", -1), expect="ok", match="Draw in the black box"),
-    BadInput("black canvas (nothing drawn)", "draw", (_payload(np.zeros((112, 112))), "mnist", -1), expect="ok",
+    BadInput("black canvas (nothing drawn)", "draw", (encode_payload(np.zeros((112, 112))), "mnist", -1), expect="ok",
              match="Draw in the black box"),
-    BadInput("full canvas (all ink)", "draw", (_payload(np.full((112, 112), 255)), "mnist", -1), expect="ok", match="blank"),
-    BadInput("one-pixel scribble", "draw", (_payload(np.pad([[255]], ((50, 61), (50, 61)))), "fashion", -1), expect="ok"),
+    BadInput("full canvas (all ink)", "draw", (encode_payload(np.full((112, 112), 255)), "mnist", -1), expect="ok", match="blank"),
+    BadInput("one-pixel scribble", "draw", (encode_payload(np.pad([[255]], ((50, 61), (50, 61)))), "fashion", -1), expect="ok"),
     BadInput("canvas: malformed JSON", "draw", ("{not json", "mnist", -1), match="malformed"),
     BadInput("canvas: JSON null", "draw", ("null", "mnist", -1), match="malformed"),
     BadInput("canvas: JSON list", "draw", ("[1, 2, 3]", "mnist", -1), match="malformed"),
@@ -89,8 +86,8 @@ CATALOGUE: list[BadInput] = [
     BadInput("canvas: not base64", "draw", (json.dumps({"w": 8, "h": 8, "data": "!!!!"}), "mnist", -1), match="malformed"),
     BadInput("canvas: 300 kB of data", "draw", ("x" * 300_000, "mnist", -1), match="too large"),
     BadInput("canvas: a number instead of text", "draw", (12345, "mnist", -1), match="malformed", raw=True),
-    BadInput("unknown dataset '../../etc'", "draw", (_payload(_digit()), "../../etc", -1), match="choices"),
-    BadInput("CVAE class 99", "draw", (_payload(_digit()), "mnist", 99), match="choices"),
+    BadInput("unknown dataset '../../etc'", "draw", (encode_payload(drawn_digit()), "../../etc", -1), match="choices"),
+    BadInput("CVAE class 99", "draw", (encode_payload(drawn_digit()), "mnist", 99), match="choices"),
     BadInput("missing arguments", "draw", (), match="input values|argument", raw=True),
     BadInput("example index -1", "draw_example", (-1, "mnist", -1), match="between"),
     BadInput("example index 10^12", "draw_example", (10 ** 12, "mnist", -1), match="between"),
@@ -177,65 +174,65 @@ CATALOGUE: list[BadInput] = [
     BadInput("inpaint: unknown mask", "inpaint", (None, "everything", "mnist"), match="choices", setup=UPLOAD_SETUP),
     BadInput("inpaint: nothing painted", "inpaint", (None, "painted", "mnist"), match="paint", setup=UPLOAD_SETUP),
     # ---- training from the page
-    BadInput("train: name '../../etc'", "train_start", _train(name="../../etc"), match="name"),
-    BadInput("train: absolute name", "train_start", _train(name="/tmp/evil"), match="name"),
-    BadInput("train: over a shipped checkpoint", "train_start", _train(name="mnist-vae"), match="exists"),
-    BadInput("train: data folder '/etc'", "train_start", _train(dataset="/etc"), match="choices"),
-    BadInput("train: epochs NaN", "train_start", _train(epochs=NAN), match="finite|whole number", raw=True),
-    BadInput("train: epochs Infinity", "train_start", _train(epochs=INF), match="maximum|finite", raw=True),
-    BadInput("train: epochs -3", "train_start", _train(epochs=-3), match="minimum"),
-    BadInput("train: epochs 10^9", "train_start", _train(epochs=10 ** 9), match="maximum"),
-    BadInput("train: batch size 0", "train_start", _train(batch=0), match="minimum"),
-    BadInput("train: batch size 10^9", "train_start", _train(batch=10 ** 9), match="maximum"),
-    BadInput("train: 1,000 processes", "train_start", _train(processes=1000), match="maximum|processes"),
-    BadInput("train: 0 processes", "train_start", _train(processes=0), match="minimum|processes"),
-    BadInput("train: latent size 0", "train_start", _train(latent=0), match="minimum"),
-    BadInput("train: latent size 10^6", "train_start", _train(latent=10 ** 6), match="maximum"),
-    BadInput("train: architecture 'transformer'", "train_start", _train(family="ae", architecture="transformer"),
+    BadInput("train: name '../../etc'", "train_start", train_args(name="../../etc"), match="name"),
+    BadInput("train: absolute name", "train_start", train_args(name="/tmp/evil"), match="name"),
+    BadInput("train: over a shipped checkpoint", "train_start", train_args(name="mnist-vae"), match="exists"),
+    BadInput("train: data folder '/etc'", "train_start", train_args(dataset="/etc"), match="choices"),
+    BadInput("train: epochs NaN", "train_start", train_args(epochs=NAN), match="finite|whole number", raw=True),
+    BadInput("train: epochs Infinity", "train_start", train_args(epochs=INF), match="maximum|finite", raw=True),
+    BadInput("train: epochs -3", "train_start", train_args(epochs=-3), match="minimum"),
+    BadInput("train: epochs 10^9", "train_start", train_args(epochs=10 ** 9), match="maximum"),
+    BadInput("train: batch size 0", "train_start", train_args(batch=0), match="minimum"),
+    BadInput("train: batch size 10^9", "train_start", train_args(batch=10 ** 9), match="maximum"),
+    BadInput("train: 1,000 processes", "train_start", train_args(processes=1000), match="maximum|processes"),
+    BadInput("train: 0 processes", "train_start", train_args(processes=0), match="minimum|processes"),
+    BadInput("train: latent size 0", "train_start", train_args(latent=0), match="minimum"),
+    BadInput("train: latent size 10^6", "train_start", train_args(latent=10 ** 6), match="maximum"),
+    BadInput("train: architecture 'transformer'", "train_start", train_args(family="ae", architecture="transformer"),
              match="choices|architecture"),
-    BadInput("train: L1 weight -1", "train_start", _train(family="ae", l1=-1), match="minimum|L1"),
-    BadInput("train: L1 weight NaN", "train_start", _train(family="ae", l1=NAN), match="L1|finite|number", raw=True),
-    BadInput("train: dense hidden width -5", "train_start", _train(family="ae", architecture="dense", hidden=-5),
+    BadInput("train: L1 weight -1", "train_start", train_args(family="ae", l1=-1), match="minimum|L1"),
+    BadInput("train: L1 weight NaN", "train_start", train_args(family="ae", l1=NAN), match="L1|finite|number", raw=True),
+    BadInput("train: dense hidden width -5", "train_start", train_args(family="ae", architecture="dense", hidden=-5),
              match="minimum|hidden"),
-    BadInput("train: code 'softmax'", "train_start", _train(family="ae", code="softmax"), match="choices|code"),
-    BadInput("train: context bottleneck 'transformer'", "train_start", _train(family="context", bottleneck="transformer"),
+    BadInput("train: code 'softmax'", "train_start", train_args(family="ae", code="softmax"), match="choices|code"),
+    BadInput("train: context bottleneck 'transformer'", "train_start", train_args(family="context", bottleneck="transformer"),
              match="choices|bottleneck"),
-    BadInput("train: augment '../../etc'", "train_start", _train(augment="../../etc"), match="choices|augment"),
-    BadInput("train: learning-rate schedule 'warp'", "train_start", _train(lr_schedule="warp"), match="choices|schedule"),
-    BadInput("train: GAN EMA decay 1.5", "train_start", _train(family="gan", ema=1.5), match="maximum|EMA"),
-    BadInput("train: GAN EMA decay -0.5", "train_start", _train(family="gan", ema=-0.5), match="minimum|EMA"),
-    BadInput("train: GAN EMA decay NaN", "train_start", _train(family="gan", ema=NAN), match="EMA|finite|number", raw=True),
-    BadInput("train: 9 residual blocks", "train_start", _train(blocks=9), match="maximum|blocks"),
-    BadInput("train: -1 residual blocks", "train_start", _train(blocks=-1), match="minimum|blocks"),
-    BadInput("train: residual blocks NaN", "train_start", _train(blocks=NAN), match="whole number|finite", raw=True),
-    BadInput("train: font digits for Fashion", "train_start", _train(dataset="fashion", font_digits=True),
+    BadInput("train: augment '../../etc'", "train_start", train_args(augment="../../etc"), match="choices|augment"),
+    BadInput("train: learning-rate schedule 'warp'", "train_start", train_args(lr_schedule="warp"), match="choices|schedule"),
+    BadInput("train: GAN EMA decay 1.5", "train_start", train_args(family="gan", ema=1.5), match="maximum|EMA"),
+    BadInput("train: GAN EMA decay -0.5", "train_start", train_args(family="gan", ema=-0.5), match="minimum|EMA"),
+    BadInput("train: GAN EMA decay NaN", "train_start", train_args(family="gan", ema=NAN), match="EMA|finite|number", raw=True),
+    BadInput("train: 9 residual blocks", "train_start", train_args(blocks=9), match="maximum|blocks"),
+    BadInput("train: -1 residual blocks", "train_start", train_args(blocks=-1), match="minimum|blocks"),
+    BadInput("train: residual blocks NaN", "train_start", train_args(blocks=NAN), match="whole number|finite", raw=True),
+    BadInput("train: font digits for Fashion", "train_start", train_args(dataset="fashion", font_digits=True),
              match="font digits|--font-digits|Fashion-MNIST"),
-    BadInput("train: context adversarial weight 5", "train_start", _train(family="context", adversarial=5),
+    BadInput("train: context adversarial weight 5", "train_start", train_args(family="context", adversarial=5),
              match="adversarial weight"),
-    BadInput("train: pix2pix adversarial weight -1", "train_start", _train(family="pix2pix", adversarial=-1),
+    BadInput("train: pix2pix adversarial weight -1", "train_start", train_args(family="pix2pix", adversarial=-1),
              match="minimum|adversarial"),
     BadInput("sketch: not a drawing", "sketch", ("{oops", "fashion"), match="malformed|drawing"),
-    BadInput("sketch: a one-pixel scribble", "sketch", (_payload(np.pad([[255]], ((50, 61), (50, 61)))), "fashion"),
+    BadInput("sketch: a one-pixel scribble", "sketch", (encode_payload(np.pad([[255]], ((50, 61), (50, 61)))), "fashion"),
              match="too small|faint|blank"),
     BadInput("sketch item: class 99", "sketch_item", (99, 0, "fashion"), match="choices|class"),
     BadInput("sketch item: which 10^9", "sketch_item", (0, 10 ** 9, "fashion"), match="maximum|which"),
     BadInput("live sketch: not JSON", f"POST {LIVE}/sketch", ("{not json",), match="not JSON"),
     BadInput("live sketch: payload 10^6 chars", f"POST {LIVE}/sketch",
              (json.dumps({"payload": "x" * 290_000, "dataset": "fashion"}),), match="too large|malformed"),
-    BadInput("train: latent size 10^6", "train_start", _train(latent=10 ** 6), match="maximum"),
-    BadInput("train: learning rate NaN", "train_start", _train(lr=NAN), match="finite|learning rate", raw=True),
-    BadInput("train: learning rate -1", "train_start", _train(lr=-1), match="minimum"),
-    BadInput("train: beta Infinity", "train_start", _train(beta=INF), match="maximum|finite", raw=True),
-    BadInput("train: noise level NaN", "train_start", _train(family="dae", noise_level=NAN), match="noise level|finite",
+    BadInput("train: latent size 10^6", "train_start", train_args(latent=10 ** 6), match="maximum"),
+    BadInput("train: learning rate NaN", "train_start", train_args(lr=NAN), match="finite|learning rate", raw=True),
+    BadInput("train: learning rate -1", "train_start", train_args(lr=-1), match="minimum"),
+    BadInput("train: beta Infinity", "train_start", train_args(beta=INF), match="maximum|finite", raw=True),
+    BadInput("train: noise level NaN", "train_start", train_args(family="dae", noise_level=NAN), match="noise level|finite",
              raw=True),
-    BadInput("train: family 'rm -rf'", "train_start", _train(family="rm -rf"), match="choices"),
-    BadInput("train: device cuda:7", "train_start", _train(device="cuda:7"), match="choices"),
-    BadInput("train: .zip that is not a zip", "train_start", _train(dataset="zip", zip_file=File("fake.zip")),
+    BadInput("train: family 'rm -rf'", "train_start", train_args(family="rm -rf"), match="choices"),
+    BadInput("train: device cuda:7", "train_start", train_args(device="cuda:7"), match="choices"),
+    BadInput("train: .zip that is not a zip", "train_start", train_args(dataset="zip", zip_file=File("fake.zip")),
              match="not a readable"),
-    BadInput("train: zip bomb", "train_start", _train(dataset="zip", zip_file=File("bomb.zip")), match="MB|bomb"),
-    BadInput("train: zip with ../ paths", "train_start", _train(dataset="zip", zip_file=File("slip.zip")),
+    BadInput("train: zip bomb", "train_start", train_args(dataset="zip", zip_file=File("bomb.zip")), match="MB|bomb"),
+    BadInput("train: zip with ../ paths", "train_start", train_args(dataset="zip", zip_file=File("slip.zip")),
              match="outside"),
-    BadInput("train: zip with a link out", "train_start", _train(dataset="zip", zip_file=File("link.zip")),
+    BadInput("train: zip with a link out", "train_start", train_args(dataset="zip", zip_file=File("link.zip")),
              match="outside"),
     BadInput("train: status of run '../../etc'", "train_status", ("../../etc",), expect="ok", match="no run"),
     BadInput("train: cancel run '../../etc'", "train_cancel", ("../../etc",), match="choices|no run"),
@@ -258,7 +255,7 @@ CATALOGUE: list[BadInput] = [
     BadInput("live slide: 17 values", f"POST {LIVE}/slide",
              (json.dumps({"model": "mnist-vae", "label": None, "latent": [], "values": [0.0] * 17}),), match="lists"),
     BadInput("live draw: dataset '../../etc'", f"POST {LIVE}/draw",
-             (json.dumps({"payload": _payload(_digit()), "dataset": "../../etc"}),), match="unknown dataset"),
+             (json.dumps({"payload": encode_payload(drawn_digit()), "dataset": "../../etc"}),), match="unknown dataset"),
     BadInput("live draw: canvas 10^9 x 10^9", f"POST {LIVE}/draw",
              (json.dumps({"payload": json.dumps({"w": 10 ** 9, "h": 10 ** 9, "data": ""}), "dataset": "mnist"}),),
              match="wrong size"),
@@ -267,7 +264,7 @@ CATALOGUE: list[BadInput] = [
     BadInput("live draw: CVAE class 'seven'", f"POST {LIVE}/draw",
              # answered with Python's own "invalid literal for int()": a message, if not a friendly one
              # (a clearer one is proposed in .torture-requests.md)
-             (json.dumps({"payload": _payload(_digit()), "dataset": "mnist", "cvae_class": "seven"}),), match="."),
+             (json.dumps({"payload": encode_payload(drawn_digit()), "dataset": "mnist", "cvae_class": "seven"}),), match="."),
     # ---- PixelCNN: sampling on Generate, completion on Complete, and the live pixels route
     BadInput("pixelcnn: 0 pictures", "pixelcnn_sample", ("mnist", 0, 0, "live"), match="number of pictures|minimum"),
     BadInput("pixelcnn: 10^9 pictures", "pixelcnn_sample", ("mnist", 1e9, 0, "live"), match="number of pictures|maximum"),
@@ -349,7 +346,7 @@ def _png(picture) -> bytes:
 def _digit_picture(size=200, mode="L"):
     from PIL import Image
 
-    return Image.fromarray(255 - np.asarray(Image.fromarray(_digit(size)))).convert(mode)
+    return Image.fromarray(255 - np.asarray(Image.fromarray(drawn_digit(size)))).convert(mode)
 
 
 def _plain(path: Path, size: tuple[int, int], mode: str, colour) -> None:

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ...canvas_payload import encode_payload
 from .app import App, ROOT, client, client_outcome
-from .catalogue import File, _digit, _payload, _train, build_file
+from .catalogue import File, build_file, drawn_digit, train_args
 
 
 # ================================================================ faults
@@ -54,7 +55,7 @@ def start_run(app: App, name: str, *, epochs: int, overwrite: bool = False, late
 
     session = client(app.url)
     data = dict(dataset="zip", zip_file=handle_file(str(data_zip))) if data_zip else {}
-    run, message = session.predict(*_train(name=name, epochs=epochs, overwrite=overwrite, latent=latent, **data),
+    run, message = session.predict(*train_args(name=name, epochs=epochs, overwrite=overwrite, latent=latent, **data),
                                    api_name="/train_start")
     if "Queued" not in message:
         raise RuntimeError(f"run {name} was not queued: {message}")
@@ -233,10 +234,10 @@ def fault_missing_fashion(app: App) -> dict:
     from gradio_client import handle_file
 
     session = client(app.url)
-    outcome, message = client_outcome(lambda: session.predict(*_train(name="fashion-notthere", dataset="fashion"),
+    outcome, message = client_outcome(lambda: session.predict(*train_args(name="fashion-notthere", dataset="fashion"),
                                                               api_name="/train_start"))
     works = []
-    for endpoint, args in (("draw", (_payload(_digit()), "fashion", -1)), ("generate_vae", ("fashion", 10, 0)),
+    for endpoint, args in (("draw", (encode_payload(drawn_digit()), "fashion", -1)), ("generate_vae", ("fashion", 10, 0)),
                            ("interpolate", ("1", 0, "7", 0, 5, "fashion")), ("upload", (File("cmyk.jpg"), "fashion"))):
         args = tuple(handle_file(str(build_file(app.workdir / "files", a.name))) if isinstance(a, File) else a
                      for a in args)
@@ -252,7 +253,7 @@ def fault_queue_cap(app: App) -> dict:
     runs, refused = [], None
     for index in range(MAX_QUEUED + 1):
         session = client(app.url)
-        outcome, value = client_outcome(lambda: session.predict(*_train(name=f"mnist-queue{index}", epochs=200),
+        outcome, value = client_outcome(lambda: session.predict(*train_args(name=f"mnist-queue{index}", epochs=200),
                                                                 api_name="/train_start"))
         if outcome == "ok":
             runs.append((session, _run_id(value[0])))
@@ -287,7 +288,7 @@ def fault_kill_live_child(app: App) -> dict:
     import urllib.request
 
     def draw() -> int:
-        body = json.dumps({"payload": _payload(_digit()), "dataset": "mnist", "cvae_class": -1}).encode()
+        body = json.dumps({"payload": encode_payload(drawn_digit()), "dataset": "mnist", "cvae_class": -1}).encode()
         request = urllib.request.Request(f"{app.url}/genexplorer/live/draw", data=body, method="POST",
                                          headers={"content-type": "application/json"})
         try:

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...canvas_payload import encode_payload
 from .app import App, client
-from .catalogue import _payload
 
 
 # ================================================================ load
@@ -36,7 +36,7 @@ def user_plans(users: int) -> list[UserPlan]:
     for index in range(users):
         rng = np.random.default_rng(1000 + index)
         drawing = np.kron(pictures[index % len(pictures)], np.ones((4, 4), np.uint8))   # 28 -> 112
-        plans.append(UserPlan(index, _payload(drawing), 100 + index, tuple(np.round(rng.uniform(-2, 2, 16), 2).tolist()),
+        plans.append(UserPlan(index, encode_payload(drawing), 100 + index, tuple(np.round(rng.uniform(-2, 2, 16), 2).tolist()),
                               str((index + 3) % 10), index % 7))
     return plans
 
