@@ -29,7 +29,8 @@ except ImportError:  # Windows: one app process per runs folder there
     fcntl = None
 
 from . import checkpoints
-from .train import TrainSettings
+from .train import command_line
+from .training import TrainSettings
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 JOB_FILE = "job.json"
@@ -124,15 +125,12 @@ class JobManager:
         target = self.checkpoints_dir / name
         if (target / checkpoints.CONFIG_FILE).exists() and not overwrite:
             raise JobError(f"a checkpoint named {name!r} exists: choose another name or tick 'overwrite'")
-        unknown = set(settings) - set(TrainSettings.__dataclass_fields__)
-        if unknown:
-            raise JobError(f"unknown training settings {sorted(unknown)}")
         settings = {**settings, "out": str(target), "overwrite": overwrite, "resume": False}
-        if int(settings.get("epochs") or 0) > MAX_EPOCHS:
-            raise JobError(f"at most {MAX_EPOCHS} epochs from the page; use the command line for longer runs")
         try:
+            if int(settings.get("epochs") or 0) > MAX_EPOCHS:
+                raise JobError(f"at most {MAX_EPOCHS} epochs from the page; use the command line for longer runs")
             TrainSettings(**settings).validate()
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError) as exc:   # JobError is a ValueError too
             raise JobError(str(exc)) from None
         device = resolved_device(settings.get("device") or "auto")
         if device not in [value for _, value in available_devices()]:
@@ -253,15 +251,7 @@ class JobManager:
                         "-m", "genexplorer.train"]
         device = "cuda" if job.processes > 1 and job.device.startswith("cuda") else job.device
         command = launcher + ["--status-file", str(folder / STATUS_FILE), "--log-dir", str(folder), "--device", device]
-        for key, value in job.settings.items():
-            if key in ("log_dir", "device") or value is None or value is False:
-                continue
-            flag = "--" + key.replace("_", "-")
-            if key == "latent_maps":
-                if not value:
-                    command.append("--no-latent-maps")
-                continue
-            command += [flag] if value is True else [flag, str(value)]
+        command += command_line({k: v for k, v in job.settings.items() if k not in ("log_dir", "device")})
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         env.setdefault("NUMBA_CACHE_DIR", str(self.runs_dir / ".numba-cache"))
         log = open(folder / LOG_FILE, "ab")

@@ -10,6 +10,7 @@ from gradio_client import handle_file
 from PIL import Image, ImageDraw
 
 from genexplorer.canvas_payload import encode_payload
+from genexplorer.train_form import start_arguments
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -155,8 +156,7 @@ def wait_for_run(client, run, timeout: float = 240.0) -> str:
 def test_a_real_training_run_through_the_api_ends_in_a_new_checkpoint(client):
     from genexplorer import checkpoints
 
-    run, message = client.predict("mnist-apitest", "vae", "mnist", None, 2, 1, 128, 0, 0, 1.0, "mixed", 0.5, "cpu",
-                                  False, 1, api_name="/train_start")
+    run, message = client.predict(*start_arguments(name="mnist-apitest", latent_dim=2), api_name="/train_start")
     assert "Queued **mnist-apitest**" in message
     assert "data-state='done'" in wait_for_run(client, run)
     assert "mnist-apitest" in checkpoints.list_checkpoints()
@@ -164,8 +164,7 @@ def test_a_real_training_run_through_the_api_ends_in_a_new_checkpoint(client):
 
     assert "mnist-apitest" in common.cache.names("mnist"), "the explorer lists it without a restart"
     with pytest.raises(Exception, match="exists"):
-        client.predict("mnist-apitest", "vae", "mnist", None, 2, 1, 128, 0, 0, 1.0, "mixed", 0.5, "cpu", False, 1,
-                       api_name="/train_start")
+        client.predict(*start_arguments(name="mnist-apitest", latent_dim=2), api_name="/train_start")
 
 
 def test_pixelcnn_samples_through_the_api(client):
@@ -227,25 +226,26 @@ def test_train_a_sparse_overcomplete_autoencoder_from_the_page(client):
     """The Train tab's zoo settings reach the trainer: a dense AE with a 1024-unit ReLU code and an L1 weight."""
     from genexplorer import checkpoints
 
-    run, message = client.predict("mnist-apisparse", "ae", "mnist", None, 1024, 1, 256, 0, 0, 1.0, "mixed", 0.5, "cpu",
-                                  False, 1, "dense", 0, "relu", 0.001, api_name="/train_start")
+    run, message = client.predict(*start_arguments(name="mnist-apisparse", family="ae", latent_dim=1024, batch_size=256,
+                                                   architecture="dense", hidden=0, code_activation="relu", l1=0.001),
+                                  api_name="/train_start")
     assert "Queued" in message
     assert "data-state='done'" in wait_for_run(client, run)
     config = checkpoints.read_config(checkpoints.checkpoints_dir() / "mnist-apisparse")
     assert {k: config["model_config"][k] for k in ("architecture", "hidden", "latent_dim", "code_activation", "l1")} == \
         {"architecture": "dense", "hidden": 0, "latent_dim": 1024, "code_activation": "relu", "l1": 0.001}
-    with pytest.raises(Exception, match="maximum value 100"):
-        client.predict("mnist-apisparse2", "ae", "mnist", None, 16, 1, 256, 0, 0, 1.0, "mixed", 0.5, "cpu",
-                       False, 1, "dense", 0, "relu", 500, api_name="/train_start")
+    with pytest.raises(Exception, match=r"--l1\) must be from 0 to 100"):
+        client.predict(*start_arguments(name="mnist-apisparse2", family="ae", architecture="dense", hidden=0,
+                                        code_activation="relu", l1=500), api_name="/train_start")
 
 
 def test_train_a_unet_context_encoder_on_varied_pictures_from_the_page(client):
     """The Train tab's context bottleneck, picture variation and learning-rate schedule reach the trainer."""
     from genexplorer import checkpoints
 
-    run, message = client.predict("mnist-apicontext", "context", "mnist", None, 16, 1, 256, 0, 0, 1.0, "mixed", 0.5,
-                                  "cpu", False, 1, "conv", 512, "linear", 0, None, "unet", "geometry",
-                                  "cosine", api_name="/train_start")
+    run, message = client.predict(*start_arguments(name="mnist-apicontext", family="context", batch_size=256,
+                                                   bottleneck="unet", augment="geometry", lr_schedule="cosine"),
+                                  api_name="/train_start")
     assert "Queued" in message
     assert "data-state='done'" in wait_for_run(client, run)
     config = checkpoints.read_config(checkpoints.checkpoints_dir() / "mnist-apicontext")
@@ -257,37 +257,36 @@ def test_train_a_gan_with_an_averaged_generator_from_the_page(client):
     """The Train tab's EMA decay reaches a GAN's run (and is left out for the other families)."""
     from genexplorer import checkpoints
 
-    run, message = client.predict("mnist-apiema", "gan", "mnist", None, 16, 1, 512, 0, 0, 1.0, "mixed", 0.5,
-                                  "cpu", False, 1, "conv", 512, "linear", 0, None, "dense", "none",
-                                  "constant", 0.99, api_name="/train_start")
+    run, message = client.predict(*start_arguments(name="mnist-apiema", family="gan", latent_dim=16, batch_size=512,
+                                                   ema=0.99), api_name="/train_start")
     assert "Queued" in message
     assert "data-state='done'" in wait_for_run(client, run)
     config = checkpoints.read_config(checkpoints.checkpoints_dir() / "mnist-apiema")
     assert config["training"]["ema"] == 0.99
     with pytest.raises(Exception, match="maximum value 0.99999"):
-        client.predict("mnist-apiema2", "gan", "mnist", None, 16, 1, 512, 0, 0, 1.0, "mixed", 0.5, "cpu", False, 1,
-                       "conv", 512, "linear", 0, None, "dense", "none", "constant", 2, api_name="/train_start")
+        client.predict(*start_arguments(name="mnist-apiema2", family="gan", ema=2), api_name="/train_start")
 
 
 def test_train_a_cvae_with_the_class_at_every_layer_and_a_deeper_reader_on_font_digits_from_the_page(client):
     """The Train tab's residual blocks, CVAE decoder and font digits reach the trainer."""
     from genexplorer import checkpoints
 
-    common = ("mnist", None, 4, 1, 512, 0, 0, 1.0, "mixed", 0.5, "cpu", False, 1, "conv", 512, "linear", 0, None,
-              "dense", "none", "constant", None)
-    run, message = client.predict("mnist-apicvae", "cvae", *common, 0, True, True, api_name="/train_start")
+    run, message = client.predict(*start_arguments(name="mnist-apicvae", family="cvae", latent_dim=4, batch_size=512,
+                                                   class_every_layer=True, font_digits=True), api_name="/train_start")
     assert "Queued" in message
     assert "data-state='done'" in wait_for_run(client, run)
     config = checkpoints.read_config(checkpoints.checkpoints_dir() / "mnist-apicvae")
     assert config["model_config"]["class_every_layer"] is True and config["training"]["font_digits"] is True
     assert config["training"]["num_train_images"] > 4500 + 5000, "the font digits joined the 4,500"
-    run, message = client.predict("mnist-apideep", "vae", *common, 1, True, False, api_name="/train_start")
+    run, message = client.predict(*start_arguments(name="mnist-apideep", family="vae", latent_dim=4, batch_size=512,
+                                                   blocks=1), api_name="/train_start")
     assert "data-state='done'" in wait_for_run(client, run)
     config = checkpoints.read_config(checkpoints.checkpoints_dir() / "mnist-apideep")
     # the CVAE's decoder is not the VAE's: the box is left out for other families
     assert config["model_config"]["blocks"] == 1 and config["model_config"]["class_every_layer"] is False
     with pytest.raises(Exception, match="font digits|--font-digits"):
-        client.predict("fashion-apifont", "vae", "fashion", *common[1:], 0, False, True, api_name="/train_start")
+        client.predict(*start_arguments(name="fashion-apifont", dataset="fashion", font_digits=True),
+                       api_name="/train_start")
 
 
 def test_the_autoencoder_zoo_through_the_api(client):

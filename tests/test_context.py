@@ -2,7 +2,8 @@
 import pytest
 import torch
 
-from genexplorer import checkpoints, train
+from genexplorer import checkpoints
+from genexplorer import models as gx_models
 from genexplorer.models import build
 from genexplorer.models.base import UnsupportedOperation
 from genexplorer.models.context import centre_hole, random_holes
@@ -54,10 +55,11 @@ def test_the_joint_loss_weights_l2_and_adversarial_terms_and_the_twin_has_no_dis
     assert torch.allclose(terms["loss"], 0.999 * terms["rec"] + 0.001 * terms["adv"])
     twin = tiny(adversarial=0.0).train()
     assert twin.discriminator is None and set(twin.loss(x)) == {"loss", "rec"}
-    optimizers = train._optimizers(model, 2e-4)
+    family = gx_models.family_of(model)
+    optimizers = family.optimizers(model, 2e-4)
     assert set(optimizers) == {"g", "d"}
     before = [p.clone() for p in model.discriminator.parameters()]
-    train._adversarial_fill_step(model, optimizers, x, None, False)
+    family.stepper(model, optimizers)(x, None)
     assert any(not torch.equal(a, b) for a, b in zip(before, model.discriminator.parameters()))
 
 
@@ -101,7 +103,9 @@ def test_the_channelwise_bottleneck_sees_across_the_picture_and_saves_and_loads(
     known = (~centre_hole()).float()
     far = x.clone()
     far[..., 0, 0] = 1 - far[..., 0, 0]      # one known corner pixel
-    assert not torch.equal(model.inpaint(x, known)[..., 14, 14], model.inpaint(far, known)[..., 14, 14])
+    # over the whole hole: at an untrained model's scale one pixel's change can round away (it did on some CPUs)
+    hole = ~known.bool()
+    assert (model.fill_logits(x, known) - model.fill_logits(far, known))[hole].abs().max() > 0
     model.dataset = "mnist"
     loaded = checkpoints.load(checkpoints.save(model, tmp_path / "mnist-context-cw"))
     assert loaded.config.bottleneck == "channelwise" and torch.equal(loaded.inpaint(x, known), model.inpaint(x, known))

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from genexplorer.train_form import start_arguments
+
 from genexplorer import checkpoints
 from genexplorer.jobs import JobError, JobManager
 
@@ -109,8 +111,8 @@ def test_two_app_processes_share_one_checkpoints_and_runs_folder(tmp_path):
         for port in ports:
             bench.wait_ready(port)
         first, second = (Client(f"http://127.0.0.1:{port}", analytics_enabled=False, verbose=False) for port in ports)
-        run, message = first.predict("mnist-shared", "ae", "mnist", None, 2, 1, 128, 0, 0, 1.0, "mixed", 0.5, "cpu",
-                                     False, 1, api_name="/train_start")
+        run, message = first.predict(*start_arguments(name="mnist-shared", family="ae", latent_dim=2),
+                                     api_name="/train_start")
         assert "Queued" in message
         run = run["value"] if isinstance(run, dict) else run
         import time

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import genexplorer as gx
-from genexplorer import checkpoints, sketching, train
+from genexplorer import checkpoints, models, sketching
 from genexplorer.edges import edges, is_blank
 from genexplorer.explore import ExploreError
 from genexplorer.models import build
@@ -64,10 +64,11 @@ def test_translate_shapes_the_twin_and_bad_input():
 
 def test_one_adversarial_step_moves_both_networks_and_checkpoints_round_trip(tmp_path):
     model = tiny().train()
-    optimizers = train._optimizers(model, 2e-4)
+    family = models.family_of(model)
+    optimizers = family.optimizers(model, 2e-4)
     before_d = [p.clone() for p in model.discriminator.parameters()]
     before_g = [p.clone() for p in model.generator.parameters()]
-    train._adversarial_fill_step(model, optimizers, torch.rand(4, 1, 28, 28), None, False)
+    family.stepper(model, optimizers)(torch.rand(4, 1, 28, 28), None)
     assert any(not torch.equal(a, b) for a, b in zip(before_d, model.discriminator.parameters()))
     assert any(not torch.equal(a, b) for a, b in zip(before_g, model.generator.parameters()))
     model.eval()

@@ -7,7 +7,9 @@ import torch
 
 import genexplorer as gx
 from genexplorer import checkpoints, train
+from genexplorer.augment import augment, random_affine
 from genexplorer.train import TrainSettings, TrainingError, TrainingStopped, fit
+from genexplorer.training import AveragedWeights
 
 from test_data import write_idx
 
@@ -36,8 +38,10 @@ def settings(tmp_path, dataset, **overrides):
 def test_two_step_training_run_of_every_family(model, tmp_path):
     """Two real steps on the shipped digits, ending in a loadable checkpoint."""
     heard = []
-    out = fit(TrainSettings(model=model, dataset="mnist", out=str(tmp_path / f"mnist-{model}"), latent_dim=2,
-                            width=8, epochs=1, batch_size=16, max_steps=2, log_dir=str(tmp_path / "runs"),
+    options = {info.name for info in gx.models.family(model).option_info()}
+    small = {k: v for k, v in dict(latent_dim=2, width=8).items() if k in options}
+    out = fit(TrainSettings(model=model, dataset="mnist", out=str(tmp_path / f"mnist-{model}"), **small,
+                            epochs=1, batch_size=16, max_steps=2, log_dir=str(tmp_path / "runs"),
                             device="cpu"),
               on_step=heard.append, log=lambda message: None)
     loaded = gx.load(out)
@@ -61,7 +65,7 @@ def test_two_step_training_run_of_every_family(model, tmp_path):
         finished = checkpoints.read_config(out)
         assert finished["complete"] is True and finished["metrics"]["test_frechet"] == config["metrics"]["test_frechet"]
     if model in ("wgan", "wgan-gp"):
-        assert config["training"]["lr"] == train.DEFAULT_LR[model]
+        assert config["training"]["lr"] == gx.models.family(model).learning_rate(loaded)
         assert "train_w_estimate" in config["metrics"]
     if model == "pix2pix":
         assert config["metrics"]["test_psnr"] > 0 and "train_l1" in config["metrics"]
@@ -152,7 +156,7 @@ def test_resume_with_no_epochs_left_finishes_a_stopped_run(small_dataset, tmp_pa
 
 
 def test_divergence_stops_with_a_clear_message(small_dataset, tmp_path, monkeypatch):
-    monkeypatch.setattr(train, "_encoder_step", lambda *a: {"loss": float("nan")})
+    monkeypatch.setattr(gx.models.Family, "stepper", lambda *a, **k: (lambda x, y: {"loss": float("nan")}))
     with pytest.raises(TrainingError, match="diverged.*smaller learning rate"):
         fit(settings(tmp_path, small_dataset), log=lambda m: None)
 
@@ -160,7 +164,7 @@ def test_divergence_stops_with_a_clear_message(small_dataset, tmp_path, monkeypa
 @pytest.mark.parametrize("bad", [
     {"epochs": 0}, {"epochs": 10 ** 6}, {"batch_size": -1}, {"latent_dim": 100000},
     {"lr": float("nan")}, {"lr": -1.0}, {"beta": float("inf")}, {"noise": "pink"}, {"noise_level": 2.0},
-    {"model": "diffusion"}, {"out": ""},
+    {"model": "no-such-family"}, {"out": ""}, {"ema": 0.99}, {"font_digits": True},
 ])
 def test_bad_settings_are_refused_before_anything_runs(bad, small_dataset, tmp_path):
     with pytest.raises(ValueError):
@@ -197,14 +201,15 @@ def test_classifier_trains_on_the_labels_and_reports_test_accuracy(small_dataset
 
 def test_wgan_updates_the_generator_once_every_critic_steps_batches(monkeypatch):
     model = gx.models.build("wgan", {"latent_dim": 8, "width": 8, "critic_steps": 3})
-    optimizers = train._optimizers(model, 5e-5)
+    family = gx.models.family_of(model)
+    optimizers = family.optimizers(model, 5e-5)
     assert isinstance(optimizers["d"], torch.optim.RMSprop)
     generator_updates = []
     monkeypatch.setattr(optimizers["g"], "step", lambda *a, **k: generator_updates.append(1))
-    step = train.make_step(model, optimizers, torch.device("cpu"), train.Distributed())
+    step = family.stepper(model, optimizers)
     x = torch.rand(4, 1, 28, 28)
     for _ in range(7):
-        terms = step(x, None, False)
+        terms = step(x, None)
     assert len(generator_updates) == 2, "batches 3 and 6 of 7 update G"
     assert all(p.abs().max() <= model.config.clip for p in model.discriminator.parameters())
     assert math.isfinite(terms["g_loss"]) and "w_estimate" in terms
@@ -214,7 +219,7 @@ def test_random_affine_moves_each_picture_its_own_way_and_keeps_the_ink():
     torch.manual_seed(0)
     x = torch.zeros(16, 1, 28, 28)
     x[:, :, 10:18, 12:16] = 1.0
-    moved = train.random_affine(x)
+    moved = random_affine(x)
     assert moved.shape == x.shape and moved.min() >= 0 and moved.max() <= 1
     ink = moved.sum((1, 2, 3)) / x.sum((1, 2, 3))
     assert ((ink > 0.75) & (ink < 1.3)).all(), "scaled by 0.9-1.1 at most: the ink stays about the same"
@@ -227,7 +232,7 @@ def test_handwriting_augmentation_varies_strokes_and_keeps_pictures_in_range():
     torch.manual_seed(0)
     x = torch.zeros(64, 1, 28, 28)
     x[:, :, 6:22, 13:15] = 1.0               # a "1", two pixels wide
-    varied = train.augment(x, "handwriting")
+    varied = augment(x, "handwriting")
     assert varied.shape == x.shape and varied.min() >= 0 and varied.max() <= 1
     ink = varied.sum((1, 2, 3)) / x.sum((1, 2, 3))
     assert float(ink.min()) < 0.8 and float(ink.max()) > 1.3, "some strokes thinner, some thicker"
@@ -246,13 +251,15 @@ def test_augment_and_the_context_bottleneck_reach_the_run(small_dataset, tmp_pat
     assert cgan_config["model_config"]["projection"] is True, "new cGANs use the projection D"
     assert cgan_config["model_config"]["class_loss_weight"] == 1.0 and "train_d_class" in cgan_config["metrics"]
     assert cgan_config["model_config"]["class_planes_in_d"] is False
-    with pytest.raises(ValueError, match="class loss weight"):
+    with pytest.raises(ValueError, match=r"--class-loss-weight\) must be"):
         fit(settings(tmp_path, small_dataset, model="cgan", width=8, class_loss_weight=-1), log=lambda m: None)
     with pytest.raises(ValueError, match="class-conditional GAN"):
+        fit(settings(tmp_path, small_dataset, model="gan", width=8, class_loss_weight=1), log=lambda m: None)
+    with pytest.raises(ValueError, match="--class-loss-weight: not an option of vae"):
         fit(settings(tmp_path, small_dataset, model="vae", class_loss_weight=1), log=lambda m: None)
-    with pytest.raises(ValueError, match="bottleneck"):
+    with pytest.raises(ValueError, match="--bottleneck: not an option of vae"):
         fit(settings(tmp_path, small_dataset, model="vae", bottleneck="channelwise"), log=lambda m: None)
-    with pytest.raises(ValueError, match="augmentation"):
+    with pytest.raises(ValueError, match=r"--augment\) must be one of"):
         fit(settings(tmp_path, small_dataset, augment="mirror"), log=lambda m: None)
 
 
@@ -263,9 +270,9 @@ def test_the_zoo_settings_reach_the_model_and_are_refused_elsewhere(small_datase
     assert (config["architecture"], config["hidden"], config["latent_dim"], config["code_activation"], config["l1"]) == \
         ("dense", 0, 1024, "relu", 0.01)
     assert "train_active" in checkpoints.read_config(out)["metrics"], "the sparse AE logs its active units"
-    for bad, message in [(dict(model="vae", l1=0.1), "autoencoder settings"), (dict(model="ae", l1=-1), "L1"),
-                         (dict(model="gan", architecture="dense"), "autoencoder settings"),
-                         (dict(model="ae", latent_dim=5000), "latent_dim")]:
+    for bad, message in [(dict(model="vae", l1=0.1), "not an option of vae"), (dict(model="ae", l1=-1), r"--l1\) must"),
+                         (dict(model="gan", architecture="dense"), "not an option of gan"),
+                         (dict(model="ae", latent_dim=5000), r"--latent-dim\) must")]:
         with pytest.raises(ValueError, match=message):
             fit(settings(tmp_path, small_dataset, **bad), log=lambda m: None)
 
@@ -299,14 +306,14 @@ def test_ema_saves_the_averaged_generator_and_resumes_the_live_one(small_dataset
     resumed = load_file(str(out / train.LIVE_GENERATOR_FILE))
     assert not torch.equal(resumed[weight], trained[weight])
     with pytest.raises(ValueError, match="EMA decay"):
-        fit(settings(tmp_path, small_dataset, model="gan", ema=1.0), log=lambda m: None)
-    with pytest.raises(ValueError, match="GAN setting"):
+        fit(settings(tmp_path, small_dataset, model="gan", width=8, ema=1.0), log=lambda m: None)
+    with pytest.raises(ValueError, match="vae has none"):
         fit(settings(tmp_path, small_dataset, ema=0.99), log=lambda m: None)
 
 
 def test_averaging_moves_the_copy_a_share_of_the_way():
     generator = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2))
-    averaged = train.AveragedGenerator(generator, 0.75)
+    averaged = AveragedWeights(generator, 0.75)
     before = generator[0].weight.detach().clone()
     with torch.no_grad():
         generator[0].weight.add_(4.0)
@@ -345,4 +352,4 @@ def test_deeper_nets_and_the_class_at_every_layer_reach_the_run_and_are_refused_
         with pytest.raises(ValueError, match=message):
             fit(settings(tmp_path / "bad", small_dataset, **bad), log=lambda m: None)
     args, _ = train.parse_args(["--model", "cvae", "--out", "x", "--class-every-layer", "--blocks", "0"])
-    assert args.class_every_layer and args.blocks == 0
+    assert args.options.class_every_layer and args.options.blocks == 0

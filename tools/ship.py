@@ -23,7 +23,9 @@ sys.path.insert(0, str(ROOT))
 from genexplorer import checkpoints  # noqa: E402
 from genexplorer.models import ENCODER_KINDS  # noqa: E402
 
-SKIPPED = {"training_state.safetensors", "live_generator.safetensors"}   # only --resume needs them
+def skipped(name: str) -> bool:
+    """Only --resume needs the optimiser state and the live (not averaged) weights of an --ema run."""
+    return name == "training_state.safetensors" or (name.startswith("live_") and name.endswith(".safetensors"))
 
 
 def ship(run: Path, name: str, *, half: bool = False, root: Path = ROOT / "checkpoints") -> Path:
@@ -40,7 +42,7 @@ def ship(run: Path, name: str, *, half: bool = False, root: Path = ROOT / "check
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     for path in run.iterdir():
-        if path.is_file() and path.name not in SKIPPED:
+        if path.is_file() and not skipped(path.name):
             shutil.copy2(path, staging / path.name)
     if half:
         weights = staging / checkpoints.WEIGHTS_FILE

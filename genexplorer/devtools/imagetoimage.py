@@ -44,7 +44,7 @@ def rim_reader(train: Split, hidden: torch.Tensor, *, epochs: int, seed: int = 0
 
     from ..models import build
     from ..models.classifier import random_shift
-    from ..train import lr_factor, set_learning_rate
+    from ..training import lr_factor, set_learning_rate
 
     torch.manual_seed(seed)
     model = build("classifier", {"num_classes": 10, "channels": channels}).train()

@@ -23,7 +23,8 @@ from ..data import DatasetError, dataset_info, load_dataset
 from ..metrics import frechet_distance, importance_weighted_nll, masked_psnr, median_filter, psnr, ssim
 from ..models import GenerativeModel, VAE, VAEConfig, build
 from ..noise import add_noise
-from ..train import _encoder_step, _gan_step, _optimizers, evaluate
+from ..models import family_of
+from ..training import evaluate
 
 DATASETS = ("mnist", "fashion")
 DENOISING = (("gaussian", 0.1), ("gaussian", 0.3), ("gaussian", 0.5), ("salt_pepper", 0.2), ("masking", 0.5))
@@ -163,13 +164,14 @@ def race_our_vae(config: dict, train: Split, test: Split, target: float, max_epo
     until its test -ELBO is below ``target``. Training time only (not the evaluations)."""
     torch.manual_seed(seed)
     model = build("vae", config)
-    optimizers = _optimizers(model, 1e-3)
+    family = family_of(model)
+    step = family.stepper(model, family.optimizers(model, 1e-3))
     seconds, neg_elbo = 0.0, float("nan")
     for epoch in range(1, max_epochs + 1):
         model.train()
         start = time.perf_counter()
         for index in torch.randperm(len(train.y)).split(128):
-            _encoder_step(model, optimizers, train.x[index], train.y[index], amp=False)
+            step(train.x[index], train.y[index])
         seconds += time.perf_counter() - start
         neg_elbo = evaluate(model, test.x, test.y)["test_neg_elbo_nats"]
         if neg_elbo < target:
@@ -451,13 +453,13 @@ def training_speed(steps: int, *, dataset: str = "mnist") -> list[list]:
     for kind in ("ae", "dae", "vae", "cvae", "gan", "classifier"):
         torch.manual_seed(0)
         model = build(kind, {"num_classes": classes}).train()
-        optimizers = _optimizers(model, 2e-4 if kind == "gan" else 1e-3)
-        step = _gan_step if kind == "gan" else _encoder_step
+        family = family_of(model)
+        step = family.stepper(model, family.optimizers(model, family.learning_rate(model)))
         batches = list(zip(train.x.split(128), train.y.split(128)))
-        step(model, optimizers, *batches[0], False)
+        step(*batches[0])
         start = time.perf_counter()
         for x, y in batches[1:]:
-            step(model, optimizers, x, y, False)
+            step(x, y)
         rows.append([kind, len(batches) - 1, f"{128 * (len(batches) - 1) / (time.perf_counter() - start):.0f}"])
     return rows
 

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 from ..noise import TRAINING_NOISE, corrupt_for_training
 from .base import ConvDecoder, ConvEncoder, ConvNetConfig, GenerativeModel, bce_per_image, class_planes
+from .family import Family, option, reconstruction_metrics, reconstruction_preview
 
 ARCHITECTURES = ("conv", "dense")
 CODE_ACTIVATIONS = ("linear", "relu")
@@ -61,6 +62,7 @@ def dense_net(inputs: int, hidden: int, outputs: int) -> nn.Sequential:
 
 class AE(GenerativeModel):
     config_class = AEConfig
+    abilities = frozenset({"encodes", "decodes", "samples"})
 
     def __init__(self, config: AEConfig):
         super().__init__(config)
@@ -77,6 +79,9 @@ class AE(GenerativeModel):
     @property
     def kind(self) -> str:
         return "ae" if self.config.noise == "none" else "dae"
+
+    def can(self, ability: str) -> bool:
+        return super().can(ability) or (ability == "denoises" and self.config.noise != "none")
 
     def encode(self, x, y=None):
         x = self._check_images(x).to(self.device)
@@ -115,3 +120,49 @@ class AE(GenerativeModel):
             sparsity = z.abs().sum(1).mean()
             terms.update(loss=rec + self.config.l1 * sparsity, l1=sparsity, active=self.active_units(z).float().mean())
         return terms
+
+
+# ------------------------------------------------------------ the family
+
+@dataclass
+class AEOptions:
+    latent_dim: int = option(16, "numbers in the code", low=1, high=4096)
+    width: int | None = option(None, "channels of the first convolution (default 32; the second has twice)",
+                               low=1, high=256)
+    conditional: bool = option(False, "class-conditional: the class beside the picture and the code")
+    noise: str = option("none", "corruption of the training input: the denoising AE", choices=TRAINING_NOISE)
+    noise_level: float = option(0.5, "largest training noise level (each batch's levels drawn from 0 to it)",
+                                low=0.0, high=1.0)
+    architecture: str = option("conv", "convolutional, or dense (fully connected: the zoo's)", choices=ARCHITECTURES)
+    hidden: int | None = option(None, "width of the dense layer (a dense AE: 0 for one layer each way)",
+                                low=0, high=4096)
+    code_activation: str = option("linear", "relu makes the code non-negative with exact zeros (the sparse AE)",
+                                  choices=CODE_ACTIVATIONS)
+    l1: float = option(0.0, "weight of the L1 penalty on the code (the sparse AE)", low=0.0, high=100.0)
+    blocks: int = option(0, "residual 3x3 blocks at each resolution (conv only: deeper, slower)", low=0, high=8)
+
+
+class AEFamily(Family):
+    """The autoencoders: conv and dense, plain, denoising (the DAE variant sets noise) and sparse."""
+    model_class = AE
+    Options = AEOptions
+    title = "autoencoder"
+
+    def curves(self):
+        return (("rec",),)
+
+    def check_options(self, options: AEOptions) -> None:
+        if options.blocks and options.architecture != "conv":
+            raise ValueError("--blocks deepens the convolutional autoencoder: use it with --architecture conv")
+
+    def model_config(self, options: AEOptions, num_classes: int) -> dict:
+        config = super().model_config(options, num_classes)
+        if options.noise == "none":
+            config["noise_level"] = 0.0
+        return config
+
+    def evaluate(self, model, images, labels):
+        return reconstruction_metrics(model, images, labels)
+
+    def preview(self, model, test_x, test_y, generator):
+        return reconstruction_preview(model, test_x, test_y, generator)

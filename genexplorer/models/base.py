@@ -42,6 +42,8 @@ class GenerativeModel(nn.Module, abc.ABC):
     config_class = ModelConfig
     # Whether training feeds it the class labels even though it is not conditional (the classifier).
     trains_on_labels: bool = False
+    # What it can be asked to do (names from family.ABILITIES); "conditional" comes from the config.
+    abilities: frozenset[str] = frozenset()
 
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -66,6 +68,12 @@ class GenerativeModel(nn.Module, abc.ABC):
     @property
     def device(self) -> torch.device:
         return next(self.parameters()).device
+
+    def can(self, ability: str) -> bool:
+        """Whether this model has ``ability`` (one of family.ABILITIES): what pickers and tabs ask."""
+        if ability == "conditional":
+            return self.conditional
+        return ability in self.abilities
 
     # ----- the interface
     @abc.abstractmethod

@@ -16,6 +16,7 @@ from torch import nn
 import torch.nn.functional as F
 
 from .base import ConvEncoder, ModelConfig, GenerativeModel, UnsupportedOperation
+from .family import Family, option
 
 
 @dataclass
@@ -54,6 +55,7 @@ class Classifier(GenerativeModel):
     kind = "classifier"
     config_class = ClassifierConfig
     trains_on_labels = True
+    abilities = frozenset({"reads"})
 
     def __init__(self, config: ClassifierConfig):
         super().__init__(config)
@@ -97,3 +99,42 @@ class Classifier(GenerativeModel):
         # Cross-entropy of the softmax over classes: -log p(y | x), in nats.
         loss = F.cross_entropy(logits, y)
         return {"loss": loss, "accuracy": (logits.argmax(1) == y).float().mean()}
+
+
+# ------------------------------------------------------------ the family
+
+@dataclass
+class ClassifierOptions:
+    latent_dim: int = option(128, "features before the class scores (what the Frechet distance compares)",
+                             low=1, high=4096)
+    width: int | None = option(None, "channels of the first convolution (default 32; the second has twice)",
+                               low=1, high=256)
+
+
+class ClassifierFamily(Family):
+    """The reader of pictures: the app's judge of what a drawing or a sample shows."""
+    model_class = Classifier
+    Options = ClassifierOptions
+    title = "classifier (the judge)"
+
+    def curves(self):
+        return (("loss", "accuracy"),)
+
+    @torch.no_grad()
+    def evaluate(self, model: Classifier, images, labels):
+        """Test accuracy and cross-entropy (nats per image)."""
+        correct, nats = 0.0, 0.0
+        for start in range(0, len(images), 500):
+            logits = model.logits(images[start: start + 500])
+            y = labels[start: start + 500].to(logits.device)
+            correct += float((logits.argmax(1) == y).sum())
+            nats += float(F.cross_entropy(logits, y, reduction="sum"))
+        return {"test_accuracy": round(correct / len(images), 5),
+                "test_cross_entropy_nats": round(nats / len(images), 5)}
+
+    @torch.no_grad()
+    def preview(self, model: Classifier, test_x, test_y, generator):
+        """A classifier draws nothing: the test pictures it misreads first, then the others."""
+        predicted = torch.cat([model.logits(test_x[i: i + 1000]).argmax(1) for i in range(0, len(test_x), 1000)])
+        order = torch.argsort((predicted == test_y.to(predicted.device)).int(), stable=True)[:64]
+        return test_x[order.to(test_x.device)].cpu(), 8

@@ -14,6 +14,8 @@ from torch import nn
 import torch.nn.functional as F
 
 from .base import GenerativeModel, ModelConfig, UnsupportedOperation
+from .family import (Family, adversarial_pair_step, generator_and_discriminator_adam, option,
+                     spread)
 from .gan import Discriminator
 
 HOLE_KINDS = ("centre", "blocks", "strokes")
@@ -112,6 +114,7 @@ def centre_hole(size: int = 14) -> torch.Tensor:
 
 class ContextEncoder(GenerativeModel):
     config_class = ContextConfig
+    abilities = frozenset({"fills_holes"})
 
     def __init__(self, config: ContextConfig):
         super().__init__(config)
@@ -148,6 +151,9 @@ class ContextEncoder(GenerativeModel):
     @property
     def adversarial(self) -> bool:
         return self.discriminator is not None
+
+    def can(self, ability: str) -> bool:
+        return super().can(ability) or (ability == "adversarial" and self.adversarial)
 
     # ----- the shared interface: a context encoder has no prior and no free code
     def encode(self, x, y=None):
@@ -223,3 +229,53 @@ class ContextEncoder(GenerativeModel):
 
     def generator_parameters(self):
         return [p for name, p in self.named_parameters() if not name.startswith("discriminator.")]
+
+
+# ------------------------------------------------------------ the family
+
+@dataclass
+class ContextOptions:
+    width: int | None = option(None, "channels of the first convolution (default 16; then 2x and 4x)", low=4, high=256)
+    latent_dim: int = option(128, "the dense bottleneck's code (the whole context in these numbers)", low=1, high=4096)
+    bottleneck: str = option("dense", "a dense code, the paper's channel-wise fully connected layer, or that layer "
+                             "at the bottom of a U-Net whose skips carry the hole's rim", choices=BOTTLENECKS)
+    adversarial_weight: float | None = option(
+        None, "weight of the adversarial term (default 0.001, the paper's; 0 trains the L2-only twin)", low=0.0, high=1.0)
+
+
+class ContextFamily(Family):
+    """The context encoder (Pathak et al. 2016): fills a hole from what surrounds it."""
+    model_class = ContextEncoder
+    Options = ContextOptions
+    title = "context encoder (inpainting)"
+    parallel = None
+
+    def curves(self):
+        return ("rec",), ("adv", "d_loss")
+
+    def optimizers(self, model: ContextEncoder, lr: float):
+        if model.adversarial:
+            return generator_and_discriminator_adam(model, lr)
+        return super().optimizers(model, lr)
+
+    def stepper(self, model: ContextEncoder, optimizers: dict, *, amp: bool = False, loss=None):
+        if model.adversarial:
+            return lambda x, y: adversarial_pair_step(model, optimizers, x)
+        return super().stepper(model, optimizers, amp=amp, loss=loss)
+
+    @torch.no_grad()
+    def evaluate(self, model: ContextEncoder, images, labels):
+        """PSNR on the hidden pixels alone of the benchmark's hole, the centred 14x14 square."""
+        from ..metrics import masked_psnr
+
+        hidden = centre_hole().to(images.device)
+        total = sum(float(masked_psnr(model.inpaint(x, ~hidden), x, hidden).sum()) for x in images.split(500))
+        return {"test_hole_psnr": round(total / len(images), 5)}
+
+    @torch.no_grad()
+    def preview(self, model: ContextEncoder, test_x, test_y, generator):
+        """Test pictures, the same with the centre hole, and the filled ones: three rows of 16."""
+        x = test_x[spread(test_x)]
+        hidden = centre_hole().to(x.device)
+        return torch.cat([x.cpu(), torch.where(hidden, torch.full_like(x, 0.5), x).cpu(),
+                          model.inpaint(x, ~hidden).cpu()]), 16

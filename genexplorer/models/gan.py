@@ -10,6 +10,7 @@ from torch import nn
 import torch.nn.functional as F
 
 from .base import GenerativeModel, ModelConfig, UnsupportedOperation, class_planes
+from .family import Family, option
 
 
 GAN_LOSSES = ("nonsaturating", "wgan_clip", "wgan_gp")
@@ -126,6 +127,7 @@ class Discriminator(nn.Module):
 class GAN(GenerativeModel):
     kind = "gan"
     config_class = GANConfig
+    abilities = frozenset({"decodes", "samples", "adversarial"})
 
     def __init__(self, config: GANConfig):
         super().__init__(config)
@@ -244,3 +246,83 @@ class GAN(GenerativeModel):
 
     def _random_labels(self, batch: int) -> torch.Tensor:
         return torch.randint(self.num_classes, (batch,), device=self.device)
+
+
+# ------------------------------------------------------------ the family
+
+@dataclass
+class GANOptions:
+    latent_dim: int = option(100, "numbers in the noise vector z", low=1, high=4096)
+    width: int | None = option(None, "base width: the generator's 4w -> 2w -> w channels (default 64)", low=8, high=256)
+    conditional: bool = option(False, "class-conditional (the cGAN): a projection discriminator and the class in G")
+    class_loss_weight: float | None = option(
+        None, "cGAN: weight of the auxiliary classifier's loss (AC-GAN; default 1, 0 turns it off)", low=0.0, high=10.0)
+
+
+# The papers' learning rates: DCGAN (Radford et al. 2016), WGAN (Arjovsky et al. 2017), WGAN-GP (Gulrajani et al. 2017).
+LEARNING_RATES = {"nonsaturating": 2e-4, "wgan_clip": 5e-5, "wgan_gp": 1e-4}
+
+
+class GANFamily(Family):
+    """The DCGAN and its variants: the cGAN (conditional), the WGAN with clipping and with a gradient penalty."""
+    model_class = GAN
+    Options = GANOptions
+    title = "GAN"
+    averaged = "generator"
+    judged = True
+    parallel = ("generator", "discriminator")
+
+    def curves(self):
+        if self.config_defaults.get("loss", "nonsaturating") != "nonsaturating":
+            return ("d_loss", "g_loss"), ("w_estimate",)   # the critic's estimate of the Wasserstein distance
+        return ("d_loss", "g_loss"), ("d_real", "d_fake")
+
+    def check_options(self, options: GANOptions) -> None:
+        if options.class_loss_weight is not None and not options.conditional:
+            raise ValueError("--class-loss-weight is a setting of the class-conditional GAN (cgan)")
+
+    def model_config(self, options: GANOptions, num_classes: int) -> dict:
+        config = super().model_config(options, num_classes)
+        if options.conditional:
+            config.update(projection=True, class_planes_in_d=False,   # y reaches D by the projection and class head
+                          class_loss_weight=1.0 if options.class_loss_weight is None else options.class_loss_weight)
+        return config
+
+    def learning_rate(self, model: GAN) -> float:
+        return LEARNING_RATES[model.config.loss]
+
+    def optimizers(self, model: GAN, lr: float) -> dict[str, torch.optim.Optimizer]:
+        d, g = model.discriminator.parameters(), model.generator.parameters()
+        if model.config.loss == "wgan_clip":
+            # RMSprop, as the WGAN paper: momentum and the clipped critic do not mix well.
+            return {"d": torch.optim.RMSprop(d, lr=lr), "g": torch.optim.RMSprop(g, lr=lr)}
+        # DCGAN's Adam (beta1 0.5 keeps the two players stable); WGAN-GP's algorithm 1 has no momentum.
+        betas = (0.0, 0.9) if model.config.loss == "wgan_gp" else (0.5, 0.999)
+        return {"d": torch.optim.Adam(d, lr=lr, betas=betas), "g": torch.optim.Adam(g, lr=lr, betas=betas)}
+
+    def stepper(self, model: GAN, optimizers: dict, *, amp: bool = False, loss=None):
+        """One batch: (1) a D (critic) update, then (2) a G update; a WGAN's critic takes critic_steps batches
+        for each generator update (n_critic), and its g_loss is then the last one."""
+        every = model.config.critic_steps if model.config.wasserstein else 1
+        state = {"batches": 0, "g_loss": 0.0}
+
+        def step(x, y):
+            state["batches"] += 1
+            y = y if model.conditional else None
+            # (1) update D: push D(x) towards 1 and D(G(z)) towards 0 (WGAN: widen C(x) - C(G(z))).
+            d_terms = model.discriminator_loss(x, y)
+            optimizers["d"].zero_grad(set_to_none=True)
+            d_terms["loss"].backward()
+            optimizers["d"].step()
+            if model.config.loss == "wgan_clip":
+                model.clip_critic()
+            if state["batches"] % every == 0:
+                # (2) update G: the non-saturating loss, push D(G(z)) towards 1 (WGAN: raise C(G(z))).
+                g_terms = model.generator_loss(x.shape[0])
+                optimizers["g"].zero_grad(set_to_none=True)
+                g_terms["loss"].backward()
+                optimizers["g"].step()
+                state["g_loss"] = float(g_terms["loss"].detach())
+            return {"d_loss": float(d_terms["loss"].detach()), "g_loss": state["g_loss"],
+                    **{k: float(v.detach()) for k, v in d_terms.items() if k != "loss"}}
+        return step

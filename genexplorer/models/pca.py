@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import torch
 
 from .base import GenerativeModel, ModelConfig
+from .family import Family, option, reconstruction_metrics, reconstruction_preview
 
 PIXELS = 784
 
@@ -29,6 +30,7 @@ class PCAConfig(ModelConfig):
 
 class PCA(GenerativeModel):
     config_class = PCAConfig
+    abilities = frozenset({"encodes", "decodes", "samples"})
 
     def __init__(self, config: PCAConfig):
         super().__init__(config)
@@ -83,3 +85,28 @@ class PCA(GenerativeModel):
         """Squared reconstruction error per image (PCA is fitted in closed form, not trained on this)."""
         mse = (self.reconstruct(x) - x.to(self.device)).pow(2).flatten(1).sum(1).mean()
         return {"loss": mse, "rec": mse, "mse": mse}
+
+
+# ------------------------------------------------------------ the family
+
+@dataclass
+class PCAOptions:
+    latent_dim: int = option(16, "principal components kept (at most 784)", low=1, high=PIXELS)
+
+
+class PCAFamily(Family):
+    """PCA: the linear autoencoder's optimum, fitted in closed form (no epochs, no optimiser)."""
+    model_class = PCA
+    Options = PCAOptions
+    title = "PCA (closed form)"
+    closed_form = True
+
+    def fit_closed_form(self, model: PCA, images: torch.Tensor) -> dict:
+        model.fit(images)
+        return {"explained_variance": round(float(model.explained), 5)}
+
+    def evaluate(self, model, images, labels):
+        return reconstruction_metrics(model, images, labels)
+
+    def preview(self, model, test_x, test_y, generator):
+        return reconstruction_preview(model, test_x, test_y, generator)

@@ -12,6 +12,8 @@ import torch.nn.functional as F
 
 from ..edges import edges, is_blank
 from .base import GenerativeModel, ModelConfig, UnsupportedOperation
+from .family import (Family, adversarial_pair_step, generator_and_discriminator_adam, option,
+                     spread)
 
 
 @dataclass
@@ -85,6 +87,7 @@ class PatchDiscriminator(nn.Module):
 
 class Pix2Pix(GenerativeModel):
     config_class = Pix2PixConfig
+    abilities = frozenset({"translates"})
 
     def __init__(self, config: Pix2PixConfig):
         super().__init__(config)
@@ -98,6 +101,9 @@ class Pix2Pix(GenerativeModel):
     @property
     def adversarial(self) -> bool:
         return self.discriminator is not None
+
+    def can(self, ability: str) -> bool:
+        return super().can(ability) or (ability == "adversarial" and self.adversarial)
 
     def encode(self, x, y=None):
         raise UnsupportedOperation("pix2pix has no code: it translates a sketch, use translate(edges)")
@@ -145,3 +151,52 @@ class Pix2Pix(GenerativeModel):
 
     def generator_parameters(self):
         return list(self.generator.parameters())
+
+
+# ------------------------------------------------------------ the family
+
+@dataclass
+class Pix2PixOptions:
+    width: int | None = option(None, "the U-Net's first width (default 32; then 2x and 4x)", low=4, high=128)
+    adversarial_weight: float | None = option(
+        None, "weight of the adversarial term (default 1, the paper's; 0 trains the L1-only twin)", low=0.0, high=10.0)
+
+
+class Pix2PixFamily(Family):
+    """pix2pix (Isola et al. 2017): a sketch turned into a picture."""
+    model_class = Pix2Pix
+    Options = Pix2PixOptions
+    title = "pix2pix (sketch to picture)"
+    parallel = None
+
+    def curves(self):
+        return ("l1",), ("adv", "d_loss")
+
+    def optimizers(self, model: Pix2Pix, lr: float):
+        if model.adversarial:
+            return generator_and_discriminator_adam(model, lr)
+        return super().optimizers(model, lr)
+
+    def stepper(self, model: Pix2Pix, optimizers: dict, *, amp: bool = False, loss=None):
+        if model.adversarial:
+            return lambda x, y: adversarial_pair_step(model, optimizers, x)
+        return super().stepper(model, optimizers, amp=amp, loss=loss)
+
+    @torch.no_grad()
+    def evaluate(self, model: Pix2Pix, images, labels):
+        """The test pictures' own edge maps translated: mean absolute error and PSNR."""
+        from ..metrics import psnr
+
+        l1 = peak = 0.0
+        for x in images.split(500):
+            out = model.translate(edges(x))
+            l1 += float((out - x).abs().mean(dim=(1, 2, 3)).sum())
+            peak += float(psnr(out, x).sum())
+        return {"test_l1": round(l1 / len(images), 5), "test_psnr": round(peak / len(images), 5)}
+
+    @torch.no_grad()
+    def preview(self, model: Pix2Pix, test_x, test_y, generator):
+        """Test pictures, their edge maps, and the translations: three rows of 16."""
+        x = test_x[spread(test_x)]
+        sketch = edges(x)
+        return torch.cat([x.cpu(), sketch.cpu(), model.translate(sketch).cpu()]), 16

@@ -7,6 +7,7 @@ import torch
 
 from .base import (ClassEveryLayerDecoder, ConvDecoder, ConvEncoder, ConvNetConfig, GenerativeModel, bce_per_image,
                    class_planes)
+from .family import Family, option, reconstruction_metrics, reconstruction_preview
 
 
 @dataclass
@@ -33,6 +34,7 @@ def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 class VAE(GenerativeModel):
     kind = "vae"
     config_class = VAEConfig
+    abilities = frozenset({"encodes", "decodes", "samples", "bound_likelihood"})
 
     def __init__(self, config: VAEConfig):
         super().__init__(config)
@@ -85,3 +87,43 @@ class VAE(GenerativeModel):
         rec, kl = self.elbo_terms(x, y)
         rec, kl = rec.mean(), kl.mean()
         return {"loss": rec + self.config.beta * kl, "rec": rec, "kl": kl, "neg_elbo": rec + kl}
+
+
+# ------------------------------------------------------------ the family
+
+@dataclass
+class VAEOptions:
+    latent_dim: int = option(16, "numbers in the code", low=1, high=4096)
+    width: int | None = option(None, "channels of the first convolution (default 32; the second has twice)",
+                               low=1, high=256)
+    conditional: bool = option(False, "class-conditional (the CVAE): the class beside the picture and the code")
+    beta: float = option(1.0, "weight of the KL term (beta-VAE); 1 trains on the ELBO", low=0.0, high=100.0)
+    blocks: int = option(0, "residual 3x3 blocks at each resolution (deeper, slower)", low=0, high=8)
+    class_every_layer: bool = option(False, "conditional only: the class fed to every decoder layer, not its input alone")
+
+
+class VAEFamily(Family):
+    """The VAE and, with the class, the CVAE."""
+    model_class = VAE
+    Options = VAEOptions
+    title = "variational autoencoder"
+
+    def curves(self):
+        return (("rec", "kl"),)
+
+    def check_options(self, options: VAEOptions) -> None:
+        if options.class_every_layer and not options.conditional:
+            raise ValueError("--class-every-layer is a setting of the conditional VAE (cvae)")
+        if options.class_every_layer and options.blocks:
+            raise ValueError("--class-every-layer is a decoder of its own, without residual blocks")
+
+    def evaluate(self, model, images, labels):
+        generator = torch.Generator().manual_seed(0)
+
+        def elbo_terms(x, y):
+            rec, kl = model.elbo_terms(x, y, generator=generator if x.device.type == "cpu" else None)
+            return {"rec_nats": rec, "kl_nats": kl, "neg_elbo_nats": rec + kl}
+        return reconstruction_metrics(model, images, labels, more=elbo_terms)
+
+    def preview(self, model, test_x, test_y, generator):
+        return reconstruction_preview(model, test_x, test_y, generator)

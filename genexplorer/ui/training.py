@@ -13,25 +13,16 @@ import plotly.graph_objects as go
 from PIL import Image
 
 from .. import data, jobs
-from ..models import GAN_KINDS
+from ..models import FAMILIES, family as family_of_kind
+from ..train_form import OPTION_NAMES, form_settings
 from . import common
 
-FAMILIES = [("Autoencoder (AE)", "ae"), ("Denoising AE", "dae"), ("VAE", "vae"), ("Conditional VAE", "cvae"),
-            ("GAN (DCGAN)", "gan"), ("Conditional GAN", "cgan"), ("WGAN (weight clipping)", "wgan"),
-            ("WGAN-GP (gradient penalty)", "wgan-gp"), ("PixelCNN (autoregressive)", "pixelcnn"),
-            ("PCA (the linear autoencoder, fitted in closed form)", "pca"),
-            ("Context encoder (fills holes)", "context"), ("pix2pix (sketch to picture)", "pix2pix")]
-ARCHITECTURES = [("convolutional", "conv"), ("dense (fully connected)", "dense")]
-CODE_ACTIVATIONS = [("linear", "linear"), ("ReLU (exact zeros: sparse AE)", "relu")]
-BOTTLENECKS = [("dense code (128 numbers)", "dense"), ("channel-wise fully connected (the paper's)", "channelwise"),
-               ("U-Net with the channel-wise layer", "unet")]
+# The family picker: every registered family (the context encoder listed by its command-line name).
+FAMILY_CHOICES = [(f"{f.title} ({kind})", "context" if kind == "context_encoder" else kind)
+                  for kind, f in FAMILIES.items()]
 LR_SCHEDULE_CHOICES = [("constant", "constant"), ("cosine: falls to 0 by the last step", "cosine")]
 AUGMENT_CHOICES = [("no", "none"), ("geometry: shift, turn, scale", "geometry"),
                    ("handwriting: also slant, stroke width, blur", "handwriting")]
-NOISES = [("mixed", "mixed"), ("Gaussian", "gaussian"), ("salt and pepper", "salt_pepper"), ("masking", "masking")]
-# Which curves go together on the plot, per family.
-CURVES = {"context": (("rec",), ("adv", "d_loss")), "pix2pix": (("l1",), ("adv", "d_loss")), "gan": (("d_loss", "g_loss"), ("d_real", "d_fake")), "vae": (("rec", "kl"),), "ae": (("rec",),),
-          "wgan": (("d_loss", "g_loss"), ("w_estimate",)), "pixelcnn": (("nll",),)}
 
 _manager: jobs.JobManager | None = None
 
@@ -67,53 +58,32 @@ def dataset_choices() -> list[tuple[str, str]]:
 
 
 def run_choices() -> list[tuple[str, str]]:
-    return [(f"{job.name} · {job.state} · {time.strftime('%H:%M', time.localtime(job.created))}", job.id)
+    # No state in the label: it would go stale while the picker is open; the progress line says it.
+    return [(f"{job.name} · {time.strftime('%H:%M', time.localtime(job.created))}", job.id)
             for job in manager().jobs()]
 
 
 @common.user_errors
-def on_start(name, family, dataset, zip_file, latent_dim, epochs, batch_size, lr, seed, beta, noise, noise_level,
-             device, overwrite, processes=1, architecture="conv", hidden=512, code_activation="linear", l1=0.0,
-             adversarial_weight=None, bottleneck="dense", augment="none", lr_schedule="constant", ema=None, blocks=0,
-             class_every_layer=False, font_digits=False):
-    """Queue a run; -> (runs dropdown update, message). architecture to l1 are the autoencoder zoo's settings
-    (AE and DAE only): a dense network's hidden width (0: one layer each way), the code's activation, its L1 weight;
-    bottleneck is the context encoder's; augment ("none", "geometry", "handwriting") and lr_schedule ("constant",
-    "cosine") any family's; ema (empty: off) the GANs' averaged generator; blocks the conv AE/DAE/VAE/CVAE's residual
-    blocks per resolution; class_every_layer the CVAE's decoder; font_digits adds the font digits to mnist."""
+def on_start(name, family, dataset, zip_file, epochs, batch_size, lr, seed, device, overwrite, processes=1,
+             lr_schedule="constant", augment="none", ema=None, font_digits=False, *option_values):
+    """Queue a run; -> (runs dropdown update, message). After the run's own settings come the values of the
+    family options' controls, in OPTION_NAMES order (the other families' controls are ignored)."""
     if dataset == "fashion":
         data.fashion_folder("train")   # not installed: say how to install it now, not when the run fails
     if dataset == "zip" and not zip_file:
         raise jobs.JobError("upload a .zip of IDX files or of one folder of images per class first")
-    settings = {"model": family, "dataset": dataset, "latent_dim": _int(latent_dim, "latent size"),
-                "epochs": _int(epochs, "epochs"), "batch_size": _int(batch_size, "batch size"),
-                "lr": float(lr) if lr else None, "seed": _int(seed, "seed"), "beta": float(beta),
-                "device": device or "auto"}
-    if family == "dae":
-        settings.update(noise=noise, noise_level=float(noise_level))
-    if family in ("context", "pix2pix") and adversarial_weight not in (None, ""):
-        # Empty: the paper's weight (the context encoder 0.001 beside 0.999 L2, pix2pix 1 beside 100 L1).
-        settings["adversarial_weight"] = _number(adversarial_weight, "adversarial weight", 0,
-                                                 1 if family == "context" else 10)
-    if family == "context" and bottleneck not in (None, "", "dense"):
-        settings["bottleneck"] = bottleneck
+    settings = {"model": family, "dataset": dataset, "epochs": _int(epochs, "epochs"),
+                "batch_size": _int(batch_size, "batch size"), "lr": float(lr) if lr else None,
+                "seed": _int(seed, "seed"), "device": device or "auto"}
     if augment not in (None, "", "none"):
         settings["augment"] = augment
     if lr_schedule not in (None, "", "constant"):
         settings["lr_schedule"] = lr_schedule
-    if family in GAN_KINDS and ema not in (None, "", 0):
+    if family_of_kind(family).averaged and ema not in (None, "", 0):
         settings["ema"] = _number(ema, "EMA decay", 0, 0.99999)
-    if family in ("ae", "dae", "vae", "cvae") and blocks not in (None, "", 0):
-        settings["blocks"] = _int(blocks, "residual blocks")
-    if family == "cvae" and class_every_layer:
-        settings["class_every_layer"] = True
     if font_digits:
         settings["font_digits"] = True
-    if family in ("ae", "dae"):
-        settings.update(architecture=architecture or "conv", code_activation=code_activation or "linear",
-                        l1=_number(l1, "L1 weight", 0, 100))
-        if settings["architecture"] == "dense":
-            settings["hidden"] = _int(hidden, "hidden width")
+    settings.update(form_settings(family, dict(zip(OPTION_NAMES, option_values))))
     try:
         if dataset == "zip":
             settings["dataset"] = str(manager().unpack_upload(zip_file))
@@ -127,6 +97,40 @@ def on_start(name, family, dataset, zip_file, latent_dim, epochs, batch_size, lr
     waiting = "" if job.state == "running" else " It waits until the run before it on this device ends."
     where = f"{job.processes} processes (torchrun) from {job.device}" if job.processes > 1 else job.device
     return gr.update(choices=run_choices(), value=job.id), f"Queued **{job.name}** on {where}.{waiting}"
+
+
+def on_family(kind: str):
+    """The chosen family's controls shown with its defaults, limits and help; the others hidden; the EMA box only
+    for a family whose weights it can average."""
+    chosen = {info.name: info for info in family_of_kind(kind).option_info()}
+    updates = []
+    for name in OPTION_NAMES:
+        info = chosen.get(name)
+        if info is None:
+            updates.append(gr.update(visible=False))
+            continue
+        update = {"visible": True, "label": f"{name.replace('_', ' ')}: {info.help}", "value": info.default}
+        if info.choices is not None:
+            update["choices"] = list(info.choices)
+        updates.append(gr.update(**update))
+    return [gr.update(visible=family_of_kind(kind).averaged is not None), *updates]
+
+
+def _control(name: str, first_family: str):
+    """One control for an option name, shown as ``first_family`` (the picker's first value) describes it, hidden if
+    it has no such option (on_family relabels and shows it for the families that have it)."""
+    own = {i.name: i for i in family_of_kind(first_family).option_info()}
+    info = own.get(name) or next(i for f in FAMILIES.values() for i in f.option_info() if i.name == name)
+    label, elem_id = f"{name.replace('_', ' ')}: {info.help}", f"ge-train-{name.replace('_', '-')}"
+    shown = name in own
+    if info.type is bool:
+        return gr.Checkbox(info.default, label=label, visible=shown, elem_id=elem_id)
+    if info.choices is not None:
+        return gr.Dropdown(list(info.choices), value=info.default, label=label, visible=shown, elem_id=elem_id)
+    # No minimum/maximum on the box: one box serves several families with other limits (Gradio would check the
+    # first family's); TrainSettings checks each family's own and says which.
+    return gr.Number(info.default, precision=0 if info.type is int else None, label=label, visible=shown,
+                     elem_id=elem_id)
 
 
 def _number(value, what: str, low: float, high: float) -> float:
@@ -184,10 +188,10 @@ def curve_figure(job: jobs.Job, status: dict):
     curve = status.get("curve") or []
     if not curve:
         return None
-    family = {"gan": "gan", "cgan": "gan", "wgan": "wgan", "wgan-gp": "wgan", "vae": "vae", "cvae": "vae",
-              "pixelcnn": "pixelcnn", "context": "context", "pix2pix": "pix2pix"}.get(
-        job.settings.get("model"), "ae")
-    groups = CURVES[family]
+    try:
+        groups = family_of_kind(job.settings.get("model")).curves()
+    except ValueError:
+        groups = (("loss",),)
     # GAN families: the Frechet distance of 1,000 samples per epoch, beside the losses, shows
     # which loss tracks the pictures (the WGAN critic's) and which does not (DCGAN's).
     frechet = [e for e in status.get("epochs") or [] if "test_frechet" in e]
@@ -237,80 +241,66 @@ def _samples_picture(job_id):
 
 
 def on_view(job_id):
-    """-> (progress, curves, samples, log, runs table, timer update). Called by the timer."""
+    """-> (progress, curves, samples, log, runs table, timer update, message). Called by the timer; once the run
+    has ended the message says how, replacing "Queued ..."."""
     if not job_id:
-        return "<div id='ge-train-progress' data-state='none'>No run selected.</div>", None, None, "", runs_table(), gr.update()
+        return ("<div id='ge-train-progress' data-state='none'>No run selected.</div>", None, None, "", runs_table(),
+                gr.update(), gr.update())
     try:
         job = manager().get(job_id)
     except jobs.JobError as exc:
-        return f"<div id='ge-train-progress' data-state='none'>{html.escape(str(exc))}</div>", None, None, "", runs_table(), gr.update()
+        return (f"<div id='ge-train-progress' data-state='none'>{html.escape(str(exc))}</div>", None, None, "",
+                runs_table(), gr.update(), gr.update())
     status = manager().status(job_id)
+    ended = {"done": f"**{job.name}** is done: its checkpoint is in every model picker.",
+             "failed": f"**{job.name}** failed: {status.get('message') or job.message}",
+             "cancelled": f"**{job.name}** was cancelled: {status.get('message') or job.message}"}.get(job.state)
     return (progress_html(job, status), curve_figure(job, status), _samples_picture(job_id),
-            manager().log_tail(job_id, lines=8), runs_table(), gr.update(active=job.state in ("queued", "running")))
+            manager().log_tail(job_id, lines=8), runs_table(), gr.update(active=job.state in ("queued", "running")),
+            ended if ended is not None else gr.update())
 
 
 def build(tab: gr.Tab) -> None:
     gr.Markdown("Train a model from here and watch it learn. Runs go on in a separate process (and survive closing "
-                "this tab); when one ends, its checkpoint appears in every model picker of the app.")
+                "this tab); when one ends, its checkpoint appears in every model picker of the app. The form shows the "
+                "chosen family's own options.")
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
             name = gr.Textbox(label="Name (becomes the checkpoint's name)", value="mnist-myvae2d", elem_id="ge-train-name")
-            family = gr.Dropdown(FAMILIES, value="vae", label="Model", elem_id="ge-train-family")
+            family = gr.Dropdown(FAMILY_CHOICES, value="vae", label="Model family", elem_id="ge-train-family")
             dataset = gr.Dropdown(dataset_choices(), value="mnist", label="Data", elem_id="ge-train-dataset")
             zip_file = gr.File(file_types=[".zip"], type="filepath", label="Your data (.zip)", height=90,
                                visible=False, elem_id="ge-train-zip")
             with gr.Row():
-                latent_dim = gr.Number(2, precision=0, minimum=1, maximum=4096, label="Latent size (code width)",
-                                       elem_id="ge-train-latent")
-                epochs = gr.Number(10, precision=0, minimum=1, maximum=jobs.MAX_EPOCHS, label="Epochs", elem_id="ge-train-epochs")
+                epochs = gr.Number(10, precision=0, minimum=1, maximum=jobs.MAX_EPOCHS, label="Epochs",
+                                   elem_id="ge-train-epochs")
+                batch_size = gr.Number(128, precision=0, minimum=1, maximum=4096, label="Batch size",
+                                       elem_id="ge-train-batch")
             with gr.Row():
-                batch_size = gr.Number(128, precision=0, minimum=1, maximum=4096, label="Batch size", elem_id="ge-train-batch")
-                lr = gr.Number(0, minimum=0, maximum=1, label="Learning rate (0: 1e-3, GANs 2e-4)", elem_id="ge-train-lr")
-            with gr.Row():
+                lr = gr.Number(0, minimum=0, maximum=1, label="Learning rate (0: the family's)", elem_id="ge-train-lr")
                 seed = gr.Number(0, precision=0, minimum=0, label="Seed", elem_id="ge-train-seed")
-                beta = gr.Number(1.0, minimum=0, maximum=100, label="VAE beta", elem_id="ge-train-beta")
-            with gr.Row():
-                noise = gr.Dropdown(NOISES, value="mixed", label="DAE noise", elem_id="ge-train-noise")
-                noise_level = gr.Slider(0, 1, value=0.5, step=0.05, label="DAE noise level", elem_id="ge-train-noise-level")
-            with gr.Accordion("Autoencoder zoo (AE and DAE): architecture, code, sparsity", open=False):
-                with gr.Row():
-                    architecture = gr.Radio(ARCHITECTURES, value="conv", label="Architecture", elem_id="ge-train-architecture")
-                    hidden = gr.Number(512, precision=0, minimum=0, maximum=4096, label="Dense hidden width (0: one layer)",
-                                       elem_id="ge-train-hidden")
-                with gr.Row():
-                    code_activation = gr.Radio(CODE_ACTIVATIONS, value="linear", label="Code", elem_id="ge-train-code")
-                    l1 = gr.Number(0.0, minimum=0, maximum=100, label="L1 weight on the code (sparse AE)", elem_id="ge-train-l1")
-                gr.Markdown("An *overcomplete* AE: a code wider than the 784 pixels (latent size 1024, dense, hidden 0, "
-                            "ReLU code); with an L1 weight (e.g. 0.001) it becomes the *sparse* AE.")
-            adversarial_weight = gr.Number(None, minimum=0, maximum=10, label="Context encoder / pix2pix: adversarial "
-                                           "weight (empty: the paper's, 0.001 / 1; 0 trains the L2 / L1-only twin)",
-                                           elem_id="ge-train-adversarial")
-            with gr.Row():
-                bottleneck = gr.Dropdown(BOTTLENECKS, value="dense", label="Context encoder: bottleneck",
-                                         elem_id="ge-train-bottleneck")
-                augment = gr.Dropdown(AUGMENT_CHOICES, value="none", label="Vary the training pictures",
-                                      elem_id="ge-train-augment")
-                lr_schedule = gr.Dropdown(LR_SCHEDULE_CHOICES, value="constant", label="Learning rate over the run",
-                                          elem_id="ge-train-lr-schedule")
-                ema = gr.Number(None, minimum=0, maximum=0.99999, label="GANs: keep the generator averaged over the "
-                                "steps (EMA decay, e.g. 0.999; empty: the last weights)", elem_id="ge-train-ema")
-            blocks = gr.Number(0, precision=0, minimum=0, maximum=8, label="Conv AE, DAE, VAE, CVAE: residual blocks per "
-                               "resolution (0: the small nets; more: deeper and slower)", elem_id="ge-train-blocks")
-            with gr.Row():
-                class_every_layer = gr.Checkbox(False, label="CVAE: the class at every decoder layer",
-                                                elem_id="ge-train-class-every-layer")
-                font_digits = gr.Checkbox(False, label="Digits: add the 5,519 font digits (1s with a flag, 7s with "
-                                          "a bar)", elem_id="ge-train-font-digits")
-            device = gr.Dropdown(jobs.available_devices(), value="auto", label="Device", elem_id="ge-train-device")
-            gpus = gpu_count()
-            # Data-parallel training (torchrun, DistributedDataParallel) pays with more than one GPU.
-            processes = gr.Number(1, precision=0, minimum=1, maximum=max(gpus, 1), visible=gpus > 1,
-                                  label="Processes (one per GPU, torchrun)", elem_id="ge-train-processes")
-            overwrite = gr.Checkbox(False, label="overwrite a checkpoint of the same name", elem_id="ge-train-overwrite")
+            with gr.Group():
+                options = [_control(option_name, "vae") for option_name in OPTION_NAMES]
             with gr.Row():
                 start = gr.Button("Start", variant="primary", elem_id="ge-train-start")
                 cancel = gr.Button("Cancel run", variant="stop", elem_id="ge-train-cancel")
             message = gr.Markdown(elem_id="ge-train-message")
+            with gr.Accordion("More run settings: schedule, variation, averaging, device", open=False):
+                lr_schedule = gr.Dropdown(LR_SCHEDULE_CHOICES, value="constant", label="Learning rate over the run",
+                                          elem_id="ge-train-lr-schedule")
+                augment = gr.Dropdown(AUGMENT_CHOICES, value="none", label="Vary the training pictures",
+                                      elem_id="ge-train-augment")
+                ema = gr.Number(None, minimum=0, maximum=0.99999, label="Keep the weights averaged over the steps "
+                                "(EMA decay, e.g. 0.999; empty: the last weights)", elem_id="ge-train-ema", visible=False)
+                font_digits = gr.Checkbox(False, label="Digits: add the 5,519 font digits (1s with a flag, 7s with "
+                                          "a bar)", elem_id="ge-train-font-digits")
+                device = gr.Dropdown(jobs.available_devices(), value="auto", label="Device", elem_id="ge-train-device")
+                gpus = gpu_count()
+                # Data-parallel training (torchrun, DistributedDataParallel) pays with more than one GPU.
+                processes = gr.Number(1, precision=0, minimum=1, maximum=max(gpus, 1), visible=gpus > 1,
+                                      label="Processes (one per GPU, torchrun)", elem_id="ge-train-processes")
+                overwrite = gr.Checkbox(False, label="overwrite a checkpoint of the same name",
+                                        elem_id="ge-train-overwrite")
         with gr.Column(scale=2):
             # Custom values: a run started since this page was built (or by another app process sharing the
             # runs folder) can be watched by its id; jobs.get() checks the id's form before any path is made.
@@ -323,12 +313,12 @@ def build(tab: gr.Tab) -> None:
     runs = gr.Markdown(elem_id="ge-train-runs")
     timer = gr.Timer(1.0, active=False)
 
-    view_outputs = [progress, curves, samples, log, runs, timer]
-    dataset.change(lambda d: gr.update(visible=d == "zip"), dataset, zip_file, api_name=False)
-    start.click(on_start, [name, family, dataset, zip_file, latent_dim, epochs, batch_size, lr, seed, beta, noise,
-                           noise_level, device, overwrite, processes, architecture, hidden, code_activation, l1,
-                           adversarial_weight, bottleneck, augment, lr_schedule, ema, blocks, class_every_layer,
-                           font_digits],
+    view_outputs = [progress, curves, samples, log, runs, timer, message]
+    dataset.change(lambda d: (gr.update(visible=d == "zip"), gr.update(visible=d == "mnist")), dataset,
+                   [zip_file, font_digits], api_name=False)
+    family.change(on_family, family, [ema, *options], api_name=False)
+    start.click(on_start, [name, family, dataset, zip_file, epochs, batch_size, lr, seed, device, overwrite, processes,
+                           lr_schedule, augment, ema, font_digits, *options],
                 [run, message], api_name="train_start").then(
         on_view, run, view_outputs, api_name=False)
     cancel.click(on_cancel, run, message, api_name="train_cancel")

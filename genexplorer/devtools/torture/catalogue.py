@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from ...canvas_payload import encode_payload
+from ...models import family as family_of_kind
+from ...train_form import start_arguments
 from .app import App, ROOT, client, client_outcome, diff, quick_snapshot, raw_call, raw_get, snapshot
 
 
@@ -52,15 +54,13 @@ def drawn_digit(size: int = 112) -> np.ndarray:
     return np.asarray(picture)
 
 
-def train_args(name="mnist-tort-bad", family="vae", dataset="mnist", zip_file=None, latent=2, epochs=1, batch=128, lr=0,
-               seed=0, beta=1.0, noise="mixed", noise_level=0.5, device="cpu", overwrite=False, processes=1,
-               architecture="conv", hidden=512, code="linear", l1=0.0, adversarial=None, bottleneck="dense",
-               augment="none", lr_schedule="constant", ema=None, blocks=0, class_every_layer=False,
-               font_digits=False) -> tuple:
-    """The Train tab's start arguments in its API's order, from keywords (the defaults: a one-epoch VAE on the digits)."""
-    return (name, family, dataset, zip_file, latent, epochs, batch, lr, seed, beta, noise, noise_level, device, overwrite,
-            processes, architecture, hidden, code, l1, adversarial, bottleneck, augment, lr_schedule, ema, blocks,
-            class_every_layer, font_digits)
+def train_args(name="mnist-tort-bad", family="vae", **values) -> tuple:
+    """The Train tab's /train_start arguments in its API's order from keywords (control names: run settings such as
+    epochs, batch_size, zip_file and the family's options such as latent_dim); the defaults: a one-epoch VAE on the
+    digits with a 2-number code."""
+    if "latent_dim" in {info.name for info in family_of_kind(family).option_info()}:
+        values.setdefault("latent_dim", 2)
+    return start_arguments(name=name, family=family, **values)
 
 
 UPLOAD_SETUP = ("upload", (File("digit.png"), "mnist"))
@@ -182,35 +182,35 @@ CATALOGUE: list[BadInput] = [
     BadInput("train: epochs Infinity", "train_start", train_args(epochs=INF), match="maximum|finite", raw=True),
     BadInput("train: epochs -3", "train_start", train_args(epochs=-3), match="minimum"),
     BadInput("train: epochs 10^9", "train_start", train_args(epochs=10 ** 9), match="maximum"),
-    BadInput("train: batch size 0", "train_start", train_args(batch=0), match="minimum"),
-    BadInput("train: batch size 10^9", "train_start", train_args(batch=10 ** 9), match="maximum"),
+    BadInput("train: batch size 0", "train_start", train_args(batch_size=0), match="minimum"),
+    BadInput("train: batch size 10^9", "train_start", train_args(batch_size=10 ** 9), match="maximum"),
     BadInput("train: 1,000 processes", "train_start", train_args(processes=1000), match="maximum|processes"),
     BadInput("train: 0 processes", "train_start", train_args(processes=0), match="minimum|processes"),
-    BadInput("train: latent size 0", "train_start", train_args(latent=0), match="minimum"),
-    BadInput("train: latent size 10^6", "train_start", train_args(latent=10 ** 6), match="maximum"),
+    BadInput("train: latent size 0", "train_start", train_args(latent_dim=0), match="minimum|must be"),
+    BadInput("train: latent size 10^6", "train_start", train_args(latent_dim=10 ** 6), match="maximum|must be"),
     BadInput("train: architecture 'transformer'", "train_start", train_args(family="ae", architecture="transformer"),
-             match="choices|architecture"),
-    BadInput("train: L1 weight -1", "train_start", train_args(family="ae", l1=-1), match="minimum|L1"),
-    BadInput("train: L1 weight NaN", "train_start", train_args(family="ae", l1=NAN), match="L1|finite|number", raw=True),
+             match="choices|architecture|must be"),
+    BadInput("train: L1 weight -1", "train_start", train_args(family="ae", l1=-1), match="minimum|L1|must be"),
+    BadInput("train: L1 weight NaN", "train_start", train_args(family="ae", l1=NAN), match="L1|finite|number|must be", raw=True),
     BadInput("train: dense hidden width -5", "train_start", train_args(family="ae", architecture="dense", hidden=-5),
-             match="minimum|hidden"),
-    BadInput("train: code 'softmax'", "train_start", train_args(family="ae", code="softmax"), match="choices|code"),
+             match="minimum|hidden|must be"),
+    BadInput("train: code 'softmax'", "train_start", train_args(family="ae", code_activation="softmax"), match="choices|code|must be"),
     BadInput("train: context bottleneck 'transformer'", "train_start", train_args(family="context", bottleneck="transformer"),
-             match="choices|bottleneck"),
+             match="choices|bottleneck|must be"),
     BadInput("train: augment '../../etc'", "train_start", train_args(augment="../../etc"), match="choices|augment"),
     BadInput("train: learning-rate schedule 'warp'", "train_start", train_args(lr_schedule="warp"), match="choices|schedule"),
     BadInput("train: GAN EMA decay 1.5", "train_start", train_args(family="gan", ema=1.5), match="maximum|EMA"),
     BadInput("train: GAN EMA decay -0.5", "train_start", train_args(family="gan", ema=-0.5), match="minimum|EMA"),
     BadInput("train: GAN EMA decay NaN", "train_start", train_args(family="gan", ema=NAN), match="EMA|finite|number", raw=True),
-    BadInput("train: 9 residual blocks", "train_start", train_args(blocks=9), match="maximum|blocks"),
-    BadInput("train: -1 residual blocks", "train_start", train_args(blocks=-1), match="minimum|blocks"),
-    BadInput("train: residual blocks NaN", "train_start", train_args(blocks=NAN), match="whole number|finite", raw=True),
+    BadInput("train: 9 residual blocks", "train_start", train_args(blocks=9), match="maximum|blocks|must be"),
+    BadInput("train: -1 residual blocks", "train_start", train_args(blocks=-1), match="minimum|blocks|must be"),
+    BadInput("train: residual blocks NaN", "train_start", train_args(blocks=NAN), match="whole number|finite|must be", raw=True),
     BadInput("train: font digits for Fashion", "train_start", train_args(dataset="fashion", font_digits=True),
              match="font digits|--font-digits|Fashion-MNIST"),
-    BadInput("train: context adversarial weight 5", "train_start", train_args(family="context", adversarial=5),
-             match="adversarial weight"),
-    BadInput("train: pix2pix adversarial weight -1", "train_start", train_args(family="pix2pix", adversarial=-1),
-             match="minimum|adversarial"),
+    BadInput("train: context adversarial weight 5", "train_start", train_args(family="context", adversarial_weight=5),
+             match="adversarial weight|must be"),
+    BadInput("train: pix2pix adversarial weight -1", "train_start", train_args(family="pix2pix", adversarial_weight=-1),
+             match="minimum|adversarial|must be"),
     BadInput("sketch: not a drawing", "sketch", ("{oops", "fashion"), match="malformed|drawing"),
     BadInput("sketch: a one-pixel scribble", "sketch", (encode_payload(np.pad([[255]], ((50, 61), (50, 61)))), "fashion"),
              match="too small|faint|blank"),
@@ -219,7 +219,7 @@ CATALOGUE: list[BadInput] = [
     BadInput("live sketch: not JSON", f"POST {LIVE}/sketch", ("{not json",), match="not JSON"),
     BadInput("live sketch: payload 10^6 chars", f"POST {LIVE}/sketch",
              (json.dumps({"payload": "x" * 290_000, "dataset": "fashion"}),), match="too large|malformed"),
-    BadInput("train: latent size 10^6", "train_start", train_args(latent=10 ** 6), match="maximum"),
+    BadInput("train: latent size 10^6", "train_start", train_args(latent_dim=10 ** 6), match="maximum|must be"),
     BadInput("train: learning rate NaN", "train_start", train_args(lr=NAN), match="finite|learning rate", raw=True),
     BadInput("train: learning rate -1", "train_start", train_args(lr=-1), match="minimum"),
     BadInput("train: beta Infinity", "train_start", train_args(beta=INF), match="maximum|finite", raw=True),
