@@ -3,7 +3,7 @@
 A class of thirty drawing at once sends hundreds of small requests a second, each a few forward passes of
 one picture. Run one thread per request and the 2 cores spend their time switching threads and fighting
 over Python's lock, and each pass of one picture pays the whole per-call overhead of torch. Here the
-requests of one kind queue for one worker; when it is free it takes everything waiting (up to
+requests of one route queue for one worker; when it is free it takes everything waiting (up to
 ``max_batch``) and the answer function runs each model once on the stacked pictures. One user alone waits
 for nobody: a lone request is answered at once, as a batch of one. No Gradio here.
 """
@@ -165,14 +165,14 @@ class ChildProcess:
             return list(self.function()(items))
         try:
             connection.send(list(items))
-            kind, payload = connection.recv()
+            outcome, payload = connection.recv()
         except (EOFError, OSError):  # the child died (killed, out of memory): answer here, start another
             log.warning("%s: the child process stopped; answering in the server and starting another", self.target)
             with self._lock:
                 self._connection = None
             self.start()
             return list(self.function()(items))
-        if kind == "error":
+        if outcome == "error":
             raise payload
         return payload
 

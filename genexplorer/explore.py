@@ -289,13 +289,13 @@ class Denoised:
     ssim: float
 
 
-def make_noisy(x: torch.Tensor, kind: str, level: float, seed: int) -> torch.Tensor:
-    """x (1, 1, 28, 28) -> a corrupted copy; the same seed gives the same noise."""
-    if kind not in NOISE_TYPES:
-        raise ExploreError(f"unknown noise type {kind!r}: use one of {NOISE_TYPES}")
+def make_noisy(x: torch.Tensor, noise: str, level: float, seed: int) -> torch.Tensor:
+    """x (1, 1, 28, 28) -> a corrupted copy (noise: one of NOISE_TYPES); the same seed gives the same noise."""
+    if noise not in NOISE_TYPES:
+        raise ExploreError(f"unknown noise type {noise!r}: use one of {NOISE_TYPES}")
     level = finite(level, "noise level", 0.0, 1.0)
     generator = seeded_generator(seed)
-    return add_noise(x, kind, level, generator=generator)
+    return add_noise(x, noise, level, generator=generator)
 
 
 @_no_grad

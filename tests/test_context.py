@@ -6,7 +6,7 @@ from genexplorer import checkpoints
 from genexplorer import models as gx_models
 from genexplorer.models import build
 from genexplorer.models.base import UnsupportedOperation
-from genexplorer.models.context import centre_hole, random_holes
+from genexplorer.models.context import HOLES, centre_hole, random_holes
 
 
 def tiny(adversarial=0.001):
@@ -113,14 +113,14 @@ def test_the_channelwise_bottleneck_sees_across_the_picture_and_saves_and_loads(
         build("context", {"bottleneck": "round"})
 
 
-def test_holes_of_one_kind_for_the_benchmark():
-    for kind in ("centre", "blocks", "strokes"):
-        holes = random_holes(40, generator=torch.Generator().manual_seed(0), kind=kind)
+def test_holes_of_one_shape_for_the_benchmark():
+    for hole in HOLES:
+        holes = random_holes(40, generator=torch.Generator().manual_seed(0), hole=hole)
         assert holes.any(dim=(1, 2, 3)).all()
-    centre = random_holes(40, generator=torch.Generator().manual_seed(0), kind="centre")
+    centre = random_holes(40, generator=torch.Generator().manual_seed(0), hole="centre")
     rows_hidden = centre.any(dim=3).sum(dim=(1, 2))
     assert ((rows_hidden >= 10) & (rows_hidden <= 16)).all(), "centre squares are 10 to 16 pixels"
-    assert torch.equal(random_holes(5, generator=torch.Generator().manual_seed(3), kind="strokes"),
-                       random_holes(5, generator=torch.Generator().manual_seed(3), kind="strokes"))
-    with pytest.raises(ValueError, match="hole kind"):
-        random_holes(2, kind="triangle")
+    assert torch.equal(random_holes(5, generator=torch.Generator().manual_seed(3), hole="strokes"),
+                       random_holes(5, generator=torch.Generator().manual_seed(3), hole="strokes"))
+    with pytest.raises(ValueError, match="unknown hole 'triangle'"):
+        random_holes(2, hole="triangle")

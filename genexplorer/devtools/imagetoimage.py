@@ -31,7 +31,7 @@ def hole_masks(kind: str, count: int, *, seed: int = 0) -> torch.Tensor:
     """bool (count, 1, 28, 28), True = hidden: a preset of the Upload tab, or seeded random holes of one kind."""
     if kind in explore.MASKS:
         return explore.preset_mask(kind).expand(count, 1, 28, 28)
-    return random_holes(count, generator=torch.Generator().manual_seed(seed), kind=kind)
+    return random_holes(count, generator=torch.Generator().manual_seed(seed), hole=kind)
 
 
 def rim_reader(train: Split, hidden: torch.Tensor, *, epochs: int, seed: int = 0, channels: int = 64):

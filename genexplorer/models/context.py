@@ -18,7 +18,7 @@ from .family import (Family, adversarial_pair_step, generator_and_discriminator_
                      spread)
 from .gan import Discriminator
 
-HOLE_KINDS = ("centre", "blocks", "strokes")
+HOLES = ("centre", "blocks", "strokes")   # the hole shapes random_holes draws
 
 
 @dataclass
@@ -71,25 +71,26 @@ def _channelwise_block(channels: int) -> nn.Sequential:
     return nn.Sequential(ChannelwiseFC(channels), nn.BatchNorm2d(channels), nn.ReLU())
 
 
-def random_holes(batch: int, *, generator: torch.Generator | None = None, kind: str | None = None) -> torch.Tensor:
+def random_holes(batch: int, *, generator: torch.Generator | None = None, hole: str | None = None) -> torch.Tensor:
     """bool (batch, 1, 28, 28), True = hidden: a third centre squares (10 to 16 pixels, jittered), a third 1-3
     random blocks, a third 1-3 brush strokes (random walks 2-3 pixels wide); each hides from about 3 % to half
-    of the picture. ``kind`` (one of HOLE_KINDS): every hole of that kind (the benchmark's tables)."""
-    if kind is not None and kind not in HOLE_KINDS:
-        raise ValueError(f"unknown hole kind {kind!r}: use one of {HOLE_KINDS}")
+    of the picture. ``hole`` (one of HOLES): every hole of that shape (the benchmark's tables)."""
+    if hole is not None and hole not in HOLES:
+        raise ValueError(f"unknown hole {hole!r}: use one of {HOLES}")
     hidden = torch.zeros(batch, 1, 28, 28, dtype=torch.bool)
-    kinds = torch.randint(0, 3, (batch,), generator=generator)
+    shapes = torch.randint(0, 3, (batch,), generator=generator)
     for b in range(batch):
-        _draw_hole(hidden[b, 0], HOLE_KINDS.index(kind) if kind is not None else int(kinds[b]), generator)
+        _draw_hole(hidden[b, 0], HOLES.index(hole) if hole is not None else int(shapes[b]), generator)
     return hidden
 
 
-def _draw_hole(hidden: torch.Tensor, kind: int, generator: torch.Generator | None) -> None:
-    if kind == 0:
+def _draw_hole(hidden: torch.Tensor, shape: int, generator: torch.Generator | None) -> None:
+    """Mark one hole of HOLES[shape] in hidden (28, 28) bool."""
+    if shape == 0:
         size = int(torch.randint(10, 17, (1,), generator=generator))
         top, left = (torch.randint(-2, 3, (2,), generator=generator) + (28 - size) // 2).tolist()
         hidden[top: top + size, left: left + size] = True
-    elif kind == 1:
+    elif shape == 1:
         for _ in range(int(torch.randint(1, 4, (1,), generator=generator))):
             h, w = torch.randint(6, 15, (2,), generator=generator).tolist()
             top, left = int(torch.randint(0, 28 - h + 1, (1,), generator=generator)), \

@@ -68,9 +68,10 @@ def on_interpolate(source_a, index_a, source_b, index_b, steps, dataset, current
 
 
 @common.user_errors
-def on_export(kind, source_a, index_a, source_b, index_b, steps, dataset, current28, uploaded28):
+def on_export(format, source_a, index_a, source_b, index_b, steps, dataset, current28, uploaded28):
+    """The strip as a file to download: format "gif" (animated, there and back) or "png"."""
     rows, _ = strip_rows(source_a, index_a, source_b, index_b, steps, dataset, current28, uploaded28)
-    if kind == "gif":
+    if format == "gif":
         return common.export_file(explore.strip_gif(list(rows.values())), ".gif")
     return common.export_file(explore.strip_png(list(rows.values())), ".png")
 

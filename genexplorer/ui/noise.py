@@ -14,13 +14,13 @@ LESSON = ("The denoising AE was trained to map corrupted inputs to clean ones; t
 
 
 @common.user_errors
-def on_noise(clean28, dataset: str, kind: str, level: float, seed: int):
+def on_noise(clean28, dataset: str, noise: str, level: float, seed: int):
     """-> (clean, noisy, AE, DAE, VAE pictures, score table)."""
     dataset = common.checked_dataset(dataset)
     if clean28 is None:
         return [None] * 5 + ["Pick an example, use your drawing or upload a picture first."]
     clean = common.model_input(clean28)
-    noisy = explore.make_noisy(clean, kind, level, seed)
+    noisy = explore.make_noisy(clean, noise, level, seed)
     loaded, missing = common.models_for(dataset, ROLES)
     results = explore.denoise({title: model for title, (_, model) in loaded.items()}, clean, noisy)
     by_name = {r.name: r for r in results}
@@ -66,7 +66,7 @@ def build(dataset: gr.Radio, current: gr.State, tab: gr.Tab) -> None:
                 example_button = gr.Button("Next test example", elem_id="ge-noise-example")
             upload = gr.File(file_types=["image"], type="filepath", label="…or upload a picture", height=100,
                              elem_id="ge-noise-upload")
-            kind = gr.Radio(NOISE_CHOICES, value="gaussian", label="Noise type", elem_id="ge-noise-kind")
+            noise = gr.Radio(NOISE_CHOICES, value="gaussian", label="Noise type", elem_id="ge-noise-type")
             level = gr.Slider(0, 1, value=0.3, step=0.01, label="Level (sigma, fraction or nu)", elem_id="ge-noise-level")
             seed = gr.Number(0, precision=0, minimum=0, label="Seed (same seed, same noise)", elem_id="ge-noise-seed")
         with gr.Column(scale=2):
@@ -77,10 +77,10 @@ def build(dataset: gr.Radio, current: gr.State, tab: gr.Tab) -> None:
             table = gr.Markdown(LESSON, elem_id="ge-noise-table")
     example_counter = gr.State(0)
     outputs = [clean_out, noisy_out, *outs, table]
-    inputs = [clean_state, dataset, kind, level, seed]
+    inputs = [clean_state, dataset, noise, level, seed]
 
     level.input(on_noise, inputs, outputs, api_name="noise", trigger_mode="always_last", show_progress="hidden")
-    for trigger in (kind.change, seed.change):
+    for trigger in (noise.change, seed.change):
         trigger(on_noise, inputs, outputs, api_name=False, show_progress="hidden")
     from_drawing.click(lambda c: c, current, clean_state, api_name=False).then(
         on_noise, inputs, outputs, api_name=False, show_progress="hidden")
