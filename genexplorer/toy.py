@@ -10,6 +10,10 @@ saturating minimax loss a generator whose samples sit far from the data gets alm
 Jensen-Shannon divergence is stuck at log 2 when the supports do not overlap); the non-saturating loss and
 the Wasserstein critic give useful gradients; D(x) settles at 1/2 where the generator matches the data;
 a mixture can collapse onto some of its modes; k discriminator steps per generator step change the game.
+
+Beside the GAN, on the same data, a tiny diffusion model and a tiny flow (``ToyDiffusion``, ``ToyFlow``): they
+walk points from noise to the data in any number of steps, with the image models' own step functions, and
+``paths`` shows each point's way (diffusion's curved, the flow's straighter; ``bending`` measures it).
 """
 from __future__ import annotations
 
@@ -20,6 +24,10 @@ import numpy as np
 import torch
 from torch import nn
 import torch.nn.functional as F
+
+from .models.diffusion import ddim_step, diffusion_path
+from .models.flow import flow_step, straight_path
+from .models.unet import time_embedding
 
 TOY_DATA = ("gaussian_1d", "two_gaussians_1d", "disjoint_1d", "ring_2d", "moons_2d", "drawn_2d")
 TOY_LOSSES = ("minimax", "nonsaturating", "wgan_clip", "wgan_gp")
@@ -93,6 +101,40 @@ def check_points(points) -> torch.Tensor:
     return torch.from_numpy(array).float()
 
 
+def data_points(data: str, points) -> torch.Tensor | None:
+    """Check a toy data set's name; -> the drawn points (N, 2) for "drawn_2d", None for the others."""
+    if data not in TOY_DATA:
+        raise ToyError(f"unknown toy data {data!r}: use one of {', '.join(TOY_DATA)}")
+    if data != "drawn_2d":
+        return None
+    if points is None:
+        raise ToyError("draw some points first: the drawn distribution needs them")
+    return check_points(points)
+
+
+def sample_toy_data(data: str, n: int, generator: torch.Generator, points: torch.Tensor | None = None) -> torch.Tensor:
+    """n points (n, d) of a toy data set; ``points``: the drawn ones, for "drawn_2d"."""
+    g = generator
+    if data == "gaussian_1d":
+        return 2.0 + 0.5 * torch.randn(n, 1, generator=g)
+    if data == "disjoint_1d":
+        return 6.0 + 0.3 * torch.randn(n, 1, generator=g)
+    if data == "two_gaussians_1d":
+        sign = torch.randint(0, 2, (n, 1), generator=g).float() * 2 - 1
+        return 2.0 * sign + 0.3 * torch.randn(n, 1, generator=g)
+    if data == "ring_2d":
+        centres = torch.tensor(RING_CENTRES)[torch.randint(0, 8, (n,), generator=g)]
+        return centres + 0.05 * torch.randn(n, 2, generator=g)
+    if data == "moons_2d":
+        t = torch.rand(n, generator=g) * math.pi
+        upper = torch.randint(0, 2, (n,), generator=g).bool()
+        x = torch.where(upper, torch.cos(t), 1 - torch.cos(t))
+        y = torch.where(upper, torch.sin(t), 0.5 - torch.sin(t))
+        return torch.stack([x - 0.5, y - 0.25], 1) * 1.5 + 0.05 * torch.randn(n, 2, generator=g)
+    picked = points[torch.randint(0, len(points), (n,), generator=g)]
+    return picked + 0.05 * torch.randn(n, 2, generator=g)
+
+
 def _mlp(inputs: int, width: int, outputs: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(inputs, width), nn.LeakyReLU(0.2), nn.Linear(width, width), nn.LeakyReLU(0.2),
                          nn.Linear(width, outputs))
@@ -102,8 +144,7 @@ class ToyGAN:
     """One small GAN: generator and discriminator (critic) MLPs, trained one visible step at a time."""
 
     def __init__(self, data: str = "gaussian_1d", loss: str = "nonsaturating", *, points=None, **settings):
-        if data not in TOY_DATA:
-            raise ToyError(f"unknown toy data {data!r}: use one of {', '.join(TOY_DATA)}")
+        points = data_points(data, points)
         if loss not in TOY_LOSSES:
             raise ToyError(f"unknown loss {loss!r}: use one of {', '.join(TOY_LOSSES)}")
         unknown = set(settings) - set(ToySettings.__dataclass_fields__)
@@ -128,9 +169,7 @@ class ToyGAN:
         if not isinstance(noise_dim, int) or not 1 <= noise_dim <= 16:
             raise ToyError(f"noise size must be a whole number from 1 to 16, got {noise_dim!r}")
         self.settings = ToySettings(data, loss, d_steps, lr_d, lr_g, clip, gp_weight, noise_dim, s.width, s.batch, s.seed)
-        if data == "drawn_2d" and points is None:
-            raise ToyError("draw some points first: the drawn distribution needs them")
-        self.points = check_points(points) if data == "drawn_2d" else None
+        self.points = points
         self.generator_rng = torch.Generator().manual_seed(s.seed)
         torch.manual_seed(s.seed)
         self.G = _mlp(noise_dim, s.width, self.dim)
@@ -154,25 +193,7 @@ class ToyGAN:
 
     # ------------------------------------------------------------------ data
     def sample_real(self, n: int) -> torch.Tensor:
-        g, data = self.generator_rng, self.settings.data
-        if data == "gaussian_1d":
-            return 2.0 + 0.5 * torch.randn(n, 1, generator=g)
-        if data == "disjoint_1d":
-            return 6.0 + 0.3 * torch.randn(n, 1, generator=g)
-        if data == "two_gaussians_1d":
-            sign = torch.randint(0, 2, (n, 1), generator=g).float() * 2 - 1
-            return 2.0 * sign + 0.3 * torch.randn(n, 1, generator=g)
-        if data == "ring_2d":
-            centres = torch.tensor(RING_CENTRES)[torch.randint(0, 8, (n,), generator=g)]
-            return centres + 0.05 * torch.randn(n, 2, generator=g)
-        if data == "moons_2d":
-            t = torch.rand(n, generator=g) * math.pi
-            upper = torch.randint(0, 2, (n,), generator=g).bool()
-            x = torch.where(upper, torch.cos(t), 1 - torch.cos(t))
-            y = torch.where(upper, torch.sin(t), 0.5 - torch.sin(t))
-            return torch.stack([x - 0.5, y - 0.25], 1) * 1.5 + 0.05 * torch.randn(n, 2, generator=g)
-        picked = self.points[torch.randint(0, len(self.points), (n,), generator=g)]
-        return picked + 0.05 * torch.randn(n, 2, generator=g)
+        return sample_toy_data(self.settings.data, n, self.generator_rng, self.points)
 
     def _noise(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.settings.noise_dim, generator=self.generator_rng)
@@ -307,6 +328,187 @@ class ToyGAN:
             (grad,) = torch.autograd.grad(self.g_loss_of(self.D(points)) * len(points), points)
         view["arrows_from"], view["arrows"] = points.detach().numpy(), (-grad).numpy()
         return view
+
+
+# ------------------------------------------------------------------ toy diffusion and flow
+
+TIME_FEATURES = 16      # sinusoidal features of the noise level t the toy networks read beside x_t
+
+
+class ToyWalker:
+    """What the toy diffusion and flow share: an MLP (x_t, t) -> answer, trained on a toy data set with the image
+    models' loss, and the walk from noise (t = 1) to data (t = 0) with the image models' own step functions
+    (``models.diffusion.ddim_step``, ``models.flow.flow_step``). The data stay in their own units: the walk
+    starts from N(0, I) and ends on the ring of radius 2, the Gaussians at +/-2, ...
+
+        d = ToyDiffusion("ring_2d", seed=0)
+        d.train(500)               # Adam steps on fresh batches
+        d.sample(512, steps=20)    # (512, 2)
+        d.paths(16, steps=20)      # (16, 21, 2): each point's way from noise to data
+    """
+    kind = ""
+    #: the ways to step, the first the default
+    samplers: tuple[str, ...] = ()
+
+    def __init__(self, data: str = "gaussian_1d", seed: int = 0, *, points=None, width: int = 128,
+                 batch: int = 256, lr: float = 2e-3):
+        self.points = data_points(data, points)
+        for name, value, low, high in (("width", width, 4, 512), ("batch", batch, 8, 4096), ("seed", seed, 0, 2 ** 31)):
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise ToyError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
+        lr = _check_number("learning rate", lr, *LIMITS["lr"])
+        self.data, self.seed, self.batch, self.dim = data, seed, batch, DIMENSIONS[data]
+        self.generator_rng = torch.Generator().manual_seed(seed)
+        torch.manual_seed(seed)
+        self.net = _mlp(self.dim + TIME_FEATURES, width, self.dim)
+        self.opt = torch.optim.Adam(self.net.parameters(), lr=lr)
+        self.step = 0
+        self.loss = float("nan")
+        self.history: list[dict] = []
+        self.diverged = ""
+        # A fixed draw of the data for the pictures and the measures (its own generator: training's is untouched).
+        self._real_view = sample_toy_data(data, 512, torch.Generator().manual_seed(seed + 1), self.points)
+
+    # ----- what each family says
+    def alpha_sigma(self, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        raise NotImplementedError
+
+    def target(self, x: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def walk_step(self, x_t, t: float, s: float, predict, sampler: str, generator) -> torch.Tensor:
+        raise NotImplementedError
+
+    # ----- training
+    def sample_real(self, n: int) -> torch.Tensor:
+        return sample_toy_data(self.data, n, self.generator_rng, self.points)
+
+    def answer(self, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """The network at (x_t (n, d), t (n,)) -> (n, d)."""
+        return self.net(torch.cat([x_t, time_embedding(t, TIME_FEATURES)], dim=1))
+
+    def train(self, steps: int = 1) -> None:
+        """``steps`` Adam steps, each on a fresh batch at stratified noise levels. A run whose loss turns NaN stops
+        and says so in ``diverged``, as the toy GAN does."""
+        if isinstance(steps, bool) or not isinstance(steps, int) or not 0 <= steps <= 100_000:
+            raise ToyError(f"steps must be a whole number from 0 to 100,000, got {steps!r}")
+        g, batch = self.generator_rng, self.batch
+        for _ in range(0 if self.diverged else steps):
+            x = self.sample_real(batch)
+            t = (torch.rand(1, generator=g) + torch.arange(batch) / batch) % 1
+            noise = torch.randn(x.shape, generator=g)
+            alpha, sigma = (v.float()[:, None] for v in self.alpha_sigma(t.double()))
+            loss = F.mse_loss(self.answer(alpha * x + sigma * noise, t), self.target(x, noise))
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt.step()
+            self.step += 1
+            self.loss = float(loss.detach())
+            if not math.isfinite(self.loss):
+                self.diverged = (f"training diverged at step {self.step} (the loss became NaN or infinite); "
+                                 "lower the learning rate and reset")
+                return
+
+    # ----- drawing
+    def scalars(self, t: float) -> tuple[float, float]:
+        alpha, sigma = self.alpha_sigma(torch.tensor(t, dtype=torch.float64))
+        return float(alpha), float(sigma)
+
+    @torch.no_grad()
+    def paths(self, n: int = 16, steps: int = 50, *, sampler: str | None = None,
+              generator: torch.Generator | None = None) -> torch.Tensor:
+        """n walks from noise to data: (n, steps + 1, d), [:, 0] the start noise N(0, I), [:, -1] the samples.
+        Without a generator each call starts from the same noise (the model's seed), so frames do not flicker."""
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_POINTS:
+            raise ToyError(f"n must be a whole number from 1 to {MAX_POINTS:,}, got {n!r}")
+        if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= 1000:
+            raise ToyError(f"sampling steps must be a whole number from 1 to 1,000, got {steps!r}")
+        sampler = self.samplers[0] if sampler is None else sampler
+        if sampler not in self.samplers:
+            raise ToyError(f"the toy {self.kind} samples with {' or '.join(self.samplers)}, not {sampler!r}")
+        g = generator if generator is not None else torch.Generator().manual_seed(self.seed)
+        x = torch.randn(n, self.dim, generator=g)
+        walk = [x]
+
+        def predict(x_t, t):
+            return self.answer(x_t, torch.full((len(x_t),), t))
+
+        for k in range(steps):
+            x = self.walk_step(x, 1 - k / steps, 1 - (k + 1) / steps, predict, sampler, g)
+            walk.append(x)
+        return torch.stack(walk, dim=1)
+
+    def sample(self, n: int = 512, steps: int = 50, *, sampler: str | None = None,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+        """n samples (n, d): the ends of ``paths``."""
+        return self.paths(n, steps, sampler=sampler, generator=generator)[:, -1]
+
+    @torch.no_grad()
+    def snapshot(self, steps: int = 20, *, sampler: str | None = None, points: int = 512, walks: int = 16) -> dict:
+        points = min(points, len(self._real_view))
+        """Plain numbers and arrays (numpy), what the page draws: the data, ``points`` samples at ``steps`` steps,
+        ``walks`` of their paths, W1 to the data, modes covered, the loss and its history."""
+        real = self._real_view[:points]
+        paths = self.paths(points, steps, sampler=sampler)
+        fake = paths[:, -1]
+        record = {"step": self.step, "loss": self.loss, "w1": wasserstein_1(real, fake)}
+        if not self.history or self.history[-1]["step"] != self.step:
+            self.history.append(record)
+            del self.history[:-2000]
+        out = {**record, "kind": self.kind, "dim": self.dim, "data": self.data, "real": real.numpy(),
+               "fake": fake.numpy(), "paths": paths[:walks].numpy(), "bending": bending(paths[:walks]),
+               "history": list(self.history), "diverged": self.diverged}
+        if self.data in MODES:
+            centres, spread = MODES[self.data]
+            out["modes"], out["modes_covered"] = len(centres), modes_covered(fake, centres, spread)
+        return out
+
+
+class ToyDiffusion(ToyWalker):
+    """A tiny diffusion model (cosine schedule, noise prediction) on toy data; samplers "ddim" and "ddpm"."""
+    kind = "diffusion"
+    samplers = ("ddim", "ddpm")
+
+    def alpha_sigma(self, t):
+        return diffusion_path(t)
+
+    def target(self, x, noise):
+        return noise
+
+    def walk_step(self, x_t, t, s, predict, sampler, generator):
+        # The predicted clean point is clamped to the data's box widened by 1, as the image model clamps its
+        # predicted picture to [0, 1]: near t = 1 it is the noise divided by alpha ~ 0.01, and one step would
+        # carry the network's error, multiplied, far from everything.
+        box = (self._real_view.min(0).values - 1, self._real_view.max(0).values + 1)
+        x_s, _ = ddim_step(x_t, predict(x_t, t), self.scalars(t), self.scalars(s), eta=float(sampler == "ddpm"),
+                           noise=lambda: torch.randn(x_t.shape, generator=generator), clip=box)
+        return x_s
+
+
+class ToyFlow(ToyWalker):
+    """A tiny flow (straight path, velocity prediction) on toy data; samplers "euler" and "heun"."""
+    kind = "flow"
+    samplers = ("euler", "heun")
+
+    def alpha_sigma(self, t):
+        return straight_path(t)
+
+    def target(self, x, noise):
+        return x - noise
+
+    def walk_step(self, x_t, t, s, predict, sampler, generator):
+        return flow_step(x_t, t, s, predict, sampler)[0]
+
+
+def bending(paths: torch.Tensor) -> float:
+    """How far walks (n, steps + 1, d) bend from straight lines walked at constant speed: Liu et al. 2023's
+    straightness, E ||(x_end - x_start) - dx/dt||^2 over the steps, divided by E ||x_end - x_start||^2 so it
+    has no units. 0 for straight lines at constant speed, as the page draws them against t; it grows with
+    curves, with zigzags and with a pace that speeds up or slows down."""
+    steps = paths.shape[1] - 1
+    direct = paths[:, -1] - paths[:, 0]                                  # (n, d)
+    pace = (paths[:, 1:] - paths[:, :-1]) * steps                        # (n, steps, d)
+    return float((pace - direct[:, None]).pow(2).sum(2).mean() / direct.pow(2).sum(1).mean().clamp(min=1e-12))
 
 
 # ------------------------------------------------------------------ measures
