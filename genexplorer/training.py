@@ -66,6 +66,8 @@ class RunSettings:
     augment: str | None = option(None, "vary each training picture anew each time it is seen: geometry (shift, turn, "
                                  "scale) or handwriting (further, slanted, thicker or thinner, blurred)",
                                  choices=AUGMENTATIONS)
+    judge_every: int = option(1, "judge the samples (Frechet distance) every this many epochs, and at the last",
+                              low=1, high=1000)
     ema: float | None = option(None, "save weights averaged over the steps with this decay (e.g. 0.999) instead of "
                                "the last ones (families with a generator or denoiser)", low=0.0, high=1.0)
     font_digits: bool = option(False, "mnist: train on the 5,519 font digits of assets/font_digits.npz too")
@@ -482,7 +484,7 @@ class Run:
         # With --ema the average is judged, drawn and saved; the live weights only go on training.
         with swapped(self.model, {family.averaged: self.averaged.module} if self.averaged is not None else {}):
             metrics = {**train_terms, **evaluate(self.model, eval_x, data.test_y[: len(eval_x)])}
-            if self.judge is not None:
+            if self.judge is not None and (final or epoch % self.run.judge_every == 0):
                 with evaluating(self.model):
                     metrics["test_frechet"] = round(self.judge(self.model, self.run.seed), 4)
             complete = final and self.steps_run >= (self.run.epochs - self.done) * self.steps_per_epoch

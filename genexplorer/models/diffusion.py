@@ -130,4 +130,4 @@ class DiffusionOptions(IterativeOptions):
 class DiffusionFamily(IterativeFamily):
     model_class = Diffusion
     Options = DiffusionOptions
-    title = "Diffusion (DDPM / DDIM): a U-Net learns the noise in noised pictures, then removes it step by step"
+    title = "diffusion (DDPM / DDIM)"

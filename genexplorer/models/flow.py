@@ -69,4 +69,4 @@ def flow_step(x_t: torch.Tensor, t: float, s: float, predict, sampler: str) -> t
 
 class FlowFamily(IterativeFamily):
     model_class = Flow
-    title = "Flow matching: a U-Net learns the straight-line velocity from noise to picture, then follows it"
+    title = "flow matching (rectified flow)"
