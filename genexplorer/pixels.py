@@ -22,7 +22,7 @@ import torch
 from . import budget
 from .explore import ExploreError, finite, seeded_generator
 from .images import grid, png_bytes, upscale
-from .models import AUTOREGRESSIVE_KINDS, GenerativeModel
+from .models import GenerativeModel
 
 PIXELS = 28 * 28
 MAX_IMAGES = 36
@@ -39,15 +39,9 @@ CURSOR_RGB = (230, 40, 40)
 
 
 def check_autoregressive(model: GenerativeModel) -> None:
-    if model.kind not in AUTOREGRESSIVE_KINDS:
-        raise ExploreError(f"{model.kind} is not autoregressive: pick a pixelcnn checkpoint")
-
-
-def likelihood(model: GenerativeModel, x: torch.Tensor) -> float:
-    """The exact -log p(x) of one picture x (1, 1, 28, 28), in nats."""
-    check_autoregressive(model)
-    with torch.inference_mode():
-        return float(model.nll(x)[0])
+    """Only a model with an exact likelihood p(x) = prod_i p(x_i | x_<i) draws one pixel after another."""
+    if not model.can("exact_likelihood"):
+        raise ExploreError(f"a {model.kind} is not autoregressive: pick a pixelcnn checkpoint")
 
 
 def check_hidden(hidden: torch.Tensor) -> torch.Tensor:

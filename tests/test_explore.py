@@ -28,8 +28,8 @@ def one():
 def test_cache_lists_and_reuses_models():
     names = cache.names("mnist")
     assert {"mnist-ae", "mnist-vae", "mnist-cvae", "mnist-dae", "mnist-ae2d", "mnist-vae2d", "mnist-gan"} <= set(names)
-    gans = cache.names("mnist", kinds=("gan",))   # the app tests' GAN runs join it when they ran first
-    assert "mnist-gan" in gans and "mnist-vae" not in gans and all(cache.get(name).kind == "gan" for name in gans)
+    gans = cache.names("mnist", able="adversarial")   # the app tests' GAN runs join it when they ran first
+    assert "mnist-gan" in gans and "mnist-vae" not in gans and all(cache.get(name).can("adversarial") for name in gans)
     assert cache.get("mnist-vae") is cache.get("mnist-vae")
     assert cache.default("mnist", "vae2d") == "mnist-vae2d"
     with pytest.raises(gx.CheckpointError):
@@ -42,7 +42,7 @@ def test_listing_follows_checkpoints_added_changed_and_broken_on_disk(tmp_path, 
 
     from genexplorer import checkpoints
 
-    monkeypatch.setattr(explore, "LISTING_TTL_S", 0.0)   # edits in place, by hand: seen at the next look
+    monkeypatch.setattr(explore.cache, "LISTING_TTL_S", 0.0)   # edits in place, by hand: seen at the next look
 
     shutil.copytree(checkpoints.checkpoints_dir() / "mnist-vae", tmp_path / "mnist-vae")
     local = explore.ModelCache(tmp_path)
@@ -67,7 +67,7 @@ def test_the_listing_is_cached_until_the_folder_changes(tmp_path, monkeypatch):
 
     from genexplorer import checkpoints
 
-    monkeypatch.setattr(explore, "LISTING_TTL_S", 3600.0)
+    monkeypatch.setattr(explore.cache, "LISTING_TTL_S", 3600.0)
     shutil.copytree(checkpoints.checkpoints_dir() / "mnist-vae", tmp_path / "mnist-vae")
     local = explore.ModelCache(tmp_path)
     assert local.names("mnist") == ["mnist-vae"]
@@ -78,7 +78,7 @@ def test_the_listing_is_cached_until_the_folder_changes(tmp_path, monkeypatch):
     shutil.copytree(tmp_path / "mnist-vae", tmp_path / "mnist-vae-b")
     os.utime(tmp_path, ns=(time.time_ns(), time.time_ns() + 10 ** 9))   # coarse clocks: make the change visible
     assert local.names("mnist") == ["mnist-vae", "mnist-vae-b"]
-    monkeypatch.setattr(explore, "LISTING_TTL_S", 0.0)
+    monkeypatch.setattr(explore.cache, "LISTING_TTL_S", 0.0)
     looks.clear()
     local.names("mnist")
     assert sorted(looks) == ["mnist-vae", "mnist-vae-b"]
@@ -87,7 +87,7 @@ def test_the_listing_is_cached_until_the_folder_changes(tmp_path, monkeypatch):
 def test_pickers_never_offer_the_classifier_but_it_reads_a_seven(seven):
     assert "mnist-classifier" in gx.list_checkpoints()
     assert "mnist-classifier" not in cache.names("mnist") and "mnist-classifier" not in cache.names()
-    assert cache.names("mnist", kinds=("classifier",)) == ["mnist-classifier"]
+    assert cache.names("mnist", able="reads") == ["mnist-classifier"]
     assert cache.default("mnist", "classifier") == "mnist-classifier"
     assert cache.default("mnist", "cvae") == "mnist-cvae"
     reading = explore.classify(cache.get("mnist-classifier"), seven)
@@ -233,3 +233,66 @@ def test_exports_are_real_png_and_gif(seven, one):
     assert Image.open(io.BytesIO(png)).format == "PNG"
     animation = Image.open(io.BytesIO(gif))
     assert animation.format == "GIF" and animation.n_frames == 8
+
+
+def test_abilities_not_names_decide_which_checkpoint_plays_a_part(tmp_path, monkeypatch):
+    """The pickers and the tabs read what a checkpoint can do from its config.json (no weights loaded): a GAN saved
+    under the VAE's name does not play the VAE, and a family the explorer never heard of is offered where its
+    abilities are wanted. The name "<dataset>-<role>" only says which checkpoint is shown first."""
+    import json
+    import shutil
+
+    from genexplorer import checkpoints, models
+    from genexplorer.models.ae import AE, AEFamily
+
+    root = checkpoints.checkpoints_dir()
+    shutil.copytree(root / "mnist-gan", tmp_path / "mnist-vae")
+    for name in ("mnist-ae", "mnist-classifier"):
+        shutil.copytree(root / name, tmp_path / name)
+    shutil.copytree(root / "mnist-ae", tmp_path / "mnist-newcomer")
+    config = json.loads((tmp_path / "mnist-newcomer" / checkpoints.CONFIG_FILE).read_text())
+    (tmp_path / "mnist-newcomer" / checkpoints.CONFIG_FILE).write_text(json.dumps({**config, "kind": "newcomer"}))
+
+    class Newcomer(AE):
+        abilities = frozenset({"encodes"})
+
+    monkeypatch.setitem(models.FAMILIES, "newcomer", AEFamily("newcomer", Newcomer))
+    local = explore.ModelCache(tmp_path)
+    assert local.names("mnist", able="encodes") == ["mnist-ae", "mnist-newcomer"]
+    assert local.names("mnist") == ["mnist-ae", "mnist-vae"], "the sliders: what decodes"
+    assert local.names("mnist", able="reads") == ["mnist-classifier"]
+    assert local.default("mnist", "ae") == "mnist-ae" and local.default("mnist", "vae") is None
+    loaded, notes = local.load_roles("mnist", explore.DRAWING_ROLES)
+    assert list(loaded) == ["AE"]
+    assert "VAE: mnist-vae (a gan) cannot play this part: it lacks encodes, bound_likelihood" in notes
+    assert "CVAE: no cvae checkpoint for mnist" in notes
+    with pytest.raises(explore.ExploreError, match="unknown role"):
+        local.default("mnist", "vea")
+
+
+def test_one_drawing_gets_every_models_answer_from_one_call(float32_previews):
+    from test_live import drawn_seven
+
+    answer = explore.answer_drawing(explore.Drawing(drawn_seven(), "mnist"), cache)
+    assert answer.seen.shape == (28, 28) and answer.seen.dtype == np.uint8 and not answer.problems
+    assert [title for _, title in answer.roles] == ["AE", "VAE", "CVAE", "Denoising AE"]
+    assert all(picture.shape == (28, 28) for picture in answer.pictures)
+    assert answer.results[2].details["class"] == "7" and answer.reading[0][0] == "7"
+    assert [reading[0][0] for reading in answer.readings] == ["7"] * 4
+    title, rec, kl = answer.bound
+    assert title == "VAE" and rec > 0 and kl > 0
+    assert answer.exact_nats[0] == "PixelCNN" and answer.exact_nats[1] > 0
+    # the live channel's batch: the same pictures (float32 here), several datasets and classes at once
+    speck = np.zeros((112, 112), np.uint8)
+    speck[50, 50] = 40
+    drawings = [explore.Drawing(drawn_seven(), "mnist"), explore.Drawing(None, "fashion"),
+                explore.Drawing(drawn_seven(), "fashion", label=3), explore.Drawing(speck, "mnist")]
+    batch = explore.answer_drawings(drawings, cache)
+    assert all(np.array_equal(a, b) for a, b in zip(batch[0].pictures, answer.pictures))
+    assert batch[1].seen is None and batch[1].blank == "" and batch[1].pictures == [None] * 4
+    alone = explore.answer_drawing(drawings[2], cache)
+    assert all(np.array_equal(a, b) for a, b in zip(batch[2].pictures, alone.pictures))
+    assert alone.results[2].details == {**alone.results[2].details, "class": "Dress", "class_source": "chosen"}
+    assert batch[3].seen is None and "blank" in batch[3].blank and batch[3].pictures == [None] * 4
+    with pytest.raises(explore.ExploreError, match="class must be between 0 and 9"):
+        explore.Drawing(drawn_seven(), "mnist", label=10)

@@ -223,13 +223,13 @@ def test_sketch_tab_without_and_with_a_pix2pix_model(monkeypatch):
     assert sketch.on_sketch("", "fashion")[-1] == sketch.EMPTY_MESSAGE
     seen, p2p, l1, message = sketch.on_sketch(payload, "fashion")
     assert seen.shape == (140, 140) and seen.max() == 255
-    if "fashion-pix2pix" not in common.cache.names("fashion", kinds=("pix2pix",)):
+    if "fashion-pix2pix" not in common.cache.names("fashion", able="translates"):
         assert "no pix2pix checkpoint" in message and "Train tab" in message
     tiny = build("pix2pix", {"channels": 4}).eval()
     tiny.dataset, tiny.class_names = "fashion", tuple(f"c{i}" for i in range(10))
-    real = common.model_or_none
-    monkeypatch.setattr(common, "model_or_none", lambda dataset, role, **kw: ("fashion-pix2pix", tiny)
-                        if role.startswith("pix2pix") else real(dataset, role, **kw))
+    real = common.models_for
+    monkeypatch.setattr(common, "models_for", lambda dataset, roles: ({title: ("fashion-pix2pix", tiny) for _, title in roles}, [])
+                        if roles == sketch.sketching.TRANSLATORS else real(dataset, roles))
     seen, p2p, l1, message = sketch.on_sketch(payload, "fashion")
     assert p2p.shape == (140, 140) and "the classifier reads" in message
     truth, seen, p2p, l1, message = sketch.on_test_item(9, 0, "fashion")

@@ -35,6 +35,7 @@ ABILITIES = (
     "adversarial",        # trained against a discriminator / critic
     "reads",              # names the class of a picture (the classifier)
     "denoises",           # trained to clean corrupted input (the DAE, the diffusion model)
+    "gaussian_latent",    # its codes follow N(0, I) (the VAE's prior, the GAN's noise): grids in standard deviations
 )
 
 

@@ -127,7 +127,7 @@ class Discriminator(nn.Module):
 class GAN(GenerativeModel):
     kind = "gan"
     config_class = GANConfig
-    abilities = frozenset({"decodes", "samples", "adversarial"})
+    abilities = frozenset({"decodes", "samples", "adversarial", "gaussian_latent"})
 
     def __init__(self, config: GANConfig):
         super().__init__(config)

@@ -34,7 +34,7 @@ def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 class VAE(GenerativeModel):
     kind = "vae"
     config_class = VAEConfig
-    abilities = frozenset({"encodes", "decodes", "samples", "bound_likelihood"})
+    abilities = frozenset({"encodes", "decodes", "samples", "bound_likelihood", "gaussian_latent"})
 
     def __init__(self, config: VAEConfig):
         super().__init__(config)

@@ -17,10 +17,10 @@ from ..checkpoints import CheckpointError
 from ..ganlab import ToyBoard
 from ..pixels import JobBoard
 from ..data import DatasetError, dataset_info
-from ..explore import ExploreError, MapStore, ModelCache, as_batch
+from ..explore import ExploreError, MapStore, ModelCache, as_batch, preprocess_picture  # noqa: F401 - the tabs' one way in
 from ..images import PIXEL_SCALE, upscale
 from ..models import UnsupportedOperation
-from ..preprocess import BlankImageError, preprocess
+from ..preprocess import BlankImageError
 
 DATASETS = [("Digits (MNIST)", "mnist"), ("Clothes (Fashion-MNIST)", "fashion")]
 # Problems a user can cause: shown as a message, never a crash.
@@ -55,18 +55,9 @@ def user_errors(function):
     return wrapper
 
 
-def style_of(dataset: str) -> str:
-    return dataset_info(dataset).preprocess_style
-
-
 def model_input(picture28) -> "torch.Tensor":  # noqa: F821
     """A stored uint8 (28, 28) picture -> (1, 1, 28, 28) float model input."""
     return as_batch(np.asarray(picture28, dtype=np.uint8))
-
-
-def preprocess_picture(image, dataset: str) -> np.ndarray:
-    """Any picture -> uint8 (28, 28), made as the dataset's images were made."""
-    return np.round(preprocess(image, style=style_of(dataset)).numpy()[0] * 255).astype(np.uint8)
 
 
 def checked_dataset(dataset: str) -> str:
@@ -75,29 +66,15 @@ def checked_dataset(dataset: str) -> str:
     return dataset
 
 
-def model_or_none(dataset: str, role: str, *, listing: dict[str, str] | None = None):
-    """The default checkpoint for a role, loaded, or None when there is none.
+def model_or_none(dataset: str, role: str, *, listing=None):
+    """(name, model) of the checkpoint playing ``role`` (explore.ROLES) for ``dataset``, or (None, None).
     A broken checkpoint raises CheckpointError naming its folder."""
-    name = cache.default(dataset, role, listing=listing)
-    return (name, cache.get(name)) if name else (None, None)
+    return cache.load_role(dataset, role, listing=listing)
 
 
 def models_for(dataset: str, roles) -> tuple[dict, list[str]]:
-    """{title: model} for each (role, title) that loads, and a note for each that does not:
-    one broken checkpoint must not take the other models' results down with it."""
-    models, notes = {}, []
-    listing = cache.listing(dataset)
-    for role, title in roles:
-        try:
-            name, model = model_or_none(dataset, role, listing=listing)
-        except CheckpointError as exc:
-            notes.append(f"{title}: {exc}")
-            continue
-        if model is None:
-            notes.append(f"{title}: no {role} checkpoint for {dataset}")
-        else:
-            models[title] = (name, model)
-    return models, notes
+    """{title: (name, model)} for each (role, title) whose checkpoint loads, and a note for each that does not."""
+    return cache.load_roles(dataset, roles)
 
 
 def export_file(data: bytes, suffix: str) -> str:
@@ -120,9 +97,10 @@ def export_file(data: bytes, suffix: str) -> str:
     return str(path)
 
 
-def refresh_choices(dataset: str, current: str | None, kinds: tuple[str, ...] | None = None):
-    """A model picker's choices re-read from disk (new checkpoints appear without a restart)."""
-    names = cache.names(dataset, kinds=kinds)
+def refresh_choices(dataset: str, current: str | None, able: str = "decodes"):
+    """A model picker's choices (the checkpoints that can do ``able``) re-read from disk: new checkpoints appear
+    without a restart."""
+    names = cache.names(dataset, able=able)
     return gr.update(choices=names, value=current if current in names else (names[0] if names else None))
 
 

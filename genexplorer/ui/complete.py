@@ -8,7 +8,6 @@ import torch
 from .. import explore, pixels
 from ..images import upscale
 from . import common
-from .draw import classifier_reader
 from .upload import EDITOR_SCALE, painted_mask
 
 SOURCES = [("a test image", "test"), ("my drawing (Draw tab)", "drawing"), ("my upload (Upload tab)", "upload")]
@@ -86,8 +85,8 @@ def on_complete_result(job_id: str, picture28, dataset: str):
     candidates = [("the original", truth)] + [(f"PixelCNN {i + 1}", c) for i, c in enumerate(completions)]
     if vae_fill is not None:
         candidates.append(("VAE (code optimisation)", vae_fill))
-    reader = classifier_reader(dataset)
-    readings = reader([picture for _, picture in candidates]) if reader else [None] * len(candidates)
+    readings = explore.read_pictures([picture for _, picture in candidates], dataset, common.cache) \
+        or [None] * len(candidates)
     for (title, picture), reading in zip(candidates, readings):
         psnr = "" if title == "the original" else f"{explore.hidden_psnr(picture, truth, hidden):.1f} dB"
         read = f"{reading[0][0]} ({reading[0][1]:.0%})" if reading else ""

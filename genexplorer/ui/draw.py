@@ -1,18 +1,19 @@
-"""Draw tab: draw (or pick an example) and watch AE, VAE, CVAE and DAE rebuild it."""
+"""Draw tab: draw (or pick an example) and watch AE, VAE, CVAE and DAE rebuild it.
+
+The handlers decode what the page sends and render what ``explore.answer_drawing`` (the event at a stroke's end)
+or ``explore.answer_drawings`` (the live channel, while it goes on) answer; the work is there, done once."""
 from __future__ import annotations
 
 import gradio as gr
 import numpy as np
-import torch
 
-from .. import explore, pixels, precision
+from .. import explore
 from ..batching import prepare_each
 from ..canvas_payload import decode_payload
-from ..preprocess import BlankImageError
 from . import common
 from .canvas import CANVAS_HTML, CANVAS_JS
 
-ROLES = (("ae", "AE"), ("vae", "VAE"), ("cvae", "CVAE"), ("dae", "Denoising AE"))
+ROLES = explore.DRAWING_ROLES      # (role, title) of each picture, left to right
 EMPTY_MESSAGE = "Draw in the black box (or pick an example below): the models rebuild what you draw as you draw it."
 # Nothing drawn shows black squares, not empty frames: the live channel (live.py) paints
 # into the pictures' <img> elements while a stroke goes on, so they must always exist.
@@ -20,74 +21,50 @@ BLANK28 = np.zeros((28, 28), np.uint8)   # the live channel's blank: the page sc
 BLANK = common.picture(BLANK28)
 
 
-def reconstruct_all(picture28: np.ndarray, dataset: str, cvae_class: int) -> tuple[list, str]:
-    """Each default model's reconstruction of a uint8 (28, 28) picture, and a table of errors
-    with what the dataset's classifier reads in the drawing and in each reconstruction."""
-    x = common.model_input(picture28)
-    label = common.class_label(cvae_class)
-    loaded, problems = common.models_for(dataset, ROLES)
-    results = {title: explore.reconstruct(model, x, label=label, name=name) for title, (name, model) in loaded.items()}
-    reader = classifier_reader(dataset)
-    # the drawing first, then each reconstruction: one pass of the classifier
-    readings = reader([picture28, *(result.image for result in results.values())]) if reader else None
-    read_of = dict(zip(results, readings[1:])) if readings else {}
-    images, rows = [], []
-    vae_note = ""
-    for role, title in ROLES:
-        result = results.get(title)
+def render(answer: explore.DrawingAnswer) -> list:
+    """An answer -> [what the models see (upscaled), the stored 28x28 picture, one picture per role, message]."""
+    if answer.seen is None:
+        return [BLANK, None, *[BLANK] * len(answer.roles), f"**{answer.blank}**" if answer.blank else EMPTY_MESSAGE]
+    pictures = [BLANK if picture is None else common.picture(picture) for picture in answer.pictures]
+    return [common.picture(answer.seen), answer.seen, *pictures, message(answer)]
+
+
+def message(answer: explore.DrawingAnswer) -> str:
+    """The table of errors and readings, then what the models with a likelihood say, then what is missing."""
+    rows = []
+    readings = answer.readings or [None] * len(answer.roles)
+    for (_, title), result, reading in zip(answer.roles, answer.results, readings):
         if result is None:
-            images.append(BLANK)
             rows.append(f"| {title} | not available | | | |")
             continue
-        images.append(common.picture(result.image))
-        note = ""
-        if "class" in result.details:
-            note = f"class **{result.details['class']}** ({result.details['class_source']})"
-        if role == "vae":
-            rec, kl = result.details["rec_nats"], result.details["kl_nats"]
-            vae_note = (f"**VAE loss for this input:** reconstruction {rec:.1f} nats + KL {kl:.1f} nats "
-                        f"= {rec + kl:.1f} nats (the negative ELBO). The KL term is the price of the code "
-                        "straying from the prior N(0, I).")
-        reading = read_of[title][0] if title in read_of else None
-        rows.append(f"| {title} | {result.mse:.4f} | {result.psnr:.1f} dB | {_reading(reading)} | {note} |")
-    table = "| model | error (MSE) | PSNR | classifier reads | |\n|---|---|---|---|---|\n" + "\n".join(rows)
-    if readings:
-        first, *others = readings[0]
+        note = f"class **{result.details['class']}** ({result.details['class_source']})" if "class" in result.details else ""
+        rows.append(f"| {title} | {result.mse:.4f} | {result.psnr:.1f} dB | {_reading(reading and reading[0])} | {note} |")
+    text = "| model | error (MSE) | PSNR | classifier reads | |\n|---|---|---|---|---|\n" + "\n".join(rows)
+    if answer.reading:
+        first, *others = answer.reading
         runners_up = ", ".join(_reading(other) for other in others)
-        table = (f"**The classifier reads your drawing as {first[0]}** ({first[1]:.0%}; then {runners_up}).\n\n"
-                 + table)
-    vae_note = likelihood_note(x, dataset, results.get("VAE"), vae_note)
-    notes = "".join(f"\n\n**{problem}**" for problem in problems)
-    return images, table + ("\n\n" + vae_note if vae_note else "") + notes
+        text = f"**The classifier reads your drawing as {first[0]}** ({first[1]:.0%}; then {runners_up}).\n\n" + text
+    notes = [_likelihood_note(answer), *(f"**{problem}**" for problem in answer.problems)]
+    return "\n\n".join([text, *(note for note in notes if note)])
 
 
-def likelihood_note(x, dataset: str, vae_result, vae_note: str) -> str:
-    """The PixelCNN's exact -log p(x) beside the VAE's bound, when the dataset has a PixelCNN."""
-    try:
-        _, model = common.model_or_none(dataset, "pixelcnn")
-    except common.CheckpointError:
-        return vae_note
-    if model is None:
-        return vae_note
-    exact = pixels.likelihood(model, x)
-    line = f"**PixelCNN: exactly {exact:.1f} nats** (-log p(x), the sum of 784 per-pixel terms)."
-    if vae_result is not None:
-        bound = vae_result.details["rec_nats"] + vae_result.details["kl_nats"]
-        line += (f" The VAE's {bound:.1f} nats is an upper bound on its own -log p(x), not the value; "
-                 "both use the same Bernoulli pixels, so lower means the model finds your drawing more likely.")
-    return vae_note + ("\n\n" if vae_note else "") + line
-
-
-def classifier_reader(dataset: str):
-    """[picture28, ...] -> the classifier's top 3 (name, probability) for each, or None without a classifier:
-    the app works without one, it only reads less."""
-    try:
-        _, model = common.model_or_none(dataset, "classifier")
-    except common.CheckpointError:
-        return None
-    if model is None:
-        return None
-    return lambda pictures28: explore.classify_many(model, torch.cat([common.model_input(p) for p in pictures28]), top=3)
+def _likelihood_note(answer: explore.DrawingAnswer) -> str:
+    """The bound on -log p(x) of the first model with one (the VAE's -ELBO), and an exact -log p(x) beside it."""
+    lines = []
+    if answer.bound is not None:
+        title, rec, kl = answer.bound
+        lines.append(f"**{title} loss for this input:** reconstruction {rec:.1f} nats + KL {kl:.1f} nats "
+                     f"= {rec + kl:.1f} nats (the negative ELBO). The KL term is the price of the code "
+                     "straying from the prior N(0, I).")
+    if answer.exact_nats is not None:
+        title, exact = answer.exact_nats
+        line = f"**{title}: exactly {exact:.1f} nats** (-log p(x), the sum of 784 per-pixel terms)."
+        if answer.bound is not None:
+            bound_title, rec, kl = answer.bound
+            line += (f" The {bound_title}'s {rec + kl:.1f} nats is an upper bound on its own -log p(x), not the "
+                     "value; both use the same Bernoulli pixels, so lower means the model finds your drawing more likely.")
+        lines.append(line)
+    return "\n\n".join(lines)
 
 
 def _reading(read) -> str:
@@ -96,40 +73,25 @@ def _reading(read) -> str:
     return f"{read[0]} ({read[1]:.0%})" if read[1] >= 0.005 else f"{read[0]} (<1%)"
 
 
+def _drawing(payload, dataset, cvae_class) -> explore.Drawing:
+    """What the page sent -> the drawing to answer (a payload that is not a drawing raises, with what is wrong)."""
+    return explore.Drawing(decode_payload(payload), common.checked_dataset(dataset), common.class_label(cvae_class))
+
+
 @common.user_errors
 def on_drawing(payload: str, dataset: str, cvae_class: int):
     """Canvas data -> (what the model sees, stored picture, 4 reconstructions, message).
     While a stroke goes on the live channel shows the same pictures without the message (live_pictures)."""
-    dataset = common.checked_dataset(dataset)
-    pixels = decode_payload(payload)
-    if pixels is None:
-        return [BLANK, None, BLANK, BLANK, BLANK, BLANK, EMPTY_MESSAGE]
-    try:
-        picture28 = common.preprocess_picture(pixels, dataset)
-    except BlankImageError as exc:
-        return [BLANK, None, BLANK, BLANK, BLANK, BLANK, f"**{exc}**"]
-    images, table = reconstruct_all(picture28, dataset, cvae_class)
-    return [common.picture(picture28), picture28, *images, table]
+    return render(explore.answer_drawing(_drawing(payload, dataset, cvae_class), common.cache))
 
 
 @common.user_errors
-def _live_input(request: dict) -> tuple[str, int | None, np.ndarray | None]:
-    """One live request -> (dataset, CVAE class or None, the model's 28x28 picture or None when nothing is drawn)."""
-    dataset = common.checked_dataset(request.get("dataset"))
-    label = common.class_label(request.get("cvae_class", -1))
-    if label is not None and label >= len(common.class_choices(dataset)):
-        raise explore.ExploreError(f"class must be between 0 and {len(common.class_choices(dataset)) - 1}")
-    pixels = decode_payload(request.get("payload"))
-    if pixels is None:
-        return dataset, label, None
-    try:
-        return dataset, label, common.preprocess_picture(pixels, dataset)
-    except BlankImageError:
-        return dataset, label, None
+def _live_drawing(request: dict) -> explore.Drawing:
+    return _drawing(request.get("payload"), request.get("dataset"), request.get("cvae_class", -1))
 
 
 def warm_live_models() -> None:
-    """Load every dataset's default models for the live previews (the live channel's child process, at start)."""
+    """Load every dataset's Draw models for the live previews (the live channel's child process, at start)."""
     for _label, dataset in common.DATASETS:
         common.models_for(dataset, ROLES)
 
@@ -137,23 +99,12 @@ def warm_live_models() -> None:
 def live_pictures(requests: list[dict]) -> list:
     """The live channel's micro-batch (see batching.py): each {"payload", "dataset", "cvae_class"} -> the pictures
     on_drawing shows, [seen, *reconstructions], at 28x28 (the page scales them up: encoding the upscaled
-    pictures was a fifth of a class's batch), or the exception that request earns. Each model runs once on
-    every picture of its dataset that waited."""
-    answers, prepared = prepare_each(requests, _live_input)
-    drawn: dict[str, list[tuple[int, np.ndarray, int | None]]] = {}
-    for i, (dataset, label, picture28) in prepared:
-        if picture28 is None:
-            answers[i] = [BLANK28] * (1 + len(ROLES))
-        else:
-            drawn.setdefault(dataset, []).append((i, picture28, label))
-    for dataset, items in drawn.items():
-        loaded, _problems = common.models_for(dataset, ROLES)
-        x = torch.cat([common.model_input(picture28) for _, picture28, _ in items])
-        labels = [label for _, _, label in items]
-        with precision.live_arithmetic():   # a preview: the event at the stroke's end paints in float32
-            rebuilt = {title: explore.reconstruct_images(precision.live_model(model), x, labels) for title, (_, model) in loaded.items()}
-        for row, (i, picture28, _) in enumerate(items):
-            answers[i] = [picture28] + [rebuilt[title][row] if title in rebuilt else BLANK28 for _, title in ROLES]
+    pictures was a fifth of a class's batch), or the exception that request earns."""
+    answers, prepared = prepare_each(requests, _live_drawing)
+    drawn = explore.answer_drawings([drawing for _, drawing in prepared], common.cache)
+    for (i, _), answer in zip(prepared, drawn):
+        pictures = [answer.seen, *answer.pictures]
+        answers[i] = [BLANK28 if picture is None else picture for picture in pictures]
     return answers
 
 
@@ -164,9 +115,8 @@ def on_example(index: int, dataset: str, cvae_class: int):
     choices = explore.examples(dataset, per_class=2)
     if not 0 <= int(index) < len(choices):
         raise explore.ExploreError(f"example index must be between 0 and {len(choices) - 1}")
-    picture28 = choices[int(index)][0]
-    images, table = reconstruct_all(picture28, dataset, cvae_class)
-    return [common.picture(picture28), picture28, *images, table]
+    drawing = explore.Drawing(choices[int(index)][0], dataset, common.class_label(cvae_class), preprocessed=True)
+    return render(explore.answer_drawing(drawing, common.cache))
 
 
 def gallery_items(dataset: str):

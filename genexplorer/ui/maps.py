@@ -17,6 +17,7 @@ COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 MAX_POINTS = 3000       # plotted per map; more makes the browser slow with no gain in the picture
 MANIFOLD_SIZE = 15
 METHOD_NAMES = {"latent": "the 2-D code itself", "umap": "UMAP of the codes", "pca": "PCA of the codes"}
+COMPARED = (("ae2d", "AE"), ("vae2d", "VAE"))   # (role, title): the two 2-D maps side by side, plot "ge-map-<role>"
 
 # Hooks plotly_click on every map and writes the clicked point into a hidden textbox.
 CLICK_JS = """
@@ -73,17 +74,14 @@ def compare(dataset: str, current28):
     """The AE-2d and VAE-2d maps with their decoded manifolds, side by side."""
     dataset = common.checked_dataset(dataset)
     out = []
-    for role in ("ae2d", "vae2d"):
+    for role, title in COMPARED:
         name = common.cache.default(dataset, role)
         if name is None or common.cache.get(name).latent_dim != 2:
             out += [None, None]
             continue
-        model = common.cache.get(name)
         codes = common.maps.get(name, "latent").coords
-        extent = float(np.percentile(np.abs(codes), 99)) if model.kind in ("ae", "dae") else 3.0
-        title = f"{name}: {'AE' if role == 'ae2d' else 'VAE'} codes of the test set"
-        out += [figure(name, "latent", current28, title=title),
-                common.picture(explore.manifold(model, size=MANIFOLD_SIZE, extent=extent), 2)]
+        out += [figure(name, "latent", current28, title=f"{name}: {title} codes of the test set"),
+                common.picture(explore.manifold(common.cache.get(name), size=MANIFOLD_SIZE, codes=codes), 2)]
     return out
 
 
@@ -108,10 +106,11 @@ def on_click(payload: str, dataset: str, any_model: str):
             raise ValueError("not a point")
     except (ValueError, KeyError, TypeError):
         raise explore.ExploreError("the clicked point could not be read") from None
+    compared = {f"ge-map-{role}": role for role, _ in COMPARED}
     if plot == "ge-map-any":
         name = any_model
-    elif plot in ("ge-map-ae2d", "ge-map-vae2d"):
-        name = common.cache.default(common.checked_dataset(dataset), plot.removeprefix("ge-map-"))
+    elif plot in compared:
+        name = common.cache.default(common.checked_dataset(dataset), compared[plot])
     else:
         raise explore.ExploreError(f"unknown map {plot!r}")
     model = common.cache.get(name)
@@ -150,7 +149,7 @@ def build(dataset: gr.Radio, current: gr.State, tab: gr.Tab) -> None:
         clicked_info = gr.Markdown(elem_id="ge-map-info")
     gr.Markdown("### Any encoder model")
     with gr.Row():
-        names = common.cache.names("mnist", kinds=("ae", "dae", "vae", "cvae"))
+        names = common.cache.names("mnist", able="encodes")
         any_model = gr.Dropdown(names, value=common.cache.default("mnist", "vae"), label="Model", elem_id="ge-map-model")
         method = gr.Radio([("UMAP", "umap"), ("PCA", "pca"), ("2-D code", "latent")], value="umap",
                           label="Projection (larger latents)", elem_id="ge-map-method")
@@ -164,7 +163,7 @@ def build(dataset: gr.Radio, current: gr.State, tab: gr.Tab) -> None:
     def show_single(name, chosen, current28):
         return single(name, method_for(name, chosen), current28)
 
-    tab.select(lambda d, m: common.refresh_choices(d, m, ("ae", "dae", "vae", "cvae")), [dataset, any_model], any_model,
+    tab.select(lambda d, m: common.refresh_choices(d, m, "encodes"), [dataset, any_model], any_model,
                api_name=False).then(
         compare, [dataset, current], [ae_plot, ae_grid, vae_plot, vae_grid], api_name=False).then(
         show_single, [any_model, method, current], any_plot, api_name=False)
@@ -175,7 +174,7 @@ def build(dataset: gr.Radio, current: gr.State, tab: gr.Tab) -> None:
                      show_progress="hidden")
 
     def switch(dataset_value):
-        names = common.cache.names(dataset_value, kinds=("ae", "dae", "vae", "cvae"))
+        names = common.cache.names(dataset_value, able="encodes")
         return gr.update(choices=names, value=common.cache.default(dataset_value, "vae"))
 
     dataset.change(switch, dataset, any_model, api_name=False).then(

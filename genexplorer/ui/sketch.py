@@ -24,14 +24,9 @@ def _translate(sketch, dataset: str, *, read: bool) -> list:
     outputs = [common.picture(pictures[title]) if title in pictures else BLANK for _, title in sketching.TRANSLATORS]
     if not read:
         return [seen, *outputs, ""]
-    lines = []
-    reader = common.model_or_none(dataset, "classifier")[1]
-    for title, picture in pictures.items():
-        reading = ""
-        if reader is not None:
-            name, probability = explore.classify(reader, common.model_input(picture))[0]
-            reading = f": the classifier reads **{name}** ({probability:.0%})"
-        lines.append(f"- {title}{reading}")
+    readings = explore.read_pictures(list(pictures.values()), dataset, common.cache, top=1) or [None] * len(pictures)
+    lines = [f"- {title}" + (f": the classifier reads **{top[0][0]}** ({top[0][1]:.0%})" if top else "")
+             for title, top in zip(pictures, readings)]
     notes = [f"**{problem}** (train one on the Train tab: family pix2pix)" for problem in missing]
     return [seen, *outputs, "\n".join(lines + notes)]
 

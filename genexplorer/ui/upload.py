@@ -87,29 +87,20 @@ def on_inpaint(picture28, editor_value, mask_name: str, dataset: str):
     x = common.model_input(truth)
     shown = truth.copy()
     shown[hidden.reshape(28, 28).numpy()] = 90   # the hole, in grey
-    listing = common.cache.listing(dataset)
-    reader = common.model_or_none(dataset, "classifier", listing=listing)[1]
-    def read(picture) -> str:
-        if reader is None:
-            return ""
-        name, probability = explore.classify(reader, common.model_input(picture))[0]
-        return f"{name} ({100 * probability:.0f}%)"
-
-    results, rows = [], []
-    for role, title in FILLERS:
-        name, model = common.model_or_none(dataset, role, listing=listing)
-        if model is None:
-            results.append(None)
-            rows.append(f"| {title} | no `{dataset}-{role}` checkpoint | |")
-            continue
-        filled = explore.inpaint(model, x, hidden)
-        results.append(common.picture(filled))
-        rows.append(f"| {title} | {explore.hidden_psnr(filled, truth, hidden):.1f} dB | {read(filled)} |")
+    loaded, _ = common.models_for(dataset, FILLERS)
+    filled = {title: explore.inpaint(model, x, hidden) for title, (_, model) in loaded.items()}
     mean = (explore.mean_image(dataset).numpy()[0, 0] * 255).round().astype(np.uint8)
     baseline = np.where(hidden.reshape(28, 28).numpy(), mean, truth)
-    rows.append(f"| mean image (baseline) | {explore.hidden_psnr(baseline, truth, hidden):.1f} dB | {read(baseline)} |")
+    # what the classifier reads in the picture, the baseline and each fill: one pass
+    readings = explore.read_pictures([truth, baseline, *filled.values()], dataset, common.cache, top=1)
+    said = [f"{top[0][0]} ({100 * top[0][1]:.0f}%)" for top in readings] if readings else [""] * (2 + len(filled))
+    read = dict(zip(filled, said[2:]))
+    rows = [f"| {title} | {explore.hidden_psnr(filled[title], truth, hidden):.1f} dB | {read[title]} |"
+            if title in filled else f"| {title} | no `{dataset}-{role}` checkpoint | |" for role, title in FILLERS]
+    rows.append(f"| mean image (baseline) | {explore.hidden_psnr(baseline, truth, hidden):.1f} dB | {said[1]} |")
     table = ("| filled by | PSNR on the hidden pixels | the classifier reads |\n|---|---|---|\n" + "\n".join(rows)
-             + (f"\n\nThe classifier reads your picture, without the hole, as **{read(truth)}**." if reader is not None else ""))
+             + (f"\n\nThe classifier reads your picture, without the hole, as **{said[0]}**." if readings else ""))
+    results = [common.picture(filled[title]) if title in filled else None for _, title in FILLERS]
     return (common.picture(shown), *results, common.picture(baseline), table)
 
 
