@@ -11,7 +11,9 @@ from .base import GenerativeModel, ModelConfig, UnsupportedOperation
 from .classifier import Classifier, ClassifierConfig, ClassifierFamily
 from .context import ContextConfig, ContextEncoder, ContextFamily
 from .cvae import CVAE, CVAEConfig
+from .diffusion import Diffusion, DiffusionFamily
 from .family import ABILITIES, Family
+from .flow import Flow, FlowFamily
 from .gan import GAN, GANConfig, GANFamily
 from .pca import PCA, PCAConfig, PCAFamily
 from .pix2pix import Pix2Pix, Pix2PixConfig, Pix2PixFamily
@@ -33,6 +35,8 @@ FAMILIES: dict[str, Family] = {
     "pca": PCAFamily("pca"),
     "context_encoder": ContextFamily("context_encoder"),
     "pix2pix": Pix2PixFamily("pix2pix"),
+    "diffusion": DiffusionFamily("diffusion"),
+    "flow": FlowFamily("flow"),
     "classifier": ClassifierFamily("classifier"),
 }
 # What people type on the command line for a kind whose checkpoints say otherwise.
@@ -87,11 +91,12 @@ IMAGE_TO_IMAGE_KINDS = tuple(k for k, f in FAMILIES.items()
 __all__ = [
     "AE", "AEConfig", "VAE", "VAEConfig", "CVAE", "CVAEConfig", "GAN", "GANConfig",
     "Classifier", "ClassifierConfig", "PCA", "PCAConfig", "ContextEncoder", "ContextConfig", "Pix2Pix",
-    "Pix2PixConfig", "PixelCNN", "PixelCNNConfig",
+    "Pix2PixConfig", "PixelCNN", "PixelCNNConfig", "Diffusion", "Flow",
     "GenerativeModel", "ModelConfig", "UnsupportedOperation", "Family", "FAMILIES", "ABILITIES", "MODELS",
     "ENCODER_KINDS", "GENERATIVE_KINDS", "GAN_KINDS", "AUTOREGRESSIVE_KINDS", "IMAGE_TO_IMAGE_KINDS",
     "family", "family_of", "kinds_that", "abilities_of", "build", "make_config", "model_class", "gaussian_kl",
 ]
+
 
 def abilities_of(kind: str, config: dict | None = None) -> frozenset[str]:
     """What a model of ``kind`` can do, known without building it (a checkpoint listing reads this): its class's
