@@ -1,4 +1,5 @@
 """The class mode's store and requests (genexplorer/classmode), with a fake Judge: no checkpoints, no Gradio."""
+import base64
 import csv
 import io
 import signal
@@ -44,6 +45,9 @@ class FakeJudge:
 
     def nearest_distance(self, x, y):
         return self.distance
+
+    def rebuilds(self, picture):
+        return [("AE", 255 - picture), ("VAE", picture)]
 
 
 class Clock:
@@ -437,7 +441,7 @@ def test_follow_me_state_is_checked_and_versioned(room):
     code, teacher = start(room)
     token = room.join({"code": code, "name": "Ada"})["student_token"]
     state = {"tab": "sliders", "dataset": "mnist", "model": "mnist-vae", "label": 3, "sliders": [0.5, -1.0],
-             "seed": 7, "lesson": "mode collapse", "playing": True}
+             "seed": 7, "lesson": "a ring of 8: mode collapse?", "playing": True}
     assert room.follow({"code": code, "state": state}, teacher) == {"follow_version": 1}
     assert room.follow({"code": code, "state": {"tab": "draw"}}, teacher) == {"follow_version": 2}
     seen = room.state(token)
@@ -454,10 +458,59 @@ def test_follow_me_state_is_checked_and_versioned(room):
     ({"sliders": [11]}, "between -10 and 10"),
     ({"playing": "yes"}, "playing must be true or false"),
     ({"seed": -1}, "seed must be"),
+    ({"lesson": ""}, "lesson must be"),
+    ({"lesson": "x" * 81}, "1-80 printable characters"),
+    ({"lesson": "two\nlines"}, "lesson must be"),
 ])
 def test_bad_follow_states_are_refused(state, message):
     with pytest.raises(ClassError, match=message):
         check_follow_state(state)
+
+
+def test_every_gan_lab_lesson_can_be_followed():
+    """The page pushes the GAN lab's lesson by its name, as its dropdown shows it."""
+    from genexplorer import toy
+
+    for lesson in toy.PRESETS:
+        assert check_follow_state({"tab": "ganlab", "lesson": lesson, "playing": False})["lesson"] == lesson
+
+
+def test_the_invitation_link_and_its_qr_code(room):
+    import segno
+
+    code, teacher = start(room)
+    invite = room.invite(code, teacher, "http://192.168.1.20:7860/")
+    assert invite["link"] == f"http://192.168.1.20:7860/?class={code}"
+    assert invite["qr"] == segno.make(invite["link"], error="m").svg_data_uri(border=2, omitsize=True)
+    assert invite["qr"].startswith("data:image/svg+xml")
+    behind_a_proxy = room.invite(code.lower(), teacher, "https://school.example/genexplorer/")
+    assert behind_a_proxy["link"] == f"https://school.example/genexplorer/?class={code}"
+    for address in (None, "", "javascript:alert(1)//", "http://host:7860", "http://host/?x=1/", "ftp://host/",
+                    'http://host/"onload=alert(1)/', "http://" + "a" * 300 + "/", "http://host /"):
+        with pytest.raises(ClassError, match="address must be the page's address"):
+            room.invite(code, teacher, address)
+    with pytest.raises(Forbidden):
+        room.invite(code, "guess", "http://host/")
+
+
+def test_each_models_reconstruction_of_a_drawing_on_demand(room):
+    code, teacher = start(room)
+    token = room.join({"code": code, "name": "Ada"})["student_token"]
+    drawn = room.draw(token, drawn_seven())
+    rebuilt = room.rebuild(code, teacher, str(drawn["id"]))
+    assert rebuilt["drawing_id"] == drawn["id"] and [item["model"] for item in rebuilt["images"]] == ["AE", "VAE"]
+    pictures = [np.asarray(Image.open(io.BytesIO(base64.b64decode(item["image"].split(",", 1)[1]))))
+                for item in rebuilt["images"]]
+    assert pictures[0].shape == (28, 28) and (pictures[0] == 255 - pictures[1]).all()
+    other_code, other_teacher = start(room)
+    for asked, error in (((other_code, other_teacher, drawn["id"]), NotFound), ((code, other_teacher, drawn["id"]),
+                         Forbidden), ((code, teacher, "seven"), ClassError), ((code, teacher, None), ClassError),
+                         ((code, teacher, drawn["id"] + 1), NotFound)):
+        with pytest.raises(error):
+            room.rebuild(*asked)
+    room.remove({"code": code, "drawing_id": drawn["id"]}, teacher)
+    with pytest.raises(NotFound, match=f"has no drawing {drawn['id']}"):
+        room.rebuild(code, teacher, drawn["id"])
 
 
 def test_spotlight_remove_and_pause(room, store):
@@ -550,7 +603,7 @@ def test_export_csv_zip_and_board(room, judge):
 def test_the_shipped_checkpoints_judge_a_drawn_seven(tmp_path):
     from genexplorer.classmode.judge import CheckpointJudges
 
-    room = ClassRoom(ClassStore(tmp_path), CheckpointJudges())
+    room = ClassRoom(ClassStore(tmp_path), CheckpointJudges(rebuild_roles=(("ae", "AE"), ("cvae", "CVAE"))))
     code, teacher = start(room)
     token = room.join({"code": code, "name": "Ada"})["student_token"]
     room.challenge({"code": code, "challenge": {"kind": "empty_map"}}, teacher)
@@ -559,6 +612,9 @@ def test_the_shipped_checkpoints_judge_a_drawn_seven(tmp_path):
     assert sum(drawn["probabilities"]) == pytest.approx(1.0, abs=1e-4)
     assert 0 < drawn["rebuild_error"] < 0.1
     assert all(abs(v) < 10 for v in drawn["map"]) and drawn["score"] == drawn["emptiness"] >= 0
+    rebuilt = room.rebuild(code, teacher, drawn["id"])["images"]
+    assert [item["model"] for item in rebuilt] == ["AE", "CVAE"]
+    assert all(item["image"].startswith("data:image/png;base64,") for item in rebuilt)
     room.store.close()
 
 

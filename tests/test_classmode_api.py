@@ -93,7 +93,7 @@ def test_a_lesson_through_the_api(http):
 
 
 TEACHER_ROUTES = [
-    ("GET", "board", None), ("GET", "export", None),
+    ("GET", "board", None), ("GET", "export", None), ("GET", "invite", None), ("GET", "rebuild", None),
     ("POST", "follow", {"state": {"tab": "draw"}}), ("POST", "challenge", {"challenge": None}),
     ("POST", "spotlight", {"drawing_id": None}), ("POST", "remove", {"drawing_id": 1}), ("POST", "end", {}),
 ]
@@ -220,6 +220,34 @@ def test_a_malformed_body_is_400_with_a_message(http, lesson, path, body, messag
     answer = http.post(url(path), content=body, headers={"content-type": "application/json", **teacher(token)})
     assert answer.status_code == 400, answer.text
     assert message in answer.json()["error"]
+
+
+def test_the_board_asks_for_the_invitation_and_the_reconstructions(http, lesson):
+    code, token, student = lesson
+    invite = http.get(url("invite"), params={"code": code, "address": "http://10.0.0.5:7860/"}, headers=teacher(token))
+    assert invite.status_code == 200 and invite.headers["cache-control"] == "no-store"
+    assert invite.json()["link"] == f"http://10.0.0.5:7860/?class={code}"
+    assert invite.json()["qr"].startswith("data:image/svg+xml")
+    drawn = http.post(url("drawing"), json={"student_token": student, "payload": PAYLOAD}).json()
+    rebuilt = http.get(url("rebuild"), params={"code": code, "drawing_id": drawn["id"]}, headers=teacher(token))
+    assert rebuilt.status_code == 200 and [item["model"] for item in rebuilt.json()["images"]] == ["AE", "VAE"]
+    gone = http.get(url("rebuild"), params={"code": code, "drawing_id": drawn["id"] + 1}, headers=teacher(token))
+    assert gone.status_code == 404 and f"has no drawing {drawn['id'] + 1}" in gone.json()["error"]
+
+
+@pytest.mark.parametrize("path, params, message", [
+    ("invite", {}, "address must be"),
+    ("invite", {"address": "javascript:alert(1)//"}, "address must be"),
+    ("invite", {"address": "http://host:7860"}, "address must be"),
+    ("rebuild", {}, "drawing_id must be"),
+    ("rebuild", {"drawing_id": "-1"}, "drawing_id must be"),
+    ("rebuild", {"drawing_id": "1e3"}, "drawing_id must be"),
+    ("rebuild", {"drawing_id": "9" * 30}, "drawing_id must be"),
+])
+def test_bad_invite_and_rebuild_queries_are_400(http, lesson, path, params, message):
+    code, token, _ = lesson
+    answer = http.get(url(path), params={"code": code, **params}, headers=teacher(token))
+    assert answer.status_code == 400 and message in answer.json()["error"]
 
 
 def test_bad_query_values_are_400(http, lesson):

@@ -34,6 +34,9 @@ class Judge(Protocol):
     def nearest_distance(self, x: float, y: float) -> float:
         """-> the distance from (x, y) to the nearest test-set code on that map."""
 
+    def rebuilds(self, picture: np.ndarray) -> list[tuple[str, np.ndarray]]:
+        """-> (a model's title, its reconstruction: uint8 (28, 28)) for each model the board shows on demand."""
+
 
 @dataclass(frozen=True)
 class Reading:

@@ -27,6 +27,11 @@ from .store import Board, ClassError, ClassInfo, ClassStore, Drawing, Student, U
 
 FOLLOW_MAX_BYTES = 4_096
 MAX_SLIDERS = 64
+LESSON_MAX_CHARS = 80
+# The page's address as the teacher's browser sees it (http://192.168.1.20:7860/, a proxy's https://host/app/):
+# the join link is this plus ?class=CODE.
+PAGE_ADDRESS = re.compile(r"https?://[A-Za-z0-9.:\[\]-]{1,255}(/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?/")
+PAGE_ADDRESS_MAX_CHARS = 300
 log = logging.getLogger(__name__)
 
 
@@ -60,6 +65,12 @@ def _seed(value):
     return value
 
 
+def _lesson(value):
+    if not isinstance(value, str) or not 0 < len(value) <= LESSON_MAX_CHARS or not value.isprintable():
+        raise ClassError(f"lesson must be a lesson's name (1-{LESSON_MAX_CHARS} printable characters)")
+    return value
+
+
 def _flag(value):
     if not isinstance(value, bool):
         raise ClassError("playing must be true or false")
@@ -76,7 +87,7 @@ FOLLOW_FIELDS: dict[str, Callable] = {
     "label": _class_number,
     "sliders": _sliders,
     "seed": _seed,
-    "lesson": _matching(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}", "lesson must be a lesson name (letters, digits)"),
+    "lesson": _lesson,
     "playing": _flag,
 }
 
@@ -101,6 +112,18 @@ def _drawing_id(body: dict, *, allow_none: bool = False) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value < 2 ** 63:   # SQLite's integers
         raise ClassError("drawing_id must be the number of a drawing on the board" + (" (or null)" * allow_none))
     return value
+
+
+def _number(text):
+    """A query's whole number (``?drawing_id=12``) -> int; anything else is passed on for the check to refuse."""
+    return int(text) if isinstance(text, str) and text.isascii() and text.isdigit() and len(text) < 20 else text
+
+
+def qr_data_url(text: str) -> str:
+    """A QR code of ``text`` as an SVG data URL that scales to any size (segno: pure Python, offline)."""
+    import segno   # only the teacher's invitation needs it
+
+    return segno.make(text, error="m").svg_data_uri(border=2, omitsize=True)
 
 
 def data_url(picture: np.ndarray) -> str:
@@ -174,6 +197,31 @@ class ClassRoom:
         if drawing is None:
             return None
         return {**drawing_json(drawing), "name": html.escape(self.store.names(info.id).get(drawing.student_id, ""))}
+
+    def invite(self, code, teacher_token, page_address) -> dict:
+        """The join link for students and its QR code (an SVG data URL, made here: no web service), from the
+        page's address as the teacher's browser sees it (``PAGE_ADDRESS``) -> {"code", "link", "qr"}."""
+        info = self.store.teacher(code, teacher_token)
+        if (not isinstance(page_address, str) or len(page_address) > PAGE_ADDRESS_MAX_CHARS
+                or not PAGE_ADDRESS.fullmatch(page_address)):
+            raise ClassError("address must be the page's address as the browser shows it, "
+                             "such as http://192.168.1.20:7860/")
+        link = f"{page_address}?class={info.code}"
+        return {"code": info.code, "link": link, "qr": qr_data_url(link)}
+
+    def rebuild(self, code, teacher_token, drawing_id) -> dict:
+        """Each model's reconstruction of one of the class's drawings (the board asks on demand)
+        -> {"drawing_id", "images": [{"model", "image": PNG data URL (28x28)}]}."""
+        info = self.store.teacher(code, teacher_token)
+        drawing_id = _drawing_id({"drawing_id": _number(drawing_id)})
+        drawing = self.store.class_drawing(info, drawing_id)
+        try:
+            rebuilt = self.judges(info.dataset).rebuilds(drawing.picture)
+        except (ValueError, OSError, RuntimeError) as exc:   # as _read: a missing or broken checkpoint
+            log.exception("the class mode could not rebuild a drawing")
+            raise Unavailable(f"the models could not rebuild this drawing ({exc})") from None
+        return {"drawing_id": drawing_id, "images": [{"model": title, "image": data_url(picture)}
+                                                     for title, picture in rebuilt]}
 
     def follow(self, body: dict, teacher_token) -> dict:
         """{"code", "state": {...}} -> {"follow_version"}: every student's page is to show this state."""

@@ -492,6 +492,12 @@ class ClassStore:
     def drawing(self, drawing_id: int) -> Drawing:
         return self._drawing_row(self._db().execute("SELECT * FROM drawings WHERE id = ?", (drawing_id,)).fetchone())
 
+    def class_drawing(self, info: ClassInfo, drawing_id: int) -> Drawing:
+        """One drawing of ``info``'s class that was not removed; NotFound otherwise (another class's too)."""
+        with self._read() as db:
+            self._drawing_of_class(db, info, drawing_id)
+            return self._drawing_row(db.execute("SELECT * FROM drawings WHERE id = ?", (drawing_id,)).fetchone())
+
     # -------------------------------------------------------------- what the board and the export read
 
     def board(self, info: ClassInfo) -> "Board":

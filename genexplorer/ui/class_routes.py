@@ -7,6 +7,7 @@ Behind the same login as the page when ``--auth`` is set.
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 
@@ -18,6 +19,7 @@ from ..canvas_payload import MAX_PAYLOAD_CHARS
 from ..classmode import ClassError, ClassRoom, ClassStore, TooFast, TooLarge
 from ..classmode.judge import CheckpointJudges
 from . import common
+from .draw import ROLES as DRAW_ROLES
 from .live import _login_guard
 
 PREFIX = "/genexplorer/class"
@@ -78,6 +80,10 @@ ROUTES = {
     "remove": ("POST", MAX_BODY_BYTES, lambda room, request, body: room.remove(body, _teacher(request))),
     "end": ("POST", MAX_BODY_BYTES, lambda room, request, body: room.end(body, _teacher(request))),
     "export": ("GET", None, lambda room, request, body: _export(room, request)),
+    "invite": ("GET", None, lambda room, request, body: room.invite(
+        request.query_params.get("code"), _teacher(request), request.query_params.get("address"))),
+    "rebuild": ("GET", None, lambda room, request, body: room.rebuild(
+        request.query_params.get("code"), _teacher(request), request.query_params.get("drawing_id"))),
 }
 
 
@@ -102,9 +108,12 @@ def _route(room: ClassRoom, work, cap: int | None):
     return route
 
 
+@functools.cache
 def default_room() -> ClassRoom:
-    """The app's class mode: the store under runs/classes/ ($GENEXPLORER_CLASSES), the page's models."""
-    return ClassRoom(ClassStore(), CheckpointJudges(common.cache, common.maps))
+    """The app's class mode, one per process (the routes and the Class tab's map share it): the store under
+    runs/classes/ ($GENEXPLORER_CLASSES, read on first use), the page's models; the board's reconstructions
+    are the Draw tab's autoencoders."""
+    return ClassRoom(ClassStore(), CheckpointJudges(common.cache, common.maps, rebuild_roles=DRAW_ROLES))
 
 
 def add_class_routes(app, room: ClassRoom | None = None) -> None:
