@@ -12,10 +12,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DEVTOOLS = ROOT / "genexplorer" / "devtools"
-# quality.py's helper trainings still call train.py's private steps; the training rewrite (issue 21) gives the
-# families public hooks, and then this set is emptied.
-PENDING_TRAIN_PRIVATES = {("genexplorer.train", "_encoder_step"), ("genexplorer.train", "_gan_step"),
-                          ("genexplorer.train", "_optimizers")}
 
 
 def python(*args: str) -> subprocess.CompletedProcess:
@@ -68,7 +64,7 @@ def problems_in(path: Path) -> list[str]:
         full = f"{module}.{name}" if name else module
         if any(m == "genexplorer.ui" or m.startswith("genexplorer.ui.") for m in (module, full)):
             problems.append(f"line {line}: imports {full} (a dev tool asks the running app instead)")
-        if name and name.startswith("_") and not name.startswith("__") and (module, name) not in PENDING_TRAIN_PRIVATES:
+        if name and name.startswith("_") and not name.startswith("__"):
             problems.append(f"line {line}: imports the private {name} of {module}")
     local_names = {local for _, _, _, local in imports}
     for node in ast.walk(ast.parse(path.read_text())):

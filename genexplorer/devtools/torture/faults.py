@@ -55,7 +55,7 @@ def start_run(app: App, name: str, *, epochs: int, overwrite: bool = False, late
 
     session = client(app.url)
     data = dict(dataset="zip", zip_file=handle_file(str(data_zip))) if data_zip else {}
-    run, message = session.predict(*train_args(name=name, epochs=epochs, overwrite=overwrite, latent=latent, **data),
+    run, message = session.predict(*train_args(name=name, epochs=epochs, overwrite=overwrite, latent_dim=latent, **data),
                                    api_name="/train_start")
     if "Queued" not in message:
         raise RuntimeError(f"run {name} was not queued: {message}")
