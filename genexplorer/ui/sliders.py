@@ -106,7 +106,7 @@ def relabel(name: str, label, latent: list, *values):
 
 
 def build(dataset: gr.Radio, current: gr.State, tab: gr.Tab) -> None:
-    names = common.cache.names("mnist")
+    names = common.cache.names("mnist", able="decodes")   # the sliders decode a code
     default = common.cache.default("mnist", "vae") or (names[0] if names else None)
     latent = gr.State([])
     with gr.Row():
@@ -148,7 +148,7 @@ def build(dataset: gr.Radio, current: gr.State, tab: gr.Tab) -> None:
     rest.click(randomise_rest, [model, latent, seed, label, *sliders], [latent, image, live], api_name="slider_rest")
 
     def switch(dataset_value):
-        names = common.cache.names(dataset_value)
+        names = common.cache.names(dataset_value, able="decodes")
         value = common.cache.default(dataset_value, "vae") or (names[0] if names else None)
         return gr.update(choices=names, value=value)
 
