@@ -41,8 +41,8 @@ def form_settings(kind: str, option_values: dict) -> dict:
     settings = {}
     for info in family(kind).option_info():
         value = option_values.get(info.name)
-        if value in (None, "") and info.optional:
-            continue
+        if value is None or value == "":
+            continue     # an empty box: the family's own default
         settings[info.name] = form_value(info, value)
     return settings
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ...canvas_payload import encode_payload
-from ...models import FAMILIES, family as family_of_kind
+from ...models import MODELS, family as family_of_kind
 from ...train_form import RUN_CONTROLS, start_arguments
 from .app import App, ROOT, client, client_outcome, diff, quick_snapshot, raw_call, raw_get, snapshot
 
@@ -58,7 +58,7 @@ def train_args(name="mnist-tort-bad", family="vae", **values) -> tuple:
     """The Train tab's /train_start arguments in its API's order from keywords (control names: run settings such as
     epochs, batch_size, zip_file and the family's options such as latent_dim); the defaults: a one-epoch VAE on the
     digits with a 2-number code. A family that does not exist (sent on purpose) gets a VAE's other controls."""
-    known = family in FAMILIES
+    known = family in MODELS
     if "latent_dim" in {info.name for info in family_of_kind(family if known else "vae").option_info()}:
         values.setdefault("latent_dim", 2)
     args = list(start_arguments(name=name, family=family if known else "vae", **values))
