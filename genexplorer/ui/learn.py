@@ -146,6 +146,48 @@ $-\log p(x) \le -\mathrm{ELBO}$. The price: sampling is **sequential**, 784 pass
 (a VAE needs one decoder pass), and completion can only condition on the pixels *before* the hole in reading order.
 """
 
+DIFFUSION_NOTES = r"""
+### Diffusion (DDPM, DDIM) and flow matching: train them on **Train**
+**The forward process** destroys a picture $x$ (scaled to $[-1, 1]$) with Gaussian noise, in closed form at any
+noise level $t \in [0, 1]$:
+$$x_t = \alpha_t\, x + \sigma_t\, \epsilon, \qquad \epsilon \sim \mathcal{N}(0, I), \qquad
+\alpha_t^2 = \bar\alpha(t), \quad \sigma_t^2 = 1 - \bar\alpha(t),$$
+with the cosine schedule $\bar\alpha(t) = f(t)/f(0)$, $f(t) = \cos^2\!\big(\tfrac{t + 0.008}{1.008}\tfrac{\pi}{2}\big)$
+(Nichol & Dhariwal 2021): $t = 0$ is the picture, $t = 1$ pure noise, and the signal-to-noise ratio
+$\mathrm{SNR}(t) = \alpha_t^2 / \sigma_t^2$ falls all the way. No network is needed to go forward.
+
+**The loss.** A U-Net $\epsilon_\theta(x_t, t, y)$ learns to name the noise in a noised picture (Ho et al. 2020):
+$$\mathcal{L} = \mathbb{E}_{x, t, \epsilon}\,\big\|\epsilon - \epsilon_\theta(\alpha_t x + \sigma_t \epsilon,\ t)\big\|^2 .$$
+Two readings of it tie it to the families above. It is **the denoising autoencoder's cousin**: naming the noise is
+cleaning the picture, $\hat{x} = (x_t - \sigma_t \epsilon_\theta)/\alpha_t$, and a denoiser trained at noise level
+$\sigma$ learns the *score* of the noised data, $\epsilon_\theta \approx -\sigma_t \nabla_{x_t} \log p_t(x_t)$
+(Vincent 2011, denoising score matching), here at every level at once, the level given as an input. And it is
+**the VAE's cousin**: take $x_t$ at many levels as a deep hierarchy of latent codes, with a fixed encoder (the
+forward process) and a learned decoder $p_\theta(x_{t-\Delta} \mid x_t)$; the ELBO of that hierarchical VAE is a sum
+of KL terms between Gaussians, each a weighted $\|\epsilon - \epsilon_\theta\|^2$, and the loss above is that ELBO
+with the weights dropped.
+
+**Drawing** walks down the levels from pure noise. Ancestral DDPM samples $x_{t-\Delta}$ from the learned
+Gaussian, fresh noise at every step. **DDIM** (Song et al. 2021) takes the deterministic step
+$$x_s = \alpha_s\, \hat{x}_0 + \sigma_s\, \hat\epsilon, \qquad \hat{x}_0 = (x_t - \sigma_t \hat\epsilon)/\alpha_t,$$
+which is valid between *any* two levels $s < t$: the same network draws in 1,000, 50 or 10 steps, each step one
+network pass (two with guidance). Too few steps and the picture comes out as the blurred average $\hat{x}_0$ makes.
+
+**Flow matching** (Lipman et al. 2023; rectified flow, Liu et al. 2023) uses the straight line instead,
+$x_t = (1 - t)\, x + t\, \epsilon$, along which the picture moves at the constant velocity $x - \epsilon$; the same
+U-Net learns it, $\mathcal{L} = \mathbb{E}\,\|v_\theta(x_t, t) - (x - \epsilon)\|^2$, and drawing follows it with
+Euler steps $x_s = x_t + (t - s)\, v_\theta(x_t, t)$ (Heun's method: two passes a step, closer). The learned field is
+the average of the straight lines through each point, so its paths bend only where lines cross: they are nearly
+straight, and a few large steps land near a picture. The diffusion path $\alpha_t x + \sigma_t \epsilon$ curves (a
+quarter circle between picture and noise, since $\alpha_t^2 + \sigma_t^2 = 1$), so its few-step walks cut corners.
+
+**Classifier-free guidance** (Ho & Salimans 2022): during training the class is dropped for 10 % of the pictures
+(a "no class" token), so one network answers both with and without the class; drawing mixes the two,
+$$\hat\epsilon = (1 + w)\, \epsilon_\theta(x_t, t, y) - w\, \epsilon_\theta(x_t, t, \varnothing),$$
+$w = 0$ being the plain conditional model. A larger $w$ pushes away from what any class would give, towards pictures
+typical of $y$: easier to read, less varied. It costs a second network pass per step.
+"""
+
 
 LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}]
 
@@ -154,6 +196,7 @@ def build() -> None:
     gr.Markdown(NOTES, latex_delimiters=LATEX, elem_id="ge-learn")
     gr.Markdown(CONTEXT_NOTES, latex_delimiters=LATEX, elem_id="ge-learn-context")
     gr.Markdown(PIX2PIX_NOTES, latex_delimiters=LATEX, elem_id="ge-learn-pix2pix")
+    gr.Markdown(DIFFUSION_NOTES, latex_delimiters=LATEX, elem_id="ge-learn-diffusion")
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
             gr.Markdown(PIXELCNN_NOTES, latex_delimiters=LATEX, elem_id="ge-learn-pixelcnn")
