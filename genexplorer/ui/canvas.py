@@ -5,6 +5,8 @@ handler on a 2-core machine (see README); this one posts a 112x112 grey copy of 
 drawing to the live channel (live.py) every 40 ms while drawing, so the reconstructions
 follow the pen, and writes it to a hidden textbox when a stroke ends, which runs the
 Gradio event. White ink on black, like MNIST. The payload's format and its codec: genexplorer/canvas_payload.py.
+Each pen-up also fires a ``ge-pen-up`` DOM event (detail: the canvas's data id and the payload): the class bar
+(classtab.py) shares the drawing from there, without a Python handler of its own.
 """
 from __future__ import annotations
 
@@ -49,8 +51,9 @@ function send(final) {
   const text = any ? JSON.stringify({ w: small.width, h: small.height, data: btoa(bin) }) : '';
   // At the end of a stroke the Gradio event follows the live pictures rather than racing
   // them for the same two cores.
-  if (!window.geLive) { if (final) commit(text); return; }
+  if (!window.geLive) { if (final) commit(text); return text; }
   window.geLive.LIVE(text, final ? () => commit(text) : null);
+  return text;
 }
 function commit(text) {
   const box = target();
@@ -85,7 +88,9 @@ function end(e) {
   if (!drawing) return;
   drawing = false;
   if (timer) { clearTimeout(timer); }
-  send(true);
+  const text = send(true);
+  // Pen-up: the finished drawing's payload for whoever listens (the class bar shares it: classtab.py).
+  element.dispatchEvent(new CustomEvent('ge-pen-up', { bubbles: true, detail: { canvas: 'DATA_ID', payload: text } }));
 }
 canvas.addEventListener('pointerup', end);
 canvas.addEventListener('pointercancel', end);
