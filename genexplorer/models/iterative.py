@@ -160,7 +160,7 @@ class IterativeModel(GenerativeModel):
         if not torch.isfinite(x_t).all():
             raise ValueError("the noisy pictures contain NaN or infinite values")
         times = self._check_times(t, x_t.shape[0])
-        classes = self._classes(y, x_t.shape[0], missing="none")
+        classes = self._classes(y, x_t.shape[0])
         x_t = 2 * x_t - 1
         answer = self.network(x_t, times.float().to(self.device), classes)
         return to_picture(self.clean(x_t, answer, *self._path(times, x_t.shape[0])))
@@ -185,7 +185,7 @@ class IterativeModel(GenerativeModel):
         # Stratified noise levels, one in each 1/B of [0, 1] from a shared random offset: the batch covers
         # every t, a lower-variance estimate than B independent draws (Kingma et al. 2021, appendix I.1).
         t = (torch.rand(1, device=x.device) + torch.arange(batch, device=x.device) / batch) % 1
-        classes = self._classes(y, batch, missing="none")
+        classes = self._classes(y, batch)
         if classes is not None and self.training and self.config.class_dropout > 0:
             # Classifier-free guidance (Ho & Salimans 2022): some pictures are shown without their class, so
             # the same network also learns the unconditional answer.
@@ -215,7 +215,7 @@ class IterativeModel(GenerativeModel):
         self._check_steps(steps)
         if self.conditional and y is None:
             y = torch.randint(self.num_classes, (n,), generator=generator)
-        classes = self._classes(y, n, missing="none")
+        classes = self._classes(y, n)
         self._check_guidance(guidance, classes)
         shape = (n, *IMAGE_SHAPE)
         return self._walk(self._noise(shape, generator), classes, steps, guidance, sampler, generator)
@@ -254,7 +254,7 @@ class IterativeModel(GenerativeModel):
         resample = self.default_resample if resample is None else resample
         if isinstance(resample, bool) or not isinstance(resample, int) or not 1 <= resample <= MAX_RESAMPLE:
             raise ValueError(f"resample must be a whole number from 1 to {MAX_RESAMPLE}, got {resample!r}")
-        classes = self._classes(y, x.shape[0], missing="none")
+        classes = self._classes(y, x.shape[0])
         self._check_guidance(guidance, classes)
         start = self._noise(x.shape, generator)
         return self._walk(start, classes, steps, guidance, self.inpaint_sampler, generator,
@@ -364,7 +364,7 @@ class IterativeModel(GenerativeModel):
         if guidance and (classes == self.num_classes).any():
             raise ValueError("guidance pushes towards a class: pass y, the classes to draw")
 
-    def _classes(self, y, batch: int, *, missing: str) -> torch.Tensor | None:
+    def _classes(self, y, batch: int) -> torch.Tensor | None:
         """The classes a conditional model reads, (B,) int64, checked; y None -> the "no class" index. None for
         an unconditional model (which ignores y, as every family does)."""
         if not self.conditional:
@@ -389,7 +389,7 @@ class IterativeFamily(Family):
     """Diffusion and flow train alike: one Adam step on the loss, the U-Net averaged by --ema (it matters a
     lot for their samples), a test loss over fixed noise levels and a preview of guided-free samples."""
     Options = IterativeOptions
-    default_lr = 5e-4
+    default_lr = 1e-3
     averaged = "network"
     judged = True
     #: the preview's steps: enough for a readable picture, cheap enough for every epoch
@@ -413,7 +413,7 @@ class IterativeFamily(Family):
         total = 0.0
         for lo in range(0, count, 250):
             part = slice(lo, lo + 250)
-            classes = model._classes(y[part] if model.conditional else None, len(x[part]), missing="none")
+            classes = model._classes(y[part] if model.conditional else None, len(x[part]))
             losses = model.per_picture_loss(x[part].to(model.device), t[part], noise[part].to(model.device), classes)
             total += float(losses.sum())
         return {"test_loss": round(total / count, 5)}
