@@ -34,7 +34,8 @@ def settings(tmp_path, dataset, **overrides):
     return TrainSettings(**base)
 
 
-@pytest.mark.parametrize("model", ["ae", "dae", "vae", "cvae", "gan", "cgan", "wgan", "wgan-gp", "classifier", "pixelcnn", "pca", "context", "pix2pix"])
+@pytest.mark.parametrize("model", ["ae", "dae", "vae", "cvae", "gan", "cgan", "wgan", "wgan-gp", "classifier", "pixelcnn", "pca", "context", "pix2pix",
+                                   "diffusion", "flow"])
 def test_two_step_training_run_of_every_family(model, tmp_path):
     """Two real steps on the shipped digits, ending in a loadable checkpoint."""
     heard = []

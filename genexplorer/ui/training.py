@@ -13,13 +13,13 @@ import plotly.graph_objects as go
 from PIL import Image
 
 from .. import data, jobs
-from ..models import FAMILIES, family as family_of_kind
+from ..models import ALIASES, FAMILIES, family as family_of_kind
 from ..train_form import OPTION_NAMES, form_settings
 from . import common
 
 # The family picker: every registered family (the context encoder listed by its command-line name).
-FAMILY_CHOICES = [(f"{f.title} ({kind})", "context" if kind == "context_encoder" else kind)
-                  for kind, f in FAMILIES.items()]
+_TYPED = {kind: alias for alias, kind in ALIASES.items()}
+FAMILY_CHOICES = [(f"{f.title} ({_TYPED.get(kind, kind)})", _TYPED.get(kind, kind)) for kind, f in FAMILIES.items()]
 LR_SCHEDULE_CHOICES = [("constant", "constant"), ("cosine: falls to 0 by the last step", "cosine")]
 AUGMENT_CHOICES = [("no", "none"), ("geometry: shift, turn, scale", "geometry"),
                    ("handwriting: also slant, stroke width, blur", "handwriting")]
