@@ -1,5 +1,5 @@
 """The class mode's JSON API, beside the live routes: each route decodes its request and calls
-``genexplorer.classmode.ClassRoom``, which does the work (README, "Class mode (API)").
+``genexplorer.classmode.ClassRoom``, which does the work (README, "The class API").
 
 Every refusal is a 4xx with {"error": message}: 400 malformed, 403 no or wrong token, 404 unknown code or drawing,
 409 a cap or a conflict, 410 an ended class, 413 a body too large, 429 too many drawings a minute (Retry-After).

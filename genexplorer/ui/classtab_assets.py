@@ -574,6 +574,7 @@ function render(data) {
   $('.ge-cl-follow input').disabled = !!data.ended;
   classChoices(data.class_names);
   $('.ge-cl-prompt').textContent = data.challenge ? `Challenge: ${data.challenge.prompt}` : 'No challenge set.';
+  showChallenge(data.challenge);
   renderTiles(data);
   renderRanking(data);
   renderSpot(data.spotlight);
@@ -626,7 +627,7 @@ function renderRanking(data) {
     item.querySelector('.ge-cl-rank-score').textContent = row.score.toFixed(3);
     list.appendChild(item);
   }
-  if (!data.ranking.length) list.innerHTML = '<li class="ge-cl-none">no score yet</li>';
+  if (!data.ranking.length) list.innerHTML = '<li class="ge-cl-none">no score yet: the class draws</li>';
 }
 
 function renderSpot(spot) {
@@ -695,6 +696,17 @@ function kindChanged() {
   $('.ge-cl-drawn').hidden = $('.ge-cl-readas').hidden = kind !== 'fool';
   $('.ge-cl-target').hidden = !['read_as', 'fool'].includes(kind);
   $('.ge-cl-goal').hidden = kind !== 'rebuild';
+}
+
+let shownChallenge = null;
+function showChallenge(challenge) {   // the form shows the class's challenge when it changes (a reload too)
+  if (!challenge || challenge.id === shownChallenge) return;
+  shownChallenge = challenge.id;
+  $('.ge-cl-kind').value = challenge.kind;
+  if (challenge.target != null) $('.ge-cl-target').value = String(challenge.target);
+  if (challenge.drawn != null) $('.ge-cl-drawn').value = String(challenge.drawn);
+  if (challenge.goal) $('.ge-cl-goal').value = challenge.goal;
+  kindChanged();
 }
 
 async function setChallenge(clear) {
@@ -832,7 +844,7 @@ CLASS_CSS = """
 .ge-cl-pic img { width: 84px; height: 84px; display: block; image-rendering: pixelated; border-radius: 6px; }
 .ge-cl-empty .ge-cl-pic img { visibility: hidden; }
 .ge-cl-name { font-weight: 600; max-width: 100%; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
-.ge-cl-read, .ge-cl-score { color: var(--body-text-color-subdued); }
+.ge-cl-none { list-style: none; margin-left: -22px; color: var(--body-text-color-subdued); }
 .ge-cl-remove { position: absolute; top: 2px; right: 2px; padding: 0 6px !important; min-height: 22px !important;
   font-size: 12px; opacity: 0.75; }
 .ge-cl-side { flex: 0 1 300px; display: flex; flex-direction: column; gap: 12px; }
