@@ -62,14 +62,17 @@ def board_tiles(page):
         t.querySelector('.ge-cl-name').textContent, t.dataset.drawing, t.querySelector('.ge-cl-read').textContent])""")}
 
 
-def wait_until(check, timeout=20.0, what="the condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"{what} did not happen within {timeout} s")
+TILES = "[...document.querySelectorAll('#ge-class-board .ge-cl-tile')]"
+NAME = ".querySelector('.ge-cl-name').textContent"
+
+
+def on_board(teacher, condition, timeout=20_000):
+    """Wait until ``condition`` (JavaScript over ``tiles``, the board's tiles) holds on the teacher's page."""
+    teacher.wait_for_function(f"(() => {{ const tiles = {TILES}; return {condition}; }})()", timeout=timeout)
+
+
+def shows_slider(value):
+    return f"Math.abs(Number(document.querySelector('#ge-z0 input[type=range]')?.value) - {value}) < 1e-6"
 
 
 def follow_times(page, since):
@@ -132,28 +135,28 @@ def test_a_class_in_the_browser(browser, app_url, tmp_path):
     seven = [(90, 60), (190, 60), (120, 230)]
     one = [(140, 50), (150, 240)]
     stroke(ada, "#ge-canvas canvas", seven)
-    lifted = time.time()
-    wait_until(lambda: board_tiles(teacher).get("Ada", ("",))[0], what="Ada's drawing on the board")
-    timings["pen-up to board (s)"] = round(time.time() - lifted, 2)
+    on_board(teacher, f"tiles.some((t) => t{NAME} === 'Ada' && t.dataset.drawing)")
+    # each page's own clock (one machine): Ada's pen-up, the moment her tile showed the drawing
+    shown = teacher.evaluate(f"Number({TILES}.find((t) => t{NAME} === 'Ada').dataset.shown)")
+    timings["pen-up to board (s)"] = round((shown - ada.evaluate("window.geClass.seat.penUp")) / 1000, 2)
     stroke(bob, "#ge-canvas canvas", one)
     touch_stroke(phone, "#ge-canvas canvas", [(150, 40 + 12 * i) for i in range(18)])
-    tiles = wait_until(lambda: (t := board_tiles(teacher)) and all(v[0] for v in t.values()) and len(t) == 3 and t,
-                       what="three drawings on the board")
+    on_board(teacher, "tiles.length === 3 && tiles.every((t) => t.dataset.drawing)")
+    tiles = board_tiles(teacher)
     assert set(tiles) == {"Ada", "<b>Bob</b>", "student 3"}, "names are shown as typed, never as HTML"
     assert tiles["Ada"][1].startswith("reads 7") and tiles["<b>Bob</b>"][1].startswith("reads 1")
     assert "sent: read as 7" in ada.locator("#ge-class-bar .ge-cb-status").text_content()
-    stars = wait_until(lambda: teacher.evaluate("""() => {
+    teacher.wait_for_function("""() => {
         const plot = document.querySelector('#ge-class-map .js-plotly-plot');
         const trace = plot && plot.data && plot.data.find(t => t.name === 'the class');
-        return trace ? trace.x.length : 0; }""") >= 3, timeout=30, what="three stars on the map")
-    assert stars
+        return trace && trace.x.length === 3; }""", timeout=30_000)
 
     # Follow me: every student's page goes to the teacher's tab and slider.
     teacher.check("#ge-class-board .ge-cl-follow input")
     clicked = teacher.evaluate("Date.now()")
     teacher.get_by_role("tab", name="Latent sliders").click()
     for page in students:
-        wait_until(lambda page=page: current_tab(page) == "sliders", what="the students' tab following")
+        page.wait_for_function("window.geClass.page.currentTab() === 'sliders'", timeout=20_000)
     # each page's own clock (one machine): when the new state arrived, when the page showed it
     seen, shown = zip(*(follow_times(page, clicked) for page in students))
     timings["follow-me tab: click to state received, each student (s)"] = [round(t / 1000, 2) for t in seen]
@@ -162,7 +165,7 @@ def test_a_class_in_the_browser(browser, app_url, tmp_path):
     wanted = drag_first_slider(teacher, 0.9)
     moved = time.time()
     for page in students:
-        wait_until(lambda page=page: abs(slider_value(page) - wanted) < 1e-6, what="the students' slider following")
+        page.wait_for_function(shows_slider(wanted), timeout=20_000)
     timings["follow-me slider, last of 3 students (s)"] = round(time.time() - moved, 2)
     assert wanted > 1.5
     phone.locator("#ge-z0").scroll_into_view_if_needed()
@@ -173,11 +176,11 @@ def test_a_class_in_the_browser(browser, app_url, tmp_path):
     bob.get_by_role("tab", name="Draw").click()
     assert bob.get_attribute("#ge-class-bar .ge-cb-follow", "aria-pressed") == "false"
     wanted = drag_first_slider(teacher, 0.15)
-    wait_until(lambda: abs(slider_value(ada) - wanted) < 1e-6, what="Ada's slider following")
+    ada.wait_for_function(shows_slider(wanted), timeout=20_000)
     assert current_tab(bob) == "draw"
     bob.click("#ge-class-bar .ge-cb-follow")
-    wait_until(lambda: current_tab(bob) == "sliders" and abs(slider_value(bob) - wanted) < 1e-6,
-               what="Bob back with the teacher")
+    bob.wait_for_function(f"window.geClass.page.currentTab() === 'sliders' && {shows_slider(wanted)}",
+                          timeout=20_000)
 
     # Spotlight: the teacher clicks Ada's drawing; it shows big on the board and in every student's bar.
     teacher.get_by_role("tab", name="Class").click()
@@ -215,7 +218,8 @@ def test_a_class_in_the_browser(browser, app_url, tmp_path):
 
     # Moderation: the phone's drawing is removed from the board.
     teacher.locator("#ge-class-board .ge-cl-tile", has_text="student 3").locator(".ge-cl-remove").click()
-    wait_until(lambda: board_tiles(teacher)["student 3"] == ("", "no drawing yet"), what="the drawing removed")
+    on_board(teacher, f"tiles.some((t) => t{NAME} === 'student 3' && !t.dataset.drawing)")
+    assert board_tiles(teacher)["student 3"] == ("", "no drawing yet")
 
     # A reload keeps the teacher's control and the students' seats.
     teacher.reload()
@@ -223,7 +227,7 @@ def test_a_class_in_the_browser(browser, app_url, tmp_path):
     teacher.get_by_role("tab", name="Class").click()
     teacher.wait_for_function(f"document.querySelector('#ge-class-board .ge-cl-code').textContent === '{code}'",
                               timeout=20_000)
-    wait_until(lambda: len(board_tiles(teacher)) == 3, what="the board after a reload")
+    on_board(teacher, "tiles.length === 3")
     ada.reload()
     ada.wait_for_selector("#ge-class-bar .ge-cb-you:not([hidden])", timeout=60_000)
     assert ada.locator("#ge-class-bar .ge-cb-you").text_content() == "you are Ada"

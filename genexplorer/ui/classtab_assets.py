@@ -402,6 +402,7 @@ function onState(state) {
 // newest waiting one replacing an older one; past the drawings-a-minute cap, after the wait the app names.
 document.addEventListener('ge-pen-up', (e) => {
   if (!seat.token || e.detail.canvas !== 'ge-canvas-data' || !e.detail.payload) return;
+  seat.penUp = Date.now();   // (tests and benches measure from here)
   if (!bar.querySelector('.ge-cb-share').checked) return;
   seat.next = e.detail.payload;
   send();
@@ -603,6 +604,7 @@ function renderTiles(data) {
     const key = JSON.stringify([latest && latest.id, student.name, student.paused, student.best]);
     if (tile.dataset.key === key) continue;
     tile.dataset.key = key;
+    tile.dataset.shown = Date.now();   // when this tile last changed (tests and benches measure to here)
     tile.dataset.drawing = latest ? latest.id : '';
     tile.classList.toggle('ge-cl-empty', !latest);
     const img = tile.querySelector('img');
