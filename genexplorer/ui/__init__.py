@@ -18,9 +18,9 @@ gradio_fixes.apply()
 
 from . import common, complete, draw, ganlab, generate, interpolate, learn, live, maps, noise, sketch, sliders, training, upload, zoo  # noqa: E402
 from .canvas import CANVAS_CSS  # noqa: E402
-from . import class_routes, classtab  # noqa: E402
+from . import class_routes, classbar, classtab  # noqa: E402
 
-CSS = CANVAS_CSS + ganlab.LAB_CSS + classtab.CLASS_CSS + """
+CSS = CANVAS_CSS + ganlab.LAB_CSS + classbar.CLASS_CSS + """
 .ge-hidden { display: none !important; }
 .ge-pixels img { image-rendering: pixelated; object-fit: contain; }
 #ge-title h1 { margin-bottom: 0; }
@@ -31,7 +31,7 @@ HEAD_JS = f"() => {{ ({live.LIVE_JS})(); ({maps.CLICK_JS})(); }}"
 
 def build_demo() -> gr.Blocks:
     with gr.Blocks(title="genexplorer", delete_cache=(1800, 3600)) as demo:
-        classtab.build_bar()         # shown only on a class's link, /?class=CODE
+        classbar.build_bar()         # shown only on a class's link, /?class=CODE
         with gr.Row():
             gr.Markdown("# genexplorer\nDraw, add noise, slide through latent space and watch autoencoders, "
                         "VAEs and GANs at work, side by side.", elem_id="ge-title")

@@ -6,7 +6,7 @@ drawing to the live channel (live.py) every 40 ms while drawing, so the reconstr
 follow the pen, and writes it to a hidden textbox when a stroke ends, which runs the
 Gradio event. White ink on black, like MNIST. The payload's format and its codec: genexplorer/canvas_payload.py.
 Each pen-up also fires a ``ge-pen-up`` DOM event (detail: the canvas's data id and the payload): the class bar
-(classtab.py) shares the drawing from there, without a Python handler of its own.
+(classbar.py) shares the drawing from there, without a Python handler of its own.
 """
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ function end(e) {
   drawing = false;
   if (timer) { clearTimeout(timer); }
   const text = send(true);
-  // Pen-up: the finished drawing's payload for whoever listens (the class bar shares it: classtab.py).
+  // Pen-up: the finished drawing's payload for whoever listens (the class bar shares it: classbar.py).
   element.dispatchEvent(new CustomEvent('ge-pen-up', { bubbles: true, detail: { canvas: 'DATA_ID', payload: text } }));
 }
 canvas.addEventListener('pointerup', end);
