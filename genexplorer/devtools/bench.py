@@ -14,47 +14,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import datetime
 import json
 import os
-import platform
-import socket
-import statistics
-import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-def summary(samples_ms: list[float]) -> dict:
-    ordered = sorted(samples_ms)
-    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
-    return {"n": len(ordered), "median": statistics.median(ordered), "p95": p95}
-
-
-def measured(sample, repeats: int, warmup: int = 3) -> dict:
-    """summary() of ``repeats`` calls of ``sample``, each returning one measurement in ms, after ``warmup`` calls."""
-    for _ in range(warmup):
-        sample()
-    return summary([sample() for _ in range(repeats)])
-
-
-def timed(function, repeats: int, warmup: int = 3) -> dict:
-    """How long ``function()`` takes here, in ms."""
-    def sample() -> float:
-        start = time.perf_counter()
-        function()
-        return (time.perf_counter() - start) * 1000
-    return measured(sample, repeats, warmup)
+from .browser_bench import browser_speed, ganlab_browser_speed, pixelcnn_browser_speed
+from .measuring import (ROOT, browser_table, free_port, machine, measured, running_app, start_app,  # noqa: F401
+                        summary, table, timed, wait_ready)
 
 
 # ------------------------------------------------------------ handlers
@@ -206,51 +177,6 @@ def api_speed(url: str, calls: int, clients: tuple[int, ...] = (1, 10)) -> list[
 
 # ------------------------------------------------------------ start-up
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_app(port: int) -> subprocess.Popen:
-    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1")
-    return subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def wait_ready(port: int, timeout: float = 120.0) -> float:
-    """Seconds until the app answers: its page config, and its live routes, which app.launch adds a moment
-    after Gradio's server is up (a request in between gets 404)."""
-    start = time.perf_counter()
-    while time.perf_counter() - start < timeout:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/config", timeout=2) as response:
-                if response.status == 200:
-                    request = urllib.request.Request(f"http://127.0.0.1:{port}/genexplorer/live/draw", data=b"{}",
-                                                     method="POST", headers={"content-type": "application/json"})
-                    try:
-                        urllib.request.urlopen(request, timeout=5).close()
-                    except urllib.error.HTTPError as exc:
-                        if exc.code == 404:
-                            raise OSError("live routes not added yet") from None
-                    return time.perf_counter() - start
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("the app did not start")
-
-
-@contextlib.contextmanager
-def running_app():
-    """`python app.py` on a free port, ready: yields (its URL, its process); stopped afterwards."""
-    port = free_port()
-    process = start_app(port)
-    try:
-        wait_ready(port)
-        yield f"http://127.0.0.1:{port}", process
-    finally:
-        process.terminate()
-        process.wait(30)
-
 
 def startup_speed(runs: int) -> dict:
     """`python app.py` to its first successful request, in seconds."""
@@ -269,173 +195,6 @@ def startup_speed(runs: int) -> dict:
 # ------------------------------------------------------------ browser
 
 # Resolves with the ms from t0 until img() shows a new, loaded picture (-1 after 5 s).
-WAIT_FOR_NEW_IMAGE = """new Promise((resolve) => {
-    const check = () => {
-      const i = img();
-      if (i && i.src !== before && i.complete && i.naturalWidth) resolve(performance.now() - t0);
-      else if (performance.now() - t0 > 5000) resolve(-1);
-      else requestAnimationFrame(check);
-    };
-    check();
-  })"""
-
-SLIDER_JS = """
-async ([value]) => {
-  const img = () => document.querySelector('#ge-slider-image img');
-  const before = img() ? img().src : null;
-  const input = document.querySelector('#ge-z0 input[type=range]');
-  const t0 = performance.now();
-  Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set.call(input, String(value));
-  input.dispatchEvent(new Event('input', { bubbles: true }));
-  return await WAIT_FOR_NEW_IMAGE;
-}
-"""
-
-STROKE_JS = """
-async ([x0, y0, dx = 8]) => {
-  const canvas = document.querySelector('#ge-canvas canvas');
-  const img = () => document.querySelector('#ge-recon-vae img');
-  const before = img() ? img().src : null;
-  const r = canvas.getBoundingClientRect();
-  const ev = (type, x, y) => canvas.dispatchEvent(new PointerEvent(type,
-      { clientX: r.left + x, clientY: r.top + y, pointerId: 1, bubbles: true, isPrimary: true }));
-  ev('pointerdown', x0, y0);
-  for (let i = 1; i <= 6; i++) ev('pointermove', x0 + dx * i, y0 + 20 * i);
-  const t0 = performance.now();
-  ev('pointerup', x0 + 6 * dx, y0 + 120);
-  return await WAIT_FOR_NEW_IMAGE;
-}
-"""
-
-
-@contextlib.contextmanager
-def app_in_chromium():
-    """`python app.py` on a free port and a headless Chromium page on it, loaded (the Draw canvas is up):
-    yields (browser, page, port); everything is stopped afterwards."""
-    from playwright.sync_api import sync_playwright
-
-    with running_app() as (url, _process), sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(url)
-        page.wait_for_selector("#ge-canvas canvas", timeout=60_000)
-        yield browser, page, int(url.rsplit(":", 1)[1])
-        browser.close()
-
-
-def browser_speed(steps: int) -> list[tuple[str, dict]]:
-    """Input in a real browser (Playwright + Debian's Chromium) to the new picture painted."""
-    rows = []
-    with app_in_chromium() as (browser, page, port):
-        stroke_js = STROKE_JS.replace("WAIT_FOR_NEW_IMAGE", WAIT_FOR_NEW_IMAGE)
-        slider_js = SLIDER_JS.replace("WAIT_FOR_NEW_IMAGE", WAIT_FOR_NEW_IMAGE)
-        failures = 0
-        # Back to back: each stroke starts the moment the last one's picture is painted, while
-        # the page still handles that stroke's Gradio event. Paced: 0.3 s between strokes, as a
-        # person lifting the pen and putting it down again.
-        for label, pause in (("back to back", 0.0), ("0.3 s apart", 0.3)):
-            strokes = []
-            for i in range(steps + 3):
-                if i % 4 == 0:
-                    page.click("#ge-canvas .ge-clear")
-                    page.wait_for_function(
-                        "document.querySelector('#ge-draw-message').innerText.includes('Draw in the black box')",
-                        timeout=10_000)
-                time.sleep(pause)
-                strokes.append(page.evaluate(stroke_js, [40 + 40 * (i % 4), 40 + (i % 3) * 10]))
-            rows.append((f"stroke (pointer-up) -> VAE reconstruction painted, strokes {label}",
-                         summary([s for s in strokes[3:] if s >= 0])))
-            failures += sum(1 for s in strokes if s < 0)
-        page.get_by_role("tab", name="Latent sliders").click()
-        page.wait_for_selector("#ge-slider-image img", timeout=30_000)
-        samples = []
-        for i in range(steps + 3):
-            samples.append(page.evaluate(slider_js, [round(-2.5 + 5 * ((i * 0.37) % 1), 2)]))
-        rows.append(("slider input -> decoded picture painted", summary([s for s in samples[3:] if s >= 0])))
-        failures += sum(1 for s in samples if s < 0)
-        rows.append(concurrent_pages(browser, port))
-        if failures:
-            rows.append((f"(updates not seen within 5 s: {failures})", {"n": failures, "median": float("nan"), "p95": float("nan")}))
-    return rows
-
-
-PIXELCNN_JS = """
-async (pace) => {
-  const img = () => document.querySelector('#ge-gen-pixelcnn img');
-  const status = document.querySelector('#ge-gen-pixelcnn-status');
-  status.dataset.position = '';
-  let last = img() ? img().src : null;
-  const frames = [];
-  const start = performance.now();
-  document.querySelector('#ge-gen-pixelcnn-go').click();
-  return await new Promise((resolve) => {
-    const tick = () => {
-      const now = img() ? img().src : null;
-      if (now && now !== last && now.startsWith('data:')) { frames.push(performance.now() - start); last = now; }
-      if (status.dataset.position === '784' || performance.now() - start > 120000) resolve(frames);
-      else setTimeout(tick, 2);
-    };
-    tick();
-  });
-}
-"""
-
-
-def pixelcnn_browser_speed(runs: int) -> list[tuple[str, dict]]:
-    """The Generate tab's PixelCNN animation in Chromium: 16 samples drawn live, frames painted per second
-    (between the first and the last frame) and the click to the last pixel painted."""
-    fps, totals, frames_seen = [], [], []
-    with app_in_chromium() as (_, page, _port):
-        page.get_by_role("tab", name="Generate").click()
-        page.wait_for_selector("#ge-gen-pixelcnn-go", timeout=30_000)
-        for _ in range(runs + 1):
-            frames = page.evaluate(PIXELCNN_JS)
-            page.wait_for_function("document.querySelector('#ge-gen-pixelcnn-message').innerText.includes('784 passes')",
-                                   timeout=60_000)
-            if len(frames) >= 2:
-                fps.append((len(frames) - 1) / ((frames[-1] - frames[0]) / 1000))
-                totals.append(frames[-1])
-                frames_seen.append(len(frames))
-    # the first run warms the model up
-    fps, totals, frames_seen = fps[1:], totals[1:], frames_seen[1:]
-    return [(f"PixelCNN, 16 samples drawn live: frames painted per second ({statistics.median(frames_seen):.0f} frames a "
-             "run; worst run: the fewest per second)",
-             {"n": len(fps), "median": statistics.median(fps), "p95": min(fps)}),
-            ("PixelCNN, 16 samples drawn live: click -> last pixel painted (ms; worst run: the slowest)",
-             {"n": len(totals), "median": statistics.median(totals), "p95": max(totals)})]
-
-
-def ganlab_browser_speed(seconds: float, lessons=("a Gaussian, non-saturating loss", "a ring of 8: mode collapse?",
-                                                   "two moons, WGAN-GP")) -> list[tuple[str, dict]]:
-    """The GAN lab playing in Chromium: frames painted per second over ``seconds`` of play, per lesson
-    (each second of play counted as one run), and the generator steps those frames trained."""
-    rows = []
-    with app_in_chromium() as (_, page, _port):
-        page.get_by_role("tab", name="GAN lab").click()
-        for lesson in lessons:
-            page.locator("#ge-lab-lesson input").click()
-            page.get_by_role("option", name=lesson).click()
-            page.wait_for_function("() => window.geLab && window.geLab.frame && window.geLab.frame.step === 0",
-                                   timeout=30_000)
-            page.locator(".ge-lab-play").click()
-            per_second, steps = [], []
-            for _ in range(int(seconds)):
-                frames, step = page.evaluate("[window.geLab.frames, window.geLab.frame.step]")
-                time.sleep(1.0)
-                frames2, step2 = page.evaluate("[window.geLab.frames, window.geLab.frame.step]")
-                per_second.append(frames2 - frames)
-                steps.append(step2 - step)
-            page.locator(".ge-lab-play").click()
-            rows.append((f"GAN lab, '{lesson}' playing at speed 5: frames painted per second (worst: the slowest "
-                         f"second; {statistics.median(steps):.0f} generator steps a second)",
-                         {"n": len(per_second), "median": statistics.median(per_second), "p95": min(per_second)}))
-    return rows
-
-
-def browser_table(rows: list[tuple[str, dict]], count: str, worst: str) -> str:
-    """A section's Chromium measurements as a markdown table: what, how many, median, the worst."""
-    return (f"### In a real browser (headless Chromium)\n\n| what | {count} | median | {worst} |\n|---|---|---|---|\n"
-            + "\n".join(f"| {name} | {stats['n']} | {stats['median']:.1f} | {stats['p95']:.1f} |" for name, stats in rows))
 
 
 GANLAB_BEGIN, GANLAB_END = "<!-- ganlab: begin -->", "<!-- ganlab: end -->"
@@ -468,48 +227,7 @@ def ganlab_section(*, quick: bool, browser: bool) -> str:
     return GANLAB_BEGIN + "\n" + "\n\n".join(parts) + "\n" + GANLAB_END
 
 
-def concurrent_pages(browser, port: int, sessions: int = 10) -> tuple[str, dict]:
-    """Ten browser sessions at once, each drawing its own stroke: each must get back its own
-    reconstruction. Returns the time from the strokes to the last session served."""
-    contexts = [browser.new_context(viewport={"width": 1200, "height": 900}) for _ in range(sessions)]
-    try:
-        pages = [context.new_page() for context in contexts]
-        for page in pages:
-            page.goto(f"http://127.0.0.1:{port}")
-        for page in pages:
-            page.wait_for_selector("#ge-canvas canvas", timeout=60_000)
-        start = time.perf_counter()
-        for index, page in enumerate(pages):
-            # a stroke at a different slant in each session, so each result is different
-            page.evaluate(STROKE_JS.replace("WAIT_FOR_NEW_IMAGE", "Promise.resolve(0)"), [60, 40, 3 * index - 12])
-        seen = []
-        for page in pages:
-            page.wait_for_function("document.querySelector('#ge-draw-message').innerText.includes('nats')", timeout=60_000)
-            seen.append(page.locator("#ge-seen img").get_attribute("src"))
-        elapsed = (time.perf_counter() - start) * 1000
-        own = len(set(seen)) == sessions
-        label = f"{sessions} sessions at once: all served{' each with its own result' if own else ' BUT RESULTS MIXED UP'}"
-        return label, {"n": sessions, "median": elapsed, "p95": elapsed}
-    finally:
-        for context in contexts:
-            context.close()
-
-
 # ------------------------------------------------------------ report
-
-def table(rows: list[tuple[str, dict]], unit: str = "ms") -> str:
-    lines = [f"| what | runs | median ({unit}) | p95 ({unit}) |", "|---|---|---|---|"]
-    for name, stats in rows:
-        lines.append(f"| {name} | {stats['n']} | {stats['median']:.1f} | {stats['p95']:.1f} |")
-    return "\n".join(lines)
-
-
-def machine() -> str:
-    import torch
-
-    cpu = platform.processor() or platform.machine()
-    return (f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, "
-            f"torch {torch.__version__}, CUDA {'yes: ' + torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no'}")
 
 
 QUALITY_INTRO = """The reader is the project's own small CNN classifier of each dataset (`checkpoints/<dataset>-classifier`,

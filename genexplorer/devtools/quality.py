@@ -277,7 +277,17 @@ def load_or_note(name: str, report):
         return None
 
 
+# The shipped checkpoints ("<dataset>-<role>") each table measures; which of them answer a table's question is asked of
+# the models themselves (what they can do), except where a table is about a chosen set of them.
+MEASURED_ROLES = ("ae", "dae", "vae", "cvae", "ae2d", "vae2d", "gan", "cgan")
+SAMPLED_ROLES = ("vae", "cvae", "gan", "cgan")       # the samples table: the families that draw from a prior
+DENOISING_ROLES = ("ae", "dae", "vae")
+FILLING_ROLES = ("vae", "ae")
+
+
 def measure_dataset(dataset: str, budget: Budget, log: Callable[[str], None] = print) -> DatasetRun:
+    """Every quality table's rows for one dataset: reconstruction, likelihood, samples, denoising, inpainting, and
+    the race against the pytorch/examples VAE."""
     run = DatasetRun(dataset)
     classifier = load_or_note(f"{dataset}-classifier", run)
     if classifier is None:
@@ -292,95 +302,124 @@ def measure_dataset(dataset: str, budget: Budget, log: Callable[[str], None] = p
         train = None
         run.notes.append(f"{dataset}: the training images are missing, so the floor, PCA and the pytorch/examples "
                          f"baseline are not measured ({exc})")
-    models = {role: load_or_note(f"{dataset}-{role}", run) for role in ("ae", "dae", "vae", "cvae", "ae2d", "vae2d", "gan", "cgan")
-              if role != "cgan" or f"{dataset}-cgan" in checkpoints.list_checkpoints()}
+    shipped = set(checkpoints.list_checkpoints())
+    for role in MEASURED_ROLES:
+        if f"{dataset}-{role}" not in shipped:
+            run.notes.append(f"{dataset}: no {dataset}-{role} checkpoint, so its rows are not measured")
+    models = {role: load_or_note(f"{dataset}-{role}", run) for role in MEASURED_ROLES if f"{dataset}-{role}" in shipped}
     models = {role: m for role, m in models.items() if m is not None}
-    if "cgan" not in models:
-        run.notes.append(f"{dataset}: no cGAN checkpoint is shipped, so its class agreement is not measured")
-
     log(f"{dataset}: classifier and reconstructions on {len(test.y)} test images")
     run.add("classifier", [len(test.y), percent(reader.accuracy(test.x, test.y))])
-    baselines = {}
-    if train is not None:
-        components = models["ae"].latent_dim if "ae" in models else 16
-        baselines[f"PCA, {components} components"] = PCA(train.x, components)
-        log(f"{dataset}: pytorch/examples VAE, {budget.baseline_epochs} epochs on {len(train.y)} images")
-        examples, examples_seconds = train_examples_vae(train, budget.baseline_epochs)
-        baselines["pytorch/examples VAE"] = examples
+    baselines, examples_seconds = baseline_models(dataset, train, models, budget, log)
+    encoders = {role: m for role, m in models.items() if m.can("encodes")}
+    reconstruction_rows(run, reader, test, {**{f"{dataset}-{r}": m for r, m in encoders.items()}, **baselines})
+    likelihood_rows(run, dataset, test_all.take(budget.iwae_images), models, baselines, budget, log)
+    sample_rows(run, dataset, reader, test_all, train, models, baselines, budget, log)
+    denoising_rows(run, dataset, test, {r: encoders[r] for r in DENOISING_ROLES if r in encoders}, baselines, log)
+    inpainting_rows(run, dataset, reader, test_all.take(budget.inpaint_images),
+                    {f"{dataset}-{r}": encoders[r] for r in FILLING_ROLES if r in encoders}, log)
+    if train is not None and "vae" in models:
+        race_row(run, dataset, train, test, models["vae"], baselines["pytorch/examples VAE"], examples_seconds,
+                 budget, log)
+    return run
+
+
+def baseline_models(dataset, train, models, budget: Budget, log) -> tuple[dict, float]:
+    """PCA with the AE's code width and the pytorch/examples VAE, fitted on the training split (none without it)."""
+    if train is None:
+        return {}, 0.0
+    components = models["ae"].latent_dim if "ae" in models else 16
+    log(f"{dataset}: pytorch/examples VAE, {budget.baseline_epochs} epochs on {len(train.y)} images")
+    examples, seconds = train_examples_vae(train, budget.baseline_epochs)
+    return {f"PCA, {components} components": PCA(train.x, components), "pytorch/examples VAE": examples}, seconds
+
+
+def reconstruction_rows(run: DatasetRun, reader, test: Split, encoders: dict) -> None:
     run.add("reconstruction", ["test images themselves", len(test.y), 0.0, "", percent(reader.accuracy(test.x, test.y))])
-    encoders = {role: m for role, m in models.items() if role in ("ae", "dae", "vae", "cvae", "ae2d", "vae2d")}
-    for name, model in {**{f"{dataset}-{r}": m for r, m in encoders.items()}, **baselines}.items():
+    for name, model in encoders.items():
         recon = reconstruct_all(model, test)
         mse = float((recon - test.x).pow(2).mean())
         run.add("reconstruction", [name, len(test.y), mse, float(psnr(recon, test.x).mean()),
                                    percent(reader.accuracy(recon, test.y))])
 
+
+def likelihood_rows(run: DatasetRun, dataset: str, heavy: Split, models: dict, baselines: dict, budget: Budget,
+                    log) -> None:
+    """The -ELBO terms and the importance-weighted bound of every model with a variational bound."""
     log(f"{dataset}: ELBO and importance-weighted NLL (k = {budget.iwae_k})")
-    heavy = test_all.take(budget.iwae_images)
-    likelihood_models = {f"{dataset}-{r}": m for r, m in models.items() if r in ("vae", "cvae", "vae2d")}
-    if "pytorch/examples VAE" in baselines:
-        likelihood_models["pytorch/examples VAE"] = baselines["pytorch/examples VAE"]
-    for name, model in likelihood_models.items():
+    bounded = {f"{dataset}-{r}": m for r, m in models.items() if m.can("bound_likelihood")}
+    bounded.update({name: m for name, m in baselines.items() if isinstance(m, ExamplesVAE)})
+    for name, model in bounded.items():
         y = heavy.y if model.conditional else None
         terms = evaluate(model, heavy.x, heavy.y)
         generator = torch.Generator().manual_seed(0)
-        nll = batched(lambda x, yy: importance_weighted_nll(model, x, yy, k=budget.iwae_k, generator=generator), heavy.x, y)
+        nll = batched(lambda x, yy: importance_weighted_nll(model, x, yy, k=budget.iwae_k, generator=generator),
+                      heavy.x, y)
         run.add("likelihood", [name, len(heavy.y), terms["test_rec_nats"], terms["test_kl_nats"],
                                terms["test_neg_elbo_nats"], budget.iwae_k, float(nll.mean())])
 
+
+def sample_rows(run: DatasetRun, dataset: str, reader, test_all: Split, train, models: dict, baselines: dict,
+                budget: Budget, log) -> None:
+    """Frechet distance, class coverage and (conditional models) agreement with the asked class."""
     count = min(budget.samples, len(test_all.y))
     log(f"{dataset}: Frechet distance and coverage, {count} samples per model")
     test_features = reader.features(test_all.take(count).x)
+    classes = reader.model.num_classes
     if train is not None:
         floor = train.take(count, seed=2)
-        share_min, share_max, evenness = coverage(reader.labels(floor.x), classifier.num_classes)
+        share_min, share_max, evenness = coverage(reader.labels(floor.x), classes)
         run.add("samples", [f"floor: {count} training images", count,
                             frechet_distance(reader.features(floor.x), test_features),
                             percent(share_min), percent(share_max), evenness, "", ""])
-    generators = {f"{dataset}-{r}": m for r, m in models.items() if r in ("vae", "cvae", "gan", "cgan")}
-    if "pytorch/examples VAE" in baselines:
-        generators["pytorch/examples VAE"] = baselines["pytorch/examples VAE"]
+    generators = {f"{dataset}-{r}": models[r] for r in SAMPLED_ROLES if r in models}
+    generators.update({name: m for name, m in baselines.items() if isinstance(m, ExamplesVAE)})
     for name, model in generators.items():
         samples, requested = samples_of(model, count)
         labels = reader.labels(samples)
-        share_min, share_max, evenness = coverage(labels, classifier.num_classes)
+        share_min, share_max, evenness = coverage(labels, classes)
         agreement = percent(float((labels == requested).float().mean())) if requested is not None else ""
         run.add("samples", [name, count, frechet_distance(reader.features(samples), test_features),
-                            percent(share_min), percent(share_max), evenness, agreement, worst_class(labels, requested, model)])
+                            percent(share_min), percent(share_max), evenness, agreement,
+                            worst_class(labels, requested, model)])
 
+
+def denoising_rows(run: DatasetRun, dataset: str, test: Split, denoisers: dict, baselines: dict, log) -> None:
     log(f"{dataset}: denoising")
-    denoisers = {r: encoders[r] for r in ("ae", "dae", "vae") if r in encoders}
-    pca = next((m for n, m in baselines.items() if n.startswith("PCA")), None)
-    for kind, level in DENOISING:
-        noisy = add_noise(test.x, kind, level, generator=torch.Generator().manual_seed(0))
+    pca = next((m for m in baselines.values() if isinstance(m, PCA)), None)
+    for noise, level in DENOISING:
+        noisy = add_noise(test.x, noise, level, generator=torch.Generator().manual_seed(0))
         outputs = {"noisy input": noisy, "median 3x3": median_filter(noisy)}
         outputs.update({f"{dataset}-{r}": reconstruct_all(m, Split(noisy, test.y)) for r, m in denoisers.items()})
         if pca is not None:
             outputs["PCA"] = pca.reconstruct(noisy)
         for name, out in outputs.items():
-            run.add("denoising", [f"{kind} {level:g}", name, len(test.y), float(psnr(out, test.x).mean()),
+            run.add("denoising", [f"{noise} {level:g}", name, len(test.y), float(psnr(out, test.x).mean()),
                                   float(ssim(out, test.x).mean())])
 
-    inpaint_set = test_all.take(budget.inpaint_images)
+
+def inpainting_rows(run: DatasetRun, dataset: str, reader, inpaint_set: Split, fillers: dict, log) -> None:
     log(f"{dataset}: inpainting {len(inpaint_set.y)} images")
-    fillers = {f"{dataset}-{r}": encoders[r] for r in ("vae", "ae") if r in encoders}
     for mask_name, description in INPAINT_MASKS:
         hidden = explore.preset_mask(mask_name)
         filled = {name: batched(lambda x: explore.inpaint_batch(model, x, hidden), inpaint_set.x)
                   for name, model in fillers.items()}
         filled["mean image"] = torch.where(hidden, explore.mean_image(dataset), inpaint_set.x)
         for name, out in filled.items():
-            run.add("inpainting", [description, name, len(inpaint_set.y), float(masked_psnr(out, inpaint_set.x, hidden).mean()),
+            run.add("inpainting", [description, name, len(inpaint_set.y),
+                                   float(masked_psnr(out, inpaint_set.x, hidden).mean()),
                                    percent(reader.accuracy(out, inpaint_set.y))])
 
-    if train is not None and "vae" in models:
-        target = evaluate(baselines["pytorch/examples VAE"], test.x, test.y)["test_neg_elbo_nats"]
-        log(f"{dataset}: our VAE against the pytorch/examples VAE's {budget.baseline_epochs}-epoch -ELBO {target:.1f}")
-        race = race_our_vae(models["vae"].config.to_dict(), train, test, target, budget.race_epochs)
-        run.add("race", [len(train.y), f"{target:.1f} after {budget.baseline_epochs} epochs", f"{examples_seconds:.1f}",
-                         (f"{race['seconds']:.1f} ({race['epochs']} epochs, -ELBO {race['neg_elbo']:.1f})" if race["beaten"]
-                          else f"not within {race['epochs']} epochs ({race['seconds']:.1f} s, -ELBO {race['neg_elbo']:.1f})")])
-    return run
+
+def race_row(run: DatasetRun, dataset: str, train: Split, test: Split, vae, examples, examples_seconds: float,
+             budget: Budget, log) -> None:
+    """How long our VAE's recipe takes to beat the pytorch/examples VAE's -ELBO."""
+    target = evaluate(examples, test.x, test.y)["test_neg_elbo_nats"]
+    log(f"{dataset}: our VAE against the pytorch/examples VAE's {budget.baseline_epochs}-epoch -ELBO {target:.1f}")
+    race = race_our_vae(vae.config.to_dict(), train, test, target, budget.race_epochs)
+    run.add("race", [len(train.y), f"{target:.1f} after {budget.baseline_epochs} epochs", f"{examples_seconds:.1f}",
+                     (f"{race['seconds']:.1f} ({race['epochs']} epochs, -ELBO {race['neg_elbo']:.1f})" if race["beaten"]
+                      else f"not within {race['epochs']} epochs ({race['seconds']:.1f} s, -ELBO {race['neg_elbo']:.1f})")])
 
 
 def measure_autoregressive(dataset: str, budget: Budget, log: Callable[[str], None] = print) -> DatasetRun:

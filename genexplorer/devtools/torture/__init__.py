@@ -22,8 +22,8 @@ read from /proc. Requests only ever go to 127.0.0.1.
 """
 from .app import (HOST, ROOT, App, client, client_outcome, copy_checkpoints, diff, free_port,  # noqa: F401
                   listening_addresses, quick_snapshot, raw_call, raw_get, snapshot)
-from .catalogue import (CATALOGUE, FILES, BadInput, File, Outcome, build_file, drawn_digit, pickle_bomb,  # noqa: F401
-                        plant_broken_checkpoints, run_bad_inputs, summarise_bad_inputs, train_args)
+from .bad_files import FILES, build_file, drawn_digit, pickle_bomb, plant_broken_checkpoints  # noqa: F401
+from .catalogue import CATALOGUE, BadInput, File, Outcome, run_bad_inputs, summarise_bad_inputs, train_args  # noqa: F401
 from .faults import (fault_app_restart, fault_disk_full, fault_disk_full_real, fault_failures,  # noqa: F401
                      fault_kill_live_child, fault_kill_training, fault_missing_fashion, fault_queue_cap,
                      tiny_dataset_zip)

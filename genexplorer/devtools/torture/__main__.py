@@ -11,7 +11,8 @@ import time
 from pathlib import Path
 
 from .app import App, copy_checkpoints, listening_addresses
-from .catalogue import plant_broken_checkpoints, run_bad_inputs, summarise_bad_inputs
+from .bad_files import plant_broken_checkpoints
+from .catalogue import run_bad_inputs, summarise_bad_inputs
 from .faults import (fault_app_restart, fault_disk_full, fault_disk_full_real, fault_failures, fault_kill_training,
                      fault_kill_live_child, fault_missing_fashion, fault_queue_cap)
 from .load import print_load, run_load

@@ -17,7 +17,8 @@ import numpy as np
 
 from ...canvas_payload import encode_payload
 from .app import App, ROOT, client, client_outcome
-from .catalogue import File, build_file, drawn_digit, train_args
+from .bad_files import build_file, drawn_digit
+from .catalogue import File, train_args
 
 
 # ================================================================ faults

@@ -67,10 +67,9 @@ def _act(session, plan: UserPlan, action: str) -> np.ndarray:
     return _image(session.predict("drawing", 0, plan.target, plan.target_index, 8, "mnist", api_name="/interpolate")[0])
 
 
-def run_load(app: App, *, users: int = 30, seconds: float = 60.0, think_s: float = 0.2, log=print) -> dict:
-    """N users at once for ``seconds``; each answer must equal the user's own reference."""
-    plans = user_plans(users)
-    # The reference: each user's answers, one user at a time, with nobody else around.
+def reference_answers(app: App, plans: list, log=print) -> tuple[dict, dict]:
+    """Each user's answers, one user at a time, with nobody else around: -> (answers by user, distinct answers per
+    action)."""
     reference = {}
     for plan in plans:
         session, expected = user_session(app.url, plan)
@@ -78,7 +77,22 @@ def run_load(app: App, *, users: int = 30, seconds: float = 60.0, think_s: float
             expected[action] = _act(session, plan, action)
         reference[plan.index] = expected
     distinct = {action: len({reference[i][action].tobytes() for i in reference}) for action in ACTIONS}
-    log(f"reference pass done: distinct answers per action {distinct} for {users} users")
+    log(f"reference pass done: distinct answers per action {distinct} for {len(plans)} users")
+    return reference, distinct
+
+
+def latency_summary(values) -> dict:
+    values = sorted(values)
+    if not values:
+        return {"n": 0, "median_ms": float("nan"), "p95_ms": float("nan")}
+    return {"n": len(values), "median_ms": statistics.median(values),
+            "p95_ms": values[min(len(values) - 1, int(round(0.95 * (len(values) - 1))))]}
+
+
+def run_load(app: App, *, users: int = 30, seconds: float = 60.0, think_s: float = 0.2, log=print) -> dict:
+    """N users at once for ``seconds``; each answer must equal the user's own reference."""
+    plans = user_plans(users)
+    reference, distinct = reference_answers(app, plans, log)
 
     latencies: dict[str, list[float]] = {action: [] for action in (*ACTIONS, "start")}
     errors: list[str] = []
@@ -137,13 +151,6 @@ def run_load(app: App, *, users: int = 30, seconds: float = 60.0, think_s: float
     middle = min(samples, key=lambda s: abs(s[0] - seconds / 2)) if samples else (0, rss_start, files_start)
     all_ms = sorted(ms for values in latencies.values() for ms in values)
 
-    def stats(values):
-        values = sorted(values)
-        if not values:
-            return {"n": 0, "median_ms": float("nan"), "p95_ms": float("nan")}
-        return {"n": len(values), "median_ms": statistics.median(values),
-                "p95_ms": values[min(len(values) - 1, int(round(0.95 * (len(values) - 1))))]}
-
     # Memory "growth": the second half of the run against the first (warm-up allocations
     # land early; a leak keeps climbing).
     half = [s[1] for s in samples if s[0] >= seconds / 2] or [rss_end]
@@ -152,7 +159,8 @@ def run_load(app: App, *, users: int = 30, seconds: float = 60.0, think_s: float
         "users": users, "seconds": seconds, "requests": len(all_ms), "requests_per_s": len(all_ms) / max(seconds, 1e-9),
         "app_cpu_ms_per_request": 1000 * cpu_used / max(len(all_ms), 1), "machine_load_average": os.getloadavg(),
         "errors": len(errors), "error_examples": errors[:5], "crosstalk": len(crosstalk), "crosstalk_examples": crosstalk[:5],
-        "latency": stats(all_ms), "by_action": {action: stats(values) for action, values in latencies.items()},
+        "latency": latency_summary(all_ms),
+        "by_action": {action: latency_summary(values) for action, values in latencies.items()},
         "rss_mb": {"start": rss_start, "middle": middle[1], "end": rss_end, "max": max([s[1] for s in samples] or [rss_end]),
                    "first_half_max": max(first), "second_half_max": max(half)},
         "temp_files": {"start": files_start, "middle": middle[2], "end": files_end},
