@@ -315,3 +315,30 @@ def test_follow_me_brings_the_gan_lab_lesson_and_its_play_button(browser, app_ur
     student.wait_for_function("window.geLab.playing === false", timeout=15_000)
     for page in (teacher, student):
         page.context.close()
+
+
+def test_the_board_map_event_through_the_api(client, app_url):
+    """The Class tab's one Gradio event: the teacher's class on the VAE-2d's map, each drawing a star."""
+    import httpx
+    from gradio_client.exceptions import AppError
+
+    from genexplorer.canvas_payload import encode_payload
+    from test_classmode import drawn_seven
+
+    api = f"{app_url}/genexplorer/class/"
+    started = httpx.post(api + "start", json={}).json()
+    code, token = started["code"], started["teacher_token"]
+    student = httpx.post(api + "join", json={"code": code, "name": "Flo"}).json()["student_token"]
+    drawn = httpx.post(api + "drawing", json={"student_token": student, "payload": encode_payload(drawn_seven())},
+                       timeout=60).json()
+    answer = client.predict(json.dumps({"code": code, "token": token}), api_name="/class_map")
+    figure = json.loads(answer["plot"])
+    stars = [trace for trace in figure["data"] if trace["name"] == "the class"]
+    assert len(stars) == 1 and stars[0]["customdata"] == [drawn["id"]]
+    assert stars[0]["x"] == [pytest.approx(drawn["map"][0])] and stars[0]["text"] == ["Flo: reads 7"]
+    assert len(figure["data"]) == 11, "the test set's ten classes under the stars"
+    for ask, message in (("{not json", "malformed"), (json.dumps({"code": code, "token": "guess"}), "only the teacher"),
+                         (json.dumps({"code": "ACDEFG", "token": token}), "there is no class ACDEFG")):
+        with pytest.raises(AppError, match=message):
+            client.predict(ask, api_name="/class_map")
+    httpx.post(api + "end", json={"code": code}, headers={"X-Teacher-Token": token})
