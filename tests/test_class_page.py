@@ -47,6 +47,16 @@ def touch_stroke(page, selector, points):
     cdp.detach()
 
 
+def open_tab(page, name):
+    """Click a tab as a person would: in the tab row, or in the "more tabs" menu where a narrow screen keeps it."""
+    tab = page.get_by_role("tab", name=name, exact=True)
+    if tab.count() and tab.first.is_visible():
+        tab.first.click()
+        return
+    page.click(".tabs button[aria-label='More tabs']")
+    page.locator(".tabs .overflow-dropdown button", has_text=name).first.click()
+
+
 def current_tab(page):
     return page.evaluate("window.geClass.page.currentTab()")
 
@@ -94,7 +104,7 @@ def drag_first_slider(page, fraction):
 
 
 def start_class(teacher):
-    teacher.get_by_role("tab", name="Class").click()
+    open_tab(teacher, "Class")
     teacher.click("#ge-class-board .ge-cl-go")
     teacher.wait_for_function("document.querySelector('#ge-class-board .ge-cl-link').textContent.includes('?class=')",
                               timeout=20_000)
@@ -154,7 +164,7 @@ def test_a_class_in_the_browser(browser, app_url, tmp_path):
     # Follow me: every student's page goes to the teacher's tab and slider.
     teacher.check("#ge-class-board .ge-cl-follow input")
     clicked = teacher.evaluate("Date.now()")
-    teacher.get_by_role("tab", name="Latent sliders").click()
+    open_tab(teacher, "Latent sliders")
     for page in students:
         page.wait_for_function("window.geClass.page.currentTab() === 'sliders'", timeout=20_000)
     # each page's own clock (one machine): when the new state arrived, when the page showed it
@@ -173,7 +183,7 @@ def test_a_class_in_the_browser(browser, app_url, tmp_path):
     phone.screenshot(path=PHONE_FOLLOW_SHOT)
 
     # A student who steps away stops following, until they press "follow the teacher".
-    bob.get_by_role("tab", name="Draw").click()
+    open_tab(bob, "Draw")
     assert bob.get_attribute("#ge-class-bar .ge-cb-follow", "aria-pressed") == "false"
     wanted = drag_first_slider(teacher, 0.15)
     ada.wait_for_function(shows_slider(wanted), timeout=20_000)
@@ -183,7 +193,7 @@ def test_a_class_in_the_browser(browser, app_url, tmp_path):
                           timeout=20_000)
 
     # Spotlight: the teacher clicks Ada's drawing; it shows big on the board and in every student's bar.
-    teacher.get_by_role("tab", name="Class").click()
+    open_tab(teacher, "Class")
     teacher.locator("#ge-class-board .ge-cl-tile", has_text="Ada").locator(".ge-cl-pic").click()
     teacher.wait_for_selector("#ge-class-board .ge-cl-spot:not([hidden])", timeout=10_000)
     assert "Ada" in teacher.locator("#ge-class-board .ge-cl-spot-text").text_content()
@@ -201,7 +211,7 @@ def test_a_class_in_the_browser(browser, app_url, tmp_path):
     teacher.click("#ge-class-board .ge-cl-set")
     for page in students:
         page.wait_for_selector("#ge-class-bar .ge-cb-challenge:not([hidden])", timeout=10_000)
-        page.get_by_role("tab", name="Draw").click()
+        open_tab(page, "Draw")
     stroke(ada, "#ge-canvas canvas", seven)
     stroke(bob, "#ge-canvas canvas", one)
     teacher.wait_for_function("document.querySelectorAll('#ge-class-board .ge-cl-ranking li .ge-cl-rank-score')"
@@ -224,7 +234,7 @@ def test_a_class_in_the_browser(browser, app_url, tmp_path):
     # A reload keeps the teacher's control and the students' seats.
     teacher.reload()
     teacher.wait_for_selector("#ge-canvas canvas", timeout=60_000)
-    teacher.get_by_role("tab", name="Class").click()
+    open_tab(teacher, "Class")
     teacher.wait_for_function(f"document.querySelector('#ge-class-board .ge-cl-code').textContent === '{code}'",
                               timeout=20_000)
     on_board(teacher, "tiles.length === 3")
@@ -281,13 +291,13 @@ def test_the_pages_keep_trying_while_the_app_does_not_answer(browser, app_url):
                               "'reconnecting...'", timeout=10_000)
     teacher.wait_for_function("document.querySelector('#ge-class-board .ge-cl-status').textContent === "
                               "'reconnecting...'", timeout=10_000)
-    teacher.get_by_role("tab", name="Noise").click()          # pushed while the student cannot hear it
+    open_tab(teacher, "Noise")          # pushed while the student cannot hear it
     time.sleep(1.0)
     student.unroute("**/genexplorer/class/**")
     student.wait_for_function("window.geClass.page.currentTab() === 'noise'", timeout=15_000)
     assert student.locator("#ge-class-bar .ge-cb-status").text_content() == ""
     teacher.unroute("**/genexplorer/class/board**")
-    teacher.get_by_role("tab", name="Class").click()
+    open_tab(teacher, "Class")
     teacher.wait_for_function("document.querySelector('#ge-class-board .ge-cl-status').textContent === ''",
                               timeout=15_000)
     for page in (teacher, student):
@@ -301,7 +311,7 @@ def test_follow_me_brings_the_gan_lab_lesson_and_its_play_button(browser, app_ur
     student = open_page(browser, link, viewport={"width": 1280, "height": 800})
     join(student, "Dee")
     teacher.check("#ge-class-board .ge-cl-follow input")
-    teacher.get_by_role("tab", name="GAN lab").click()
+    open_tab(teacher, "GAN lab")
     teacher.wait_for_function("window.geLab && window.geLab.toy", timeout=30_000)
     teacher.locator("#ge-lab-lesson input").click()
     teacher.get_by_role("option", name=lesson).click()

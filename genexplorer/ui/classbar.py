@@ -440,8 +440,9 @@ if (seat.code) mountBar();
 
 # The class mode's look: the bar's and the Class tab's (launch() takes one CSS for the page).
 CLASS_CSS = """
-/* 14 tabs with the Class tab: a little less padding keeps them all in one row on a 1280-wide projector */
-.tabs > .tab-wrapper button { padding-left: 12px; padding-right: 12px; }
+/* With the Class tab, a little less padding keeps every tab in one row on a 1280-wide projector (15 tabs: 1,160 of
+   the 1,216 px Gradio gives them); past that, the last tabs go to Gradio's "more tabs" menu */
+.tabs > .tab-wrapper button { padding-left: 10px; padding-right: 10px; }
 #ge-class-bar:not(.ge-on) { display: none !important; }
 .ge-cb { display: flex; flex-direction: column; gap: 4px; padding: 6px 10px; border-radius: 8px;
   background: var(--background-fill-secondary); border: 1px solid var(--border-color-primary); font-size: 14px; }
