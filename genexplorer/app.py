@@ -61,6 +61,7 @@ def configure(home: Path) -> None:
         os.environ.setdefault(CHECKPOINTS_ENV_VAR, str(home / "checkpoints"))
         os.environ.setdefault(ASSETS_ENV_VAR, str(home / "assets"))
         os.environ.setdefault(RUNS_ENV_VAR, str(home / "runs" / "app"))
+        os.environ.setdefault("GENEXPLORER_CLASSES", str(home / "runs" / "classes"))   # the class mode's store
     import torch
 
     # One thread per request: interactive work is many tiny tensors, where extra threads

@@ -45,6 +45,8 @@ def app_url(tmp_path_factory):
                         ignore=shutil.ignore_patterns(checkpoints.TRAINING_STATE_FILE))
     os.environ["GENEXPLORER_CHECKPOINTS"] = str(copy)
     os.environ["GENEXPLORER_RUNS"] = str(tmp_path_factory.mktemp("runs"))
+    # the class mode's store too: tests never write into the project's runs/classes/
+    os.environ.setdefault("GENEXPLORER_CLASSES", str(tmp_path_factory.mktemp("classes")))
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     import app
 
