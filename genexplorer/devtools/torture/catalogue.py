@@ -252,9 +252,25 @@ CATALOGUE: list[BadInput] = [
     BadInput("live draw: canvas as an object", f"POST {LIVE}/draw",
              (json.dumps({"payload": {"w": 8}, "dataset": "mnist"}),), match="malformed"),
     BadInput("live draw: CVAE class 'seven'", f"POST {LIVE}/draw",
-             # answered with Python's own "invalid literal for int()": a message, if not a friendly one
-             # (a clearer one is proposed in .torture-requests.md)
-             (json.dumps({"payload": encode_payload(drawn_digit()), "dataset": "mnist", "cvae_class": "seven"}),), match="."),
+             (json.dumps({"payload": encode_payload(drawn_digit()), "dataset": "mnist", "cvae_class": "seven"}),),
+             match="class number"),
+    # every live route, every malformed body shape: a 4xx with a message, never a 500
+    *[BadInput(f"live {route}: {what}", f"POST {LIVE}/{route}", (body,), match=match)
+      for route in ("slide", "draw", "sketch", "pixels", "lab")
+      for what, body, match in (("empty body", "", "not JSON"), ("JSON null", "null", "JSON object"),
+                                ("a number", "42", "JSON object"), ("a string", '"hello"', "JSON object"),
+                                ("nested 100,000 deep", "[" * 100_000 + "]" * 100_000, "nested too deeply"),
+                                ("an empty object", "{}", "lacks"))],
+    *[BadInput(f"live slide: a {role} cannot decode", f"POST {LIVE}/slide",
+               (json.dumps({"model": f"mnist-{role}", "label": None, "latent": [], "values": [0.0] * 16}),),
+               match="decode|code")
+      for role in ("pixelcnn", "classifier", "pix2pix", "context")],
+    BadInput("live slide: an unknown field", f"POST {LIVE}/slide",
+             (json.dumps({"modle": "mnist-vae", "label": None, "latent": [], "values": [0.0] * 16}),),
+             match="lacks model|unknown field"),
+    BadInput("live lab: toy '../../etc'", f"POST {LIVE}/lab", (json.dumps({"toy": "../../etc"}),), match="toy"),
+    BadInput("live pixels: job '../../etc/passwd'", f"POST {LIVE}/pixels", (json.dumps({"job": "../../etc/passwd"}),),
+             match="drawing job"),
     # ---- PixelCNN: sampling on Generate, completion on Complete, and the live pixels route
     BadInput("pixelcnn: 0 pictures", "pixelcnn_sample", ("mnist", 0, 0, "live"), match="number of pictures|minimum"),
     BadInput("pixelcnn: 10^9 pictures", "pixelcnn_sample", ("mnist", 1e9, 0, "live"), match="number of pictures|maximum"),
