@@ -41,7 +41,7 @@ def form_settings(kind: str, option_values: dict) -> dict:
     settings = {}
     for info in family(kind).option_info():
         value = option_values.get(info.name)
-        if value is None or value == "":
+        if value is None or (isinstance(value, str) and not value.strip()):
             continue     # an empty box: the family's own default
         settings[info.name] = form_value(info, value)
     return settings
@@ -55,7 +55,7 @@ def form_value(info: OptionInfo, value):
     if info.type is str:
         return value
     try:
-        number = float(value)
+        number = float(value.strip() if isinstance(value, str) else value)
     except (TypeError, ValueError):
         raise FormError(f"{what} must be a number, got {value!r}") from None
     if not math.isfinite(number):

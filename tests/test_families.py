@@ -145,3 +145,19 @@ def test_option_limits_are_checked_with_the_flag_in_the_message():
         with pytest.raises(ValueError, match=message):
             check(Options(**bad))
     assert Family("plain", models.AE).Options is NoOptions
+
+
+def test_the_train_form_reads_typed_numbers_and_an_empty_box_means_the_default():
+    """The form's number boxes are text (an empty box must stay empty: Gradio's Number shows and sends 0 for none,
+    which would have trained a context encoder's L2-only twin when the paper's weight was meant)."""
+    assert form_settings("gan", {"latent_dim": " 64 ", "width": "", "conditional": True,
+                                 "class_loss_weight": " "}) == {"latent_dim": 64, "conditional": True}
+    assert form_settings("context", {"adversarial_weight": "", "bottleneck": "unet"}) == {"bottleneck": "unet"}
+    with pytest.raises(ValueError, match="latent dim must be a whole number"):
+        form_settings("vae", {"latent_dim": "2.5"})
+    with pytest.raises(ValueError, match="beta must be a number"):
+        form_settings("vae", {"beta": "lots"})
+    from genexplorer.ui import training
+
+    shown = {name: update.get("value") for name, update in zip(OPTION_NAMES, training.on_family("gan")[1:])}
+    assert shown["width"] == "" and shown["latent_dim"] == "100", "the GAN's own defaults, an empty box for none"

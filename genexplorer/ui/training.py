@@ -109,7 +109,7 @@ def on_family(kind: str):
         if info is None:
             updates.append(gr.update(visible=False))
             continue
-        update = {"visible": True, "label": f"{name.replace('_', ' ')}: {info.help}", "value": info.default}
+        update = {"visible": True, "label": f"{name.replace('_', ' ')}: {info.help}", "value": _shown(info)}
         if info.choices is not None:
             update["choices"] = list(info.choices)
         updates.append(gr.update(**update))
@@ -127,10 +127,18 @@ def _control(name: str, first_family: str):
         return gr.Checkbox(info.default, label=label, visible=shown, elem_id=elem_id)
     if info.choices is not None:
         return gr.Dropdown(list(info.choices), value=info.default, label=label, visible=shown, elem_id=elem_id)
-    # No minimum/maximum on the box: one box serves several families with other limits (Gradio would check the
-    # first family's); TrainSettings checks each family's own and says which.
-    return gr.Number(info.default, precision=0 if info.type is int else None, label=label, visible=shown,
-                     elem_id=elem_id)
+    # A number is typed in a text box: one box serves several families with other limits and defaults, and an
+    # empty box must stay empty ("the family's default"; Gradio's Number shows and sends 0 for none), so
+    # train_form reads the text and TrainSettings checks each family's own limits and says which.
+    return gr.Textbox(_shown(info), label=label, placeholder="empty: the family's default", visible=shown,
+                      elem_id=elem_id, max_lines=1)
+
+
+def _shown(info):
+    """What a control shows for an option's default: the value, or an empty box for "the family's own"."""
+    if info.type in (int, float) and info.choices is None:
+        return "" if info.default is None else f"{info.default:g}" if info.type is float else str(info.default)
+    return info.default
 
 
 def _number(value, what: str, low: float, high: float) -> float:
@@ -290,8 +298,8 @@ def build(tab: gr.Tab) -> None:
                                           elem_id="ge-train-lr-schedule")
                 augment = gr.Dropdown(AUGMENT_CHOICES, value="none", label="Vary the training pictures",
                                       elem_id="ge-train-augment")
-                ema = gr.Number(None, minimum=0, maximum=0.99999, label="Keep the weights averaged over the steps "
-                                "(EMA decay, e.g. 0.999; empty: the last weights)", elem_id="ge-train-ema", visible=False)
+                ema = gr.Number(0, minimum=0, maximum=0.99999, label="Keep the weights averaged over the steps "
+                                "(EMA decay, e.g. 0.999; 0: the last weights)", elem_id="ge-train-ema", visible=False)
                 font_digits = gr.Checkbox(False, label="Digits: add the 5,519 font digits (1s with a flag, 7s with "
                                           "a bar)", elem_id="ge-train-font-digits")
                 device = gr.Dropdown(jobs.available_devices(), value="auto", label="Device", elem_id="ge-train-device")
