@@ -122,23 +122,74 @@ def _mode_to_grey(image: Image.Image) -> np.ndarray:
 def _ink_map(grey: np.ndarray, *, noise_floor: float) -> np.ndarray:
     """Grey picture -> ink in [0, 1] on 0 background, normalised for contrast."""
     border = np.concatenate([grey[0, :], grey[-1, :], grey[:, 0], grey[:, -1]])
-    background = float(np.median(border))
-    # A light border means dark ink on paper: invert so ink is bright.
-    if background > 0.5:
-        ink, background = 1.0 - grey, 1.0 - background
+    if float(np.median(border)) > 0.5:
+        # Dark ink on lit paper: what the camera sees is the lamp's light times how much each spot reflects, so
+        # the ink is the share of the paper's light (fitted under every pixel) that a spot swallows. A lamp's
+        # falloff across the sheet is then no grey wedge of "ink", and strokes weigh the same in the dim corner.
+        paper = np.maximum(1.0 - paper_level(1.0 - grey), 1e-3)
+        ink = (paper - grey) / paper
     else:
-        ink = grey.copy()
-    # Grey paper in a photo becomes black; the border tells its level, not the middle,
-    # which a large object (a coat filling the frame) may cover.
-    ink = ink - background
+        # Light ink on a dark ground (a canvas): the ground's level, exactly 0 on a canvas, comes off.
+        ink = grey - paper_level(grey)
     peak = float(ink.max())
     if peak < MIN_CONTRAST:
         raise BlankImageError("the picture is blank: draw or upload something with visible ink")
     ink = np.clip(ink / peak, 0.0, 1.0)
     ink[ink < noise_floor] = 0.0
+    ink = _without_specks(ink)
     if (ink > 0.5).mean() < MIN_INK_FRACTION:
         raise BlankImageError("the picture is nearly blank: the ink is too small or too faint to read")
     return ink.astype(np.float32)
+
+
+# Paper: what lies within this much of the fitted surface (or PAPER_SPREAD median deviations, if the paper is grainier).
+PAPER_TOLERANCE = 0.04
+PAPER_SPREAD = 3.0
+
+
+def paper_level(ink: np.ndarray, *, rounds: int = 3) -> np.ndarray:
+    """The background's level under each pixel of ``ink`` (H, W; background dark, ink bright): a smooth quadratic
+    surface a + bx + cy + dx^2 + exy + fy^2, which is how a lamp's light falls across a sheet (a gradient, a
+    vignette). Fitted by least squares first to the picture's border, which is paper, then to every pixel near
+    the fit (the paper seen through the middle too), so the ink and a large object inside never pull it up.
+    On a canvas (background exactly 0) it is exactly 0."""
+    height, width = ink.shape
+    rows, cols = np.mgrid[0:height, 0:width].astype(np.float64)
+    x, y = cols / max(width - 1, 1) - 0.5, rows / max(height - 1, 1) - 0.5
+    terms = np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], -1).reshape(-1, 6)
+    values = ink.reshape(-1).astype(np.float64)
+    band = max(1, min(height, width) // 20)
+    paper = np.zeros(ink.shape, dtype=bool)
+    paper[:band, :] = paper[-band:, :] = paper[:, :band] = paper[:, -band:] = True
+    paper = paper.reshape(-1)
+    fitted = np.zeros_like(values)
+    for _ in range(rounds):
+        if paper.sum() < 12:
+            break
+        coefficients, *_ = np.linalg.lstsq(terms[paper], values[paper], rcond=None)
+        fitted = terms @ coefficients
+        residual = values - fitted
+        spread = float(np.median(np.abs(residual[paper])))
+        # ink lies above the paper; what is near or below the fit is paper (grain, shadows of the fibre)
+        paper = residual < max(PAPER_TOLERANCE, PAPER_SPREAD * spread)
+    return fitted.reshape(height, width).astype(np.float32)
+
+
+# A patch of ink smaller than this share of the largest one is a speck (paper grain, dust, a crumb), not a stroke.
+SPECK_SHARE = 0.03
+
+
+def _without_specks(ink: np.ndarray) -> np.ndarray:
+    """Ink with the specks removed: patches (8-connected) far smaller than the largest, which would otherwise
+    stretch the crop around the digit and shrink it off-centre."""
+    from scipy import ndimage
+
+    labels, count = ndimage.label(ink > 0, structure=np.ones((3, 3), dtype=bool))
+    if count <= 1:
+        return ink
+    areas = np.bincount(labels.ravel())[1:]
+    keep = np.concatenate([[False], areas >= max(4, SPECK_SHARE * areas.max())])
+    return np.where(keep[labels], ink, 0.0).astype(np.float32)
 
 
 def _crop_to_ink(ink: np.ndarray) -> np.ndarray:

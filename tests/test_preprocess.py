@@ -155,3 +155,54 @@ def test_bad_arguments():
         gx.preprocess("not an image")
     with pytest.raises(ValueError, match="shape"):
         gx.preprocess(np.zeros((2, 3, 4, 5)))
+
+
+def lamp(size=600, *, low=0.45, high=0.95, vignette=0.0):
+    """How much light falls on each spot of a sheet under a desk lamp: more on one side (low -> high), less towards
+    the corners by ``vignette``."""
+    rows, cols = np.mgrid[0:size, 0:size] / (size - 1)
+    light = low + (high - low) * (0.6 * cols + 0.4 * rows)
+    return light * (1 - vignette * ((rows - 0.5) ** 2 + (cols - 0.5) ** 2) * 2)
+
+
+def photograph(drawn: Image.Image, light: np.ndarray, *, grain=6.0, seed=0) -> Image.Image:
+    """A phone's photo of ``drawn`` (paper 255, ink darker) lit by ``light``, with paper fibre and sensor noise."""
+    rng = np.random.default_rng(seed)
+    size = light.shape[0]
+    fibre = rng.normal(0, grain, (size // 4, size // 4)).repeat(4, 0).repeat(4, 1)
+    seen = np.asarray(drawn, np.float64) * light + fibre + rng.normal(0, grain / 2, light.shape)
+    return Image.fromarray(np.clip(seen, 0, 255).astype(np.uint8))
+
+
+@pytest.mark.parametrize("vignette", [0.0, 0.35])
+def test_a_lighting_gradient_across_the_paper_is_not_ink(vignette):
+    """Issue 24: a dark-on-paper photo's lighting gradient became a grey triangle in what the model sees. The
+    paper's light under each pixel now comes off first: the background stays black, the digit is as on clean
+    paper."""
+    clean, draw = canvas(600, paper=255)
+    draw_seven(draw, 150, 100, 2.2, 30, ink=35)
+    out = check_mnist_like(gx.preprocess(photograph(clean, lamp(vignette=vignette))))
+    reference = gx.preprocess(clean).numpy()[0]
+    assert np.corrcoef(out.ravel(), reference.ravel())[0, 1] > 0.9
+    # nothing but the digit: the ink sits where the clean digit's does
+    assert out[reference == 0].sum() < 0.1 * out.sum()
+
+
+def test_an_object_photographed_under_a_lamp_keeps_its_shape():
+    drawn, draw = canvas(600, paper=255)
+    draw.rectangle([150, 120, 450, 520], fill=30)   # a dark bag filling much of the frame
+    out = gx.preprocess(photograph(drawn, lamp(low=0.5, high=0.95)), style="object").numpy()[0]
+    inside = out[out > 0.05]
+    assert max(ink_box(out)) == 28 and inside.size > 0.5 * 28 * 20, "the object, not the lamp's wedge, fills the frame"
+    body = out[out > 0.6]     # the object without its anti-aliased rim
+    assert body.size > 0.4 * 28 * 20 and np.ptp(body) < 0.2, \
+        "evenly dark, as it is, though half of it is in the lamp's shadow"
+    assert out[:, :3].max() < 0.05 and out[:, -3:].max() < 0.05, "the sides beside it stay black"
+
+
+def test_the_paper_level_of_a_canvas_is_exactly_zero():
+    from genexplorer.preprocess import paper_level
+
+    ink = np.zeros((112, 112), np.float32)
+    ink[30:80, 50:60] = 1.0
+    assert not paper_level(ink).any()
