@@ -315,6 +315,7 @@ def test_ema_saves_the_averaged_generator_and_resumes_the_live_one(small_dataset
 def test_averaging_moves_the_copy_a_share_of_the_way():
     generator = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2))
     averaged = AveragedWeights(generator, 0.75)
+    averaged.updates = 100          # past the warm-up: the decay is the one asked for
     before = generator[0].weight.detach().clone()
     with torch.no_grad():
         generator[0].weight.add_(4.0)
@@ -354,3 +355,15 @@ def test_deeper_nets_and_the_class_at_every_layer_reach_the_run_and_are_refused_
             fit(settings(tmp_path / "bad", small_dataset, **bad), log=lambda m: None)
     args, _ = train.parse_args(["--model", "cvae", "--out", "x", "--class-every-layer", "--blocks", "0"])
     assert args.options.class_every_layer and args.options.blocks == 0
+
+
+def test_the_average_warms_up_so_early_epochs_are_not_mostly_the_untrained_weights():
+    averaged = AveragedWeights(torch.nn.Linear(2, 2), 0.999)
+    decays = []
+    for _ in range(10_000):
+        decays.append(averaged.current_decay())
+        averaged.updates += 1
+    assert decays[0] == pytest.approx(0.1) and decays[90] == pytest.approx(0.91)
+    assert all(a <= b for a, b in zip(decays, decays[1:])) and decays[-1] == 0.999, "up to the decay asked for"
+    untrained_share = math.prod(decays[:1000])
+    assert untrained_share < 1e-6, "after 1,000 steps the untrained weights are gone from the average"
