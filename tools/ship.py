@@ -21,7 +21,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from genexplorer import checkpoints  # noqa: E402
-from genexplorer.models import ENCODER_KINDS  # noqa: E402
 
 def skipped(name: str) -> bool:
     """Only --resume needs the optimiser state and the live (not averaged) weights of an --ema run."""
@@ -49,7 +48,7 @@ def ship(run: Path, name: str, *, half: bool = False, root: Path = ROOT / "check
         state = load_file(str(weights))
         save_file({k: v.to(torch.float16) if v.is_floating_point() else v for k, v in state.items()}, str(weights))
     model = checkpoints.load(staging)          # it loads, or nothing is replaced
-    if model.kind in ENCODER_KINDS and not (staging / checkpoints.LATENT_MAP_FILE).exists():
+    if model.can("encodes") and not (staging / checkpoints.LATENT_MAP_FILE).exists():
         # A run trained with --no-latent-maps (quicker experiments): the app's Latent map tab needs them.
         from safetensors.torch import save_file as save_tensors
         from genexplorer.devtools.quality import load_split

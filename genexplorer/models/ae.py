@@ -151,6 +151,20 @@ class AEFamily(Family):
     def curves(self):
         return (("rec",),)
 
+    def checkpoint_notes(self, config, metrics):
+        notes = []
+        if config.get("noise", "none") != "none":
+            notes.append(f"noise {config['noise']} up to {config['noise_level']}")
+        if config.get("architecture") == "dense":
+            hidden = config["hidden"]
+            notes.append("dense, " + (f"784-{hidden}-code" if hidden else "one layer each way")
+                         + (", ReLU code" if config.get("code_activation") == "relu" else "")
+                         + (f", L1 {config['l1']:g}" if config.get("l1") else "")
+                         + (", overcomplete" if config["latent_dim"] > PIXELS else ""))
+        if config.get("blocks"):
+            notes.append(f"{config['blocks']} residual block(s) per resolution")
+        return notes
+
     def check_options(self, options: AEOptions) -> None:
         if options.blocks and options.architecture != "conv":
             raise ValueError("--blocks deepens the convolutional autoencoder: use it with --architecture conv")

@@ -120,6 +120,9 @@ class ClassifierFamily(Family):
     def curves(self):
         return (("loss", "accuracy"),)
 
+    def checkpoint_notes(self, config, metrics):
+        return [f"test accuracy {100 * metrics['test_accuracy']:.1f}%"]
+
     @torch.no_grad()
     def evaluate(self, model: Classifier, images, labels):
         """Test accuracy and cross-entropy (nats per image)."""

@@ -254,6 +254,14 @@ class ContextFamily(Family):
     def curves(self):
         return ("rec",), ("adv", "d_loss")
 
+    def checkpoint_notes(self, config, metrics):
+        weight = config["adversarial_weight"]
+        return [f"{config.get('bottleneck', 'dense')} bottleneck; centre 14x14 hole PSNR {metrics['test_hole_psnr']:.1f} "
+                "dB; " + (f"adversarial weight {weight:g}" if weight else "L2 only")]
+
+    def latent_size(self, config):
+        return config["latent_dim"] if config.get("bottleneck", "dense") == "dense" else None
+
     def optimizers(self, model: ContextEncoder, lr: float):
         if model.adversarial:
             return generator_and_discriminator_adam(model, lr)

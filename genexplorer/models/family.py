@@ -235,6 +235,15 @@ class Family:
         """Closed-form families only: fit on every training image (N, 1, 28, 28) in [0, 1]; -> extra metrics."""
         raise NotImplementedError(f"{self.kind} is trained by steps, not in closed form")
 
+    def checkpoint_notes(self, config: dict, metrics: dict) -> list[str]:
+        """What README's checkpoint table says of a checkpoint of this family beyond its numbers (its model_config,
+        its final metrics)."""
+        return []
+
+    def latent_size(self, config: dict) -> int | None:
+        """The code's width a checkpoint's model_config gives (None: the family has no code)."""
+        return config.get("latent_dim") if "latent_dim" in {i.name for i in self.option_info()} else None
+
     def curves(self) -> tuple[tuple[str, ...], ...]:
         """Which training terms the Train tab plots together, one plot per group."""
         return (("loss",),)

@@ -272,6 +272,17 @@ class GANFamily(Family):
     judged = True
     parallel = ("generator", "discriminator")
 
+    def checkpoint_notes(self, config, metrics):
+        notes = []
+        if config.get("conditional"):
+            notes.append(", ".join((["projection D"] if config.get("projection") else ["class as D's input planes"]) + (
+                [f"auxiliary classifier {config['class_loss_weight']:g}"] if config.get("class_loss_weight") else [])))
+        if "train_d_real" in metrics:
+            notes.append(f"last epoch: D(x) {metrics['train_d_real']:.2f}, D(G(z)) {metrics['train_d_fake']:.2f}"
+                         + (f", Frechet distance of 1,000 samples {metrics['test_frechet']:.1f}"
+                            if "test_frechet" in metrics else ""))
+        return notes
+
     def curves(self):
         if self.config_defaults.get("loss", "nonsaturating") != "nonsaturating":
             return ("d_loss", "g_loss"), ("w_estimate",)   # the critic's estimate of the Wasserstein distance

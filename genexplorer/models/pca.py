@@ -101,6 +101,9 @@ class PCAFamily(Family):
     title = "PCA (closed form)"
     closed_form = True
 
+    def checkpoint_notes(self, config, metrics):
+        return [f"closed form; {100 * metrics['explained_variance']:.1f}% of the variance"]
+
     def fit_closed_form(self, model: PCA, images: torch.Tensor) -> dict:
         model.fit(images)
         return {"explained_variance": round(float(model.explained), 5)}

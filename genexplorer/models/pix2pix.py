@@ -172,6 +172,11 @@ class Pix2PixFamily(Family):
     def curves(self):
         return ("l1",), ("adv", "d_loss")
 
+    def checkpoint_notes(self, config, metrics):
+        weight = config["adversarial_weight"]
+        return [f"translations of the test edges: PSNR {metrics['test_psnr']:.1f} dB; "
+                + (f"adversarial weight {weight:g}, L1 {config['l1_weight']:g}" if weight else "L1 only")]
+
     def optimizers(self, model: Pix2Pix, lr: float):
         if model.adversarial:
             return generator_and_discriminator_adam(model, lr)

@@ -381,6 +381,10 @@ class PixelCNNFamily(Family):
     def curves(self):
         return (("nll",),)
 
+    def checkpoint_notes(self, config, metrics):
+        return [f"{config['layers']} gated layers of {config['channels']} channels, kernel {config['kernel']}; "
+                "no latent code"]
+
     @torch.no_grad()
     def evaluate(self, model: PixelCNN, images, labels):
         """Exact test negative log-likelihood, nats per image."""

@@ -111,6 +111,14 @@ class VAEFamily(Family):
     def curves(self):
         return (("rec", "kl"),)
 
+    def checkpoint_notes(self, config, metrics):
+        notes = [f"beta {config['beta']:g}"] if config.get("beta", 1.0) != 1.0 else []
+        if config.get("blocks"):
+            notes.append(f"{config['blocks']} residual block(s) per resolution")
+        if config.get("class_every_layer"):
+            notes.append("the class at every decoder layer")
+        return notes
+
     def check_options(self, options: VAEOptions) -> None:
         if options.class_every_layer and not options.conditional:
             raise ValueError("--class-every-layer is a setting of the conditional VAE (cvae)")
