@@ -102,6 +102,11 @@ class PixelJob:
                 self._lock.release()
         return self.frame()
 
+    def next_frame(self) -> Frame:
+        """One frame at the job's pace: what the board's ``advance`` asks of every kind of job."""
+        pixels = PACES[self.pace]
+        return self.advance(pixels=pixels) if pixels else self.advance()
+
     def run_to_end(self) -> Frame:
         with self._lock:
             self._run(None, None)
@@ -192,13 +197,15 @@ def _job(name, model, images, known, seed, pace) -> PixelJob:
 
 
 class JobBoard:
-    """Every job on the server, by id; jobs unseen for two minutes are dropped."""
+    """Every job on the server, by id; jobs unseen for two minutes are dropped. A job is anything with an
+    ``id``, ``finished``, ``last_seen`` (time.monotonic) and ``next_frame()``: a PixelJob here, the diffusion and
+    flow walks of walks.py."""
 
     def __init__(self, *, max_active: int = MAX_ACTIVE_JOBS, idle_expiry_s: float = IDLE_EXPIRY_S,
                  slots: threading.Semaphore | None = None):
         self.max_active = max_active
         self.idle_expiry_s = idle_expiry_s
-        self._jobs: dict[str, PixelJob] = {}
+        self._jobs: dict = {}     # id -> job
         self._lock = threading.Lock()
         # The CPU budget (shared with the GAN lab's toys): however many people watch drawings, at most
         # budget.INTERACTIVE_SLOTS frames are computed at once, never the cores the other tabs need.
@@ -209,7 +216,7 @@ class JobBoard:
         for job_id in [i for i, job in self._jobs.items() if now - job.last_seen > self.idle_expiry_s]:
             del self._jobs[job_id]
 
-    def add(self, job: PixelJob, *, replaces: str | None = None) -> PixelJob:
+    def add(self, job, *, replaces: str | None = None):
         """Keep ``job``; ``replaces`` (the same user's previous job) is dropped first.
         Past the cap of unfinished jobs: a clear message, nothing kept."""
         with self._lock:
@@ -223,7 +230,7 @@ class JobBoard:
             self._jobs[job.id] = job
         return job
 
-    def get(self, job_id) -> PixelJob:
+    def get(self, job_id):
         if not isinstance(job_id, str) or not JOB_ID.match(job_id):
             raise ExploreError("not a drawing job id")
         with self._lock:
@@ -233,11 +240,11 @@ class JobBoard:
             raise ExploreError("this drawing has expired (unseen for two minutes): start it again")
         return job
 
-    def advance(self, job_id) -> Frame:
+    def advance(self, job_id):
+        """The job's next frame (``job.next_frame()``), computed within the shared CPU budget."""
         job = self.get(job_id)
-        pixels = PACES[job.pace]
         with self._compute:
-            return job.advance(pixels=pixels) if pixels else job.advance()
+            return job.next_frame()
 
     def __len__(self) -> int:
         return len(self._jobs)

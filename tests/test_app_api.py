@@ -185,7 +185,7 @@ def test_pixelcnn_completes_a_test_image_beside_the_vae(client):
                                                               api_name="/pixelcnn_complete")
     assert "Completing 3 times" in message
     assert read(holed).shape[:2] == (140, 140) and read(vae_fill).shape[:2] == (140, 140)
-    _final, table = client.predict(job_id, "mnist", api_name="/pixelcnn_complete_result")
+    _final, table, _diffusion, _flow = client.predict(job_id, "mnist", api_name="/pixelcnn_complete_result")
     assert table.count("| PixelCNN ") == 3 and "VAE (code optimisation)" in table and "dB" in table
 
 

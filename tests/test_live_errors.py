@@ -27,7 +27,13 @@ def good(route: str, ids: dict) -> dict:
         "sketch": {"payload": seven(), "dataset": "mnist"},
         "pixels": {"job": ids["job"]},
         "lab": {"toy": ids["toy"], "action": "look", "speed": 1},
+        "noise": NOISE,
+        "walk": {"job": ids["walk"]},
     }[route]
+
+
+# The Diffusion tab's t slider: a picture on both noising paths (no checkpoint needed: the families' own paths).
+NOISE = {"dataset": "mnist", "picture": [0] * 784, "seed": 0, "models": [None, None], "t": 0.5}
 
 
 # Every route, whatever it serves: (body, status, words of the message)
@@ -102,6 +108,19 @@ PER_ROUTE = [
     ("lab", {"toy": "../../etc", "action": "play"}, 400, "not a GAN lab toy"),
     ("lab", {"toy": 16, "action": "play"}, 400, "not a GAN lab toy"),
     ("lab", {"toy": "a" * 16, "action": "play"}, 400, "expired"),
+    ("noise", {**NOISE, "t": 2}, 400, "noise level t"),
+    ("noise", {**NOISE, "t": "half"}, 400, "noise level t"),
+    ("noise", {**NOISE, "picture": [0] * 10}, 400, "784 grey levels"),
+    ("noise", {**NOISE, "picture": [300] * 784}, 400, "784 grey levels"),
+    ("noise", {**NOISE, "picture": ["x"] * 784}, 400, "784 grey levels"),
+    ("noise", {**NOISE, "models": ["mnist-vae", None]}, 400, "does not walk"),
+    ("noise", {**NOISE, "models": ["../../etc", None]}, 400, "not a valid checkpoint name"),
+    ("noise", {**NOISE, "models": [7, None]}, 400, "checkpoint names"),
+    ("noise", {**NOISE, "seed": -1}, 400, "seed"),
+    ("noise", {**NOISE, "dataset": "../etc"}, 400, "unknown dataset"),
+    ("noise", {**NOISE, "steps": 3}, 400, "unknown field steps"),
+    ("walk", {"job": "../../etc"}, 400, "not a drawing job"),
+    ("walk", {"job": "a" * 16}, 400, "expired"),
 ]
 
 
@@ -115,12 +134,17 @@ def _error(status: int, kind, body: bytes) -> str:
 
 @pytest.fixture(scope="module")
 def ids():
-    """A PixelCNN drawing and a GAN lab toy on the server, for the pixels and lab routes."""
-    from genexplorer.ui import ganlab, generate
+    """A PixelCNN drawing, a GAN lab toy and a diffusion walk (of a tiny model) on the server, for the pixels,
+    lab and walk routes."""
+    from genexplorer import walks
+    from genexplorer.explore.paths import WalkPlan
+    from genexplorer.ui import diffusion, ganlab, generate
+    from test_diffusion import tiny
 
     job_id, *_ = generate.on_pixelcnn_start("mnist", 1, 0, "row by row", None)
     toy_id, *_ = ganlab.on_reset("disjoint_1d", "nonsaturating", 1, 1e-3, 1e-3, 0.01, 10, 0, "", None)
-    return {"job": job_id, "toy": toy_id}
+    walk = diffusion.walk_jobs.add(walks.walk_job([WalkPlan("flow", "tiny", tiny("flow"), 1000, "euler")], 1, 0))
+    return {"job": job_id, "toy": toy_id, "walk": walk.id}
 
 
 def test_every_bad_shape_gets_a_clear_refusal_through_the_app(app_url, ids):

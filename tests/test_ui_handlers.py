@@ -148,7 +148,7 @@ def test_upload_denoise_and_inpaint(tmp_path):
     assert stored.shape == (28, 28) and dae is not None and vae is not None
     assert editor["background"].shape == (280, 280, 3)
     holed, *fills, mean_fill, table = upload.on_inpaint(stored, None, "centre", "mnist")
-    assert len(fills) == len(upload.FILLERS) == 5
+    assert len(fills) == len(upload.FILLERS) == 7     # the diffusion model and the flow: None without a checkpoint
     shipped = [f for f, (role, _) in zip(fills, upload.FILLERS) if role in ("vae", "ae")]
     assert all(f is not None and f.shape == (140, 140) for f in shipped)
     # one row per filler with a checkpoint and the mean image, each with PSNR and the classifier's reading

@@ -30,6 +30,8 @@ ROLES: dict[str, tuple[str, ...]] = {
     "classifier": ("reads",),
     "context": ("fills_holes",), "context-l2": ("fills_holes",),
     "pix2pix": ("translates",), "pix2pix-l1": ("translates",),
+    # the walkers from noise (the Diffusion tab, inpainting on Upload and Complete): they sample by denoising
+    "diffusion": ("samples", "denoises", "fills_holes"), "flow": ("samples", "denoises", "fills_holes"),
 }
 LISTING_TTL_S = 2.0
 
@@ -141,6 +143,13 @@ class ModelCache:
         if lacking:
             return None, f"{name} (a {listed.kind}) cannot play this part: it lacks {', '.join(lacking)}"
         return name, ""
+
+    def players(self, dataset: str, role: str) -> list[str]:
+        """Names of the checkpoints of ``dataset`` able to play ``role``: a picker's choices (the role's own
+        checkpoint is the default, any other with the abilities may stand in)."""
+        if role not in ROLES:
+            raise ExploreError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
+        return [name for name, listed in self.listing(dataset).items() if set(ROLES[role]) <= listed.abilities]
 
     def load_role(self, dataset: str, role: str, *, listing: dict[str, Listed] | None = None):
         """(name, model) of the checkpoint playing ``role``, or (None, None) when none does.

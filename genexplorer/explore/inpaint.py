@@ -22,18 +22,20 @@ def inpaint(model: GenerativeModel, x: torch.Tensor, hidden: torch.Tensor, *, it
     if hidden.sum() == 0:
         return to_uint8(x)[0]
     labels = None if label is None else torch.tensor([label])
-    return to_uint8(inpaint_batch(model, x, hidden, iterations=iterations, labels=labels))[0]
+    return to_uint8(inpaint_batch(model, x, hidden, iterations=iterations, labels=labels, seed=seed))[0]
 
 
 def inpaint_batch(model: GenerativeModel, x: torch.Tensor, hidden: torch.Tensor, *, iterations: int = 100,
-                  labels: torch.Tensor | None = None) -> torch.Tensor:
+                  labels: torch.Tensor | None = None, seed: int = 0) -> torch.Tensor:
     """Fill the hidden pixels of each image of x (B, 1, 28, 28); hidden is a bool mask,
     (1, 1, 28, 28) for all or (B, 1, 28, 28). Each model the way it can:
 
     a bound on -log p(x) (VAE/CVAE): find the code z that best explains the known pixels under the prior,
     maximising log p(known | z) + log p(z) by gradient steps on z (starting from the encoding of the image with
-    its hole blanked); an exact likelihood (PixelCNN): draw one completion (seed 0), pixel by pixel; a hole filler
-    (context encoder): paint the hole in one pass; an encoder and decoder (AE/DAE): iterate reconstruct-and-keep-
+    its hole blanked); an exact likelihood (PixelCNN): draw one completion (from ``seed``), pixel by pixel; a
+    sampler that denoises (diffusion, flow): walk from noise with the known pixels put back at every step (its
+    default steps, from ``seed``; unguided, the known pixels say what the picture is); a hole filler (context
+    encoder): paint the hole in one pass; an encoder and decoder (AE/DAE): iterate reconstruct-and-keep-
     known-pixels, the classic projection method. Known pixels are kept exactly.
     Each image's code is optimised on its own (Adam works elementwise), so a batch gives
     the same pictures as one image at a time. Returns float (B, 1, 28, 28) in [0, 1].
@@ -41,15 +43,18 @@ def inpaint_batch(model: GenerativeModel, x: torch.Tensor, hidden: torch.Tensor,
     hidden = hidden.bool().expand_as(x)
     known = ~hidden
     start = torch.where(hidden, torch.zeros_like(x), x)
-    y = None
-    if model.conditional:
-        y = labels if labels is not None else torch.tensor([best_class(model, image[None])[0] for image in start])
+    y = labels if model.conditional else None
+    if y is None and model.conditional and model.can("encodes"):   # a CVAE: the class its bound likes best
+        y = torch.tensor([best_class(model, image[None])[0] for image in start])
     iterations = int(finite(iterations, "iterations", 1, 1000))
     if model.can("bound_likelihood"):
         filled = _optimise_code(model, x, known, start, y, iterations)
     elif model.can("exact_likelihood"):
         with torch.inference_mode():            # one completion, pixel by pixel, seeded: the same picture each time
-            filled = model.complete(x, known.float(), generator=torch.Generator().manual_seed(0)).clamp(0, 1)
+            filled = model.complete(x, known.float(), generator=torch.Generator().manual_seed(seed)).clamp(0, 1)
+    elif model.can("fills_holes") and model.can("samples") and model.can("denoises"):
+        with torch.inference_mode():            # one walk from noise, seeded: the same picture each time
+            filled = model.inpaint(x, known.float(), y, generator=torch.Generator().manual_seed(seed))
     elif model.can("fills_holes"):
         filled = model.inpaint(x, known)        # one pass: the hole painted from its context
     elif model.can("encodes") and model.can("decodes"):

@@ -16,17 +16,17 @@ from . import gradio_fixes  # noqa: E402
 
 gradio_fixes.apply()
 
-from . import common, complete, draw, ganlab, generate, interpolate, learn, live, maps, noise, sketch, sliders, training, upload, zoo  # noqa: E402
+from . import common, complete, diffusion, draw, ganlab, generate, interpolate, learn, live, maps, noise, sketch, sliders, training, upload, zoo  # noqa: E402
 from .canvas import CANVAS_CSS  # noqa: E402
 from . import class_routes, classbar, classtab  # noqa: E402
 
-CSS = CANVAS_CSS + ganlab.LAB_CSS + classbar.CLASS_CSS + """
+CSS = CANVAS_CSS + ganlab.LAB_CSS + classbar.CLASS_CSS + diffusion.DIFFUSION_CSS + """
 .ge-hidden { display: none !important; }
 .ge-pixels img { image-rendering: pixelated; object-fit: contain; }
 #ge-title h1 { margin-bottom: 0; }
 """
 # Runs once when the page loads.
-HEAD_JS = f"() => {{ ({live.LIVE_JS})(); ({maps.CLICK_JS})(); }}"
+HEAD_JS = f"() => {{ ({live.LIVE_JS})(); ({maps.CLICK_JS})(); ({diffusion.DIFFUSION_JS})(); }}"
 
 
 def build_demo() -> gr.Blocks:
@@ -54,6 +54,8 @@ def build_demo() -> gr.Blocks:
                 interpolate.build(dataset, current, uploaded, tab)
             with gr.Tab("Generate", id="generate") as tab:
                 generate.build(dataset, tab)
+            with gr.Tab("Diffusion", id="diffusion") as tab:
+                diffusion.build(dataset, current, tab)
             with gr.Tab("Sketch", id="sketch") as tab:
                 sketch.build(dataset, tab)
             with gr.Tab("GAN lab", id="ganlab") as tab:

@@ -1,6 +1,7 @@
 """What every tab shares: the model cache, error translation and picture helpers."""
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import os
@@ -18,7 +19,7 @@ from ..ganlab import ToyBoard
 from ..pixels import JobBoard
 from ..data import DatasetError, dataset_info
 from ..explore import ExploreError, MapStore, ModelCache, as_batch, preprocess_picture  # noqa: F401 - the tabs' one way in
-from ..images import PIXEL_SCALE, upscale
+from ..images import PIXEL_SCALE, png_bytes, upscale
 from ..models import UnsupportedOperation
 from ..preprocess import BlankImageError
 
@@ -40,6 +41,11 @@ def picture(image28: np.ndarray | None, scale: int = PIXEL_SCALE) -> np.ndarray 
     if image28 is None:
         return None
     return upscale(np.asarray(image28, dtype=np.uint8), scale)
+
+
+def data_url(picture: np.ndarray | None) -> str | None:
+    """A uint8 picture -> a PNG data URL for the page (None stays None): the live channel's answers, tables."""
+    return None if picture is None else "data:image/png;base64," + base64.b64encode(png_bytes(picture)).decode("ascii")
 
 
 def user_errors(function):

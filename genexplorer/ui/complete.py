@@ -16,9 +16,8 @@ MASKS = [("the bottom half", "bottom"), ("the right half", "right"), ("the centr
 HOLE_GREY = 90
 
 
-@common.user_errors
-def on_source(source: str, class_index, which, dataset: str, drawing, uploaded):
-    """-> (the chosen picture, uint8 (28, 28), for the state; the editor showing it; message)."""
+def chosen_picture(source: str, class_index, which, dataset: str, drawing, uploaded=None) -> np.ndarray:
+    """The picture a tab works on, uint8 (28, 28): a test image (class, which one), the user's drawing or upload."""
     dataset = common.checked_dataset(dataset)
     if source == "test":
         label = common.class_label(class_index) or 0
@@ -36,7 +35,13 @@ def on_source(source: str, class_index, which, dataset: str, drawing, uploaded):
         picture28 = uploaded
     else:
         raise explore.ExploreError(f"unknown source {source!r}: use test, drawing or upload")
-    picture28 = np.asarray(picture28, dtype=np.uint8)
+    return np.asarray(picture28, dtype=np.uint8)
+
+
+@common.user_errors
+def on_source(source: str, class_index, which, dataset: str, drawing, uploaded):
+    """-> (the chosen picture, uint8 (28, 28), for the state; the editor showing it; message)."""
+    picture28 = chosen_picture(source, class_index, which, dataset, drawing, uploaded)
     background = np.stack([upscale(picture28, EDITOR_SCALE)] * 3, axis=-1)
     return picture28, {"background": background, "layers": [], "composite": background}, ""
 
@@ -68,23 +73,28 @@ def on_complete(picture28, editor_value, mask_name: str, count, seed, pace: str,
             "given every pixel before it (the known ones above and to the left, and those already drawn).", job.id)
 
 
+# The fills shown beside the PixelCNN's completions once they are done: (role, title).
+WALKERS = (("diffusion", "Diffusion (RePaint)"), ("flow", "Flow matching"))
+OTHER_FILLERS = (("vae", "VAE (code optimisation)"), *WALKERS)
+
+
 @common.user_errors
 def on_complete_result(job_id: str, picture28, dataset: str):
-    """The finished completions, each read by the classifier and scored on the hole, beside the VAE's."""
+    """The finished completions, each read by the classifier and scored on the hole, beside the VAE's, the
+    diffusion model's and the flow's fills of the same hole. -> (completions, message, diffusion fill, flow fill)."""
     dataset = common.checked_dataset(dataset)
     job = common.pixel_jobs.get(job_id)
     frame = job.run_to_end()
     if picture28 is None:
-        return frame.picture, ""
+        return frame.picture, "", None, None
     truth = np.asarray(picture28, dtype=np.uint8)
     hidden = ~job.known[:1]
     completions = list(job.result())
     rows = []
-    _, vae = common.model_or_none(dataset, "vae")
-    vae_fill = explore.inpaint(vae, common.model_input(truth), hidden) if vae is not None else None
+    loaded, missing = common.models_for(dataset, OTHER_FILLERS)
+    fills = {title: explore.inpaint(model, common.model_input(truth), hidden) for title, (_, model) in loaded.items()}
     candidates = [("the original", truth)] + [(f"PixelCNN {i + 1}", c) for i, c in enumerate(completions)]
-    if vae_fill is not None:
-        candidates.append(("VAE (code optimisation)", vae_fill))
+    candidates += list(fills.items())
     readings = explore.read_pictures([picture for _, picture in candidates], dataset, common.cache) \
         or [None] * len(candidates)
     for (title, picture), reading in zip(candidates, readings):
@@ -92,24 +102,35 @@ def on_complete_result(job_id: str, picture28, dataset: str):
         read = f"{reading[0][0]} ({reading[0][1]:.0%})" if reading else ""
         rows.append(f"| {title} | {read} | {psnr} |")
     table = "| picture | classifier reads | PSNR on the hole |\n|---|---|---|\n" + "\n".join(rows)
+    notes = "".join(f"\n\n{problem} (train one on the Train tab)." for problem in missing)
+    walked = [common.picture(fills[title]) if title in fills else None for _, title in WALKERS]
     return (frame.picture,
             f"**{len(completions)} completions in {frame.compute_s:.2f} s** ({frame.to_draw} pixels each, drawn in "
             "turn). Each is a different sample of p(hidden | known): the PixelCNN draws plausible pictures, "
-            "not the average one, so its PSNR can be lower than the VAE's blurrier fill.\n\n" + table)
+            "not the average one, so its PSNR can be lower than the VAE's blurrier fill. The diffusion model and "
+            "the flow walk from noise with the known pixels put back at every step.\n\n" + table + notes, *walked)
+
+
+def source_picker(sources, prefix: str):
+    """Where the picture comes from, and which test image: (source radio, class dropdown, which number), with
+    elem_ids ``prefix``-source, -class and -which (the Complete and Diffusion tabs)."""
+    source = gr.Radio(sources, value="test", label="Picture", elem_id=f"{prefix}-source")
+    with gr.Row():
+        class_index = gr.Dropdown(common.class_choices("mnist"), value=0, label="Class (test image)",
+                                  elem_id=f"{prefix}-class")
+        which = gr.Number(0, precision=0, minimum=0, maximum=999, label="Which one", elem_id=f"{prefix}-which")
+    return source, class_index, which
 
 
 def build(dataset: gr.Radio, current: gr.State, uploaded: gr.State, tab: gr.Tab) -> None:
     gr.Markdown("Hide part of a picture and let the **PixelCNN** draw the hidden pixels back, one at a time, several "
                 "times over: each completion is a different, plausible answer. The **VAE** fills the same hole by "
-                "searching for the code that best explains the pixels you left.")
+                "searching for the code that best explains the pixels you left; the **diffusion model** and the "
+                "**flow** walk from noise with the known pixels put back at every step (shown with the results).")
     chosen = gr.State(None)
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
-            source = gr.Radio(SOURCES, value="test", label="Picture", elem_id="ge-complete-source")
-            with gr.Row():
-                class_index = gr.Dropdown(common.class_choices("mnist"), value=0, label="Class (test image)",
-                                          elem_id="ge-complete-class")
-                which = gr.Number(0, precision=0, minimum=0, maximum=999, label="Which one", elem_id="ge-complete-which")
+            source, class_index, which = source_picker(SOURCES, "ge-complete")
             editor = gr.ImageEditor(type="numpy", image_mode="RGBA", sources=[], label="Paint the part to hide",
                                     brush=gr.Brush(colors=["#ff3030"], default_size=30, color_mode="fixed"),
                                     transforms=(), layers=False, height=300, width=300, elem_id="ge-complete-editor")
@@ -123,6 +144,8 @@ def build(dataset: gr.Radio, current: gr.State, uploaded: gr.State, tab: gr.Tab)
             with gr.Row():
                 holed = common.image_output("With the hole", elem_id="ge-complete-input")
                 vae_fill = common.image_output("VAE", elem_id="ge-complete-vae")
+                walked = [common.image_output(title.split(" (")[0], elem_id=f"ge-complete-{role}")
+                          for role, title in WALKERS]
             completions = common.image_output("PixelCNN completions", height=190, width=None,
                                               elem_id="ge-complete-pixelcnn")
             gr.HTML("", elem_id="ge-complete-pixelcnn-status")
@@ -139,7 +162,7 @@ def build(dataset: gr.Radio, current: gr.State, uploaded: gr.State, tab: gr.Tab)
              show_progress="hidden"
              ).then(None, [job_box], None, js="(job) => { window.geLive.pixels(job, 'ge-complete-pixelcnn', "
                                               "'ge-complete-done'); return []; }")
-    done_box.change(on_complete_result, [done_box, chosen, dataset], [completions, message],
+    done_box.change(on_complete_result, [done_box, chosen, dataset], [completions, message, *walked],
                     api_name="pixelcnn_complete_result", show_progress="hidden")
     # The editor's brush is not active until its button is clicked: click it for the user.
     tab.select(None, None, None, api_name=False,

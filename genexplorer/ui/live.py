@@ -18,7 +18,6 @@ range, a checkpoint that is not there or cannot do what the route asks) is answe
 from __future__ import annotations
 
 import asyncio
-import base64
 import inspect
 import json
 import logging
@@ -35,8 +34,7 @@ from starlette.concurrency import run_in_threadpool
 from ..batching import ChildProcess, MicroBatcher
 from ..images import png_bytes
 from ..models import UnsupportedOperation
-from .. import pixels
-from . import common, draw, sketch, sliders
+from . import common, diffusion, draw, sketch, sliders
 
 PREFIX = "/genexplorer/live"
 MAX_BODY_BYTES = 300_000   # a 112x112 drawing is ~17 kB of JSON; a latent is a few hundred bytes
@@ -119,8 +117,7 @@ def refusal(exc: BaseException) -> tuple[int, str] | None:
     return (422 if isinstance(cause, UnsupportedOperation) else 400), message
 
 
-def _data_url(picture) -> str | None:
-    return None if picture is None else "data:image/png;base64," + base64.b64encode(png_bytes(picture)).decode("ascii")
+_data_url = common.data_url
 
 
 def _each_alone_if_failed(answer_batch: Callable[[list], list], requests: list) -> list:
@@ -184,13 +181,29 @@ def pixels_frame(request: dict) -> dict:
     """{"job": id} -> the drawing advanced by one frame: {"image": data URL, "position", "drawn",
     "to_draw", "compute_s", "step_ms", "finished"}."""
     frame = common.pixel_jobs.advance(request.get("job"))
-    return {"image": "data:image/png;base64," + base64.b64encode(pixels.frame_png(frame)).decode("ascii"),
+    return {"image": common.data_url(frame.picture),
             **frame.summary()}
 
 
+def noise_pictures(request: dict) -> dict:
+    """{"dataset", "picture", "seed", "models", "t"} -> {"images": {elem_id: data URL}, "html": the numbers}: the
+    Diffusion tab's picture on both noising paths while its t slider moves."""
+    pictures, numbers = diffusion.forward_live(request)
+    return {"images": {elem_id: _data_url(picture) for elem_id, picture in pictures.items()}, "html": numbers}
+
+
+def walk_frame(request: dict) -> dict:
+    """{"job": id} -> the Diffusion tab's walks advanced by one frame: {"images": {elem_id: data URL}, "status":
+    {elem_id: line}, "t", "finished", "walks"}."""
+    answer = diffusion.walk_frame(request)
+    return {**answer, "images": {elem_id: _data_url(picture) for elem_id, picture in answer["images"].items()}}
+
+
 def lab_frame(request: dict) -> dict:
-    """{"toy": id, "action": play / d_step / g_step / look, "speed": G steps per frame} -> the toy's frame (JSON numbers)."""
-    return common.lab_toys.frame(request.get("toy"), request.get("action", "look"), request.get("speed", 1))
+    """{"toy": id, "action": play / d_step / g_step / look, "speed": G steps per frame, "steps": the diffusion's and
+    the flow's sampling steps} -> the toy lab's frame (JSON numbers)."""
+    given = {field: request[field] for field in ("action", "speed", "steps") if field in request}
+    return common.lab_toys.frame(request.get("toy"), **given)   # what the page leaves out: the board's defaults
 
 
 async def _in_thread(work, request: dict):
@@ -242,7 +255,9 @@ ROUTES = {
     "draw": Route(("payload", "dataset"), ("cvae_class",), DRAW_BATCHER, JSONResponse, texts=("payload",)),
     "sketch": Route(("payload", "dataset"), (), sketch_pictures, JSONResponse, texts=("payload",)),
     "pixels": Route(("job",), (), pixels_frame, JSONResponse),
-    "lab": Route(("toy",), ("action", "speed"), lab_frame, JSONResponse),
+    "lab": Route(("toy",), ("action", "speed", "steps"), lab_frame, JSONResponse),
+    "noise": Route(("dataset", "picture", "seed", "models", "t"), (), noise_pictures, JSONResponse),
+    "walk": Route(("job",), (), walk_frame, JSONResponse),
 }
 
 
@@ -356,32 +371,28 @@ LIVE_JS = """
     sketch(payload, after = null) {
       this.request('sketch', { payload, ...this.sketchSettings }, (r) => this.paintImages(r), after);
     },
-    // Watch a pixel-by-pixel drawing: ask for frames (at most 20 a second, none while the tab is hidden)
-    // until it ends, paint each into #target's <img> and #target-status, then write the job id into
-    // #doneBox so the Gradio event shows the final pictures. A newer job on the same target stops this one.
+    setSrc,
+    // Watch a job drawing on the server: ask route `kind` for its frames (at most 20 a second, none while the
+    // tab is hidden) until it ends, hand each to paint(data), then write the job id into #doneBox so the
+    // Gradio event shows the final result; fail(message) when the server refuses or does not answer. A newer
+    // job on the same target stops this one.
     watching: {},
-    pixels(job, target, doneBox) {
+    watch(kind, job, target, paint, fail, doneBox) {
       if (!job) return;
       this.watching[target] = job;
-      const status = document.querySelector('#' + target + '-status');
       const loop = async () => {
         if (this.watching[target] !== job) return;
         if (document.hidden) { setTimeout(loop, 300); return; }
         const started = performance.now();
         let data;
         try {
-          const r = await fetch(url('pixels'), { method: 'POST', headers: { 'content-type': 'application/json' },
-                                                 body: JSON.stringify({ job }) });
+          const r = await fetch(url(kind), { method: 'POST', headers: { 'content-type': 'application/json' },
+                                             body: JSON.stringify({ job }) });
           data = await r.json();
-          if (!r.ok) { if (status) status.textContent = data.error || 'stopped'; return; }
-        } catch (_) { if (status) status.textContent = 'the server did not answer'; return; }
+          if (!r.ok) { fail(data.error || 'stopped'); return; }
+        } catch (_) { fail('the server did not answer'); return; }
         if (this.watching[target] !== job) return;
-        setSrc(document.querySelector('#' + target + ' img'), data.image);
-        if (status) {
-          status.dataset.position = data.position;
-          status.textContent = `pixel ${data.position} of 784 · ${data.drawn} of ${data.to_draw} drawn · ` +
-            `${data.compute_s.toFixed(2)} s of computing · ${data.step_ms.toFixed(1)} ms per pixel step`;
-        }
+        paint(data);
         if (data.finished) {
           const box = document.querySelector('#' + doneBox + ' textarea, #' + doneBox + ' input');
           if (box) {
@@ -394,6 +405,19 @@ LIVE_JS = """
         setTimeout(loop, Math.max(0, 50 - (performance.now() - started)));
       };
       loop();
+    },
+    // A pixel-by-pixel drawing: each frame into #target's <img> and #target-status.
+    pixels(job, target, doneBox) {
+      const status = document.querySelector('#' + target + '-status');
+      const say = (text) => { if (status) status.textContent = text; };
+      this.watch('pixels', job, target, (data) => {
+        setSrc(document.querySelector('#' + target + ' img'), data.image);
+        if (status) {
+          status.dataset.position = data.position;
+          say(`pixel ${data.position} of 784 · ${data.drawn} of ${data.to_draw} drawn · ` +
+              `${data.compute_s.toFixed(2)} s of computing · ${data.step_ms.toFixed(1)} ms per pixel step`);
+        }
+      }, say, doneBox);
     },
     slide() {
       const box = document.querySelector('#ge-slider-live textarea, #ge-slider-live input');

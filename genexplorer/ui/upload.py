@@ -69,11 +69,15 @@ def painted_mask(editor_value) -> torch.Tensor:
     return torch.from_numpy(hidden).reshape(1, 1, 28, 28)
 
 
-# The inpainting row, left to right: (checkpoint role, title). The context encoders paint the hole in one pass;
-# the VAE optimises its code against the known pixels; the AE projects; the PixelCNN draws one completion.
+# The inpainting rows, left to right: (checkpoint role, title). The context encoders paint the hole in one pass;
+# the VAE optimises its code against the known pixels; the AE projects; the PixelCNN draws one completion; the
+# diffusion model and the flow walk from noise with the known pixels put back at every step.
 FILLERS = (("context", "Context encoder (L2 + adversarial)"), ("context-l2", "Context encoder, L2 only"),
            ("vae", "VAE (latent optimisation)"), ("ae", "AE (reconstruct, keep known pixels)"),
-           ("pixelcnn", "PixelCNN (one completion)"))
+           ("pixelcnn", "PixelCNN (one completion)"), ("diffusion", "Diffusion (RePaint: known pixels at every step)"),
+           ("flow", "Flow matching (known pixels on their straight line)"))
+SHORT_TITLES = {"context": "Context encoder", "context-l2": "L2 only", "vae": "VAE", "ae": "AE", "pixelcnn": "PixelCNN",
+                "diffusion": "Diffusion", "flow": "Flow"}
 
 
 @common.user_errors
@@ -96,7 +100,8 @@ def on_inpaint(picture28, editor_value, mask_name: str, dataset: str):
     said = [f"{top[0][0]} ({100 * top[0][1]:.0f}%)" for top in readings] if readings else [""] * (2 + len(filled))
     read = dict(zip(filled, said[2:]))
     rows = [f"| {title} | {explore.hidden_psnr(filled[title], truth, hidden):.1f} dB | {read[title]} |"
-            if title in filled else f"| {title} | no `{dataset}-{role}` checkpoint | |" for role, title in FILLERS]
+            if title in filled else f"| {title} | no `{dataset}-{role}` checkpoint yet (train one on the Train tab) | |"
+            for role, title in FILLERS]
     rows.append(f"| mean image (baseline) | {explore.hidden_psnr(baseline, truth, hidden):.1f} dB | {said[1]} |")
     table = ("| filled by | PSNR on the hidden pixels | the classifier reads |\n|---|---|---|\n" + "\n".join(rows)
              + (f"\n\nThe classifier reads your picture, without the hole, as **{said[0]}**." if readings else ""))
@@ -129,15 +134,16 @@ def build(dataset: gr.Radio, uploaded: gr.State, tab: gr.Tab) -> None:
             mask_name = gr.Radio(MASK_CHOICES, value="painted", label="Hide", elem_id="ge-mask-choice")
             go = gr.Button("Inpaint", variant="primary", elem_id="ge-inpaint-go")
         with gr.Column(scale=2):
-            # Two rows of four, short labels: seven pictures in one row were too small to read.
-            short = {"context": "Context encoder", "context-l2": "L2 only", "vae": "VAE", "ae": "AE", "pixelcnn": "PixelCNN"}
+            # Rows of four, short labels: nine pictures in one row were too small to read.
             with gr.Row():
                 holed = common.image_output("With the hole", elem_id="ge-inpaint-input")
-                fills = [common.image_output(short[role], elem_id=f"ge-inpaint-{role}") for role, _ in FILLERS[:3]]
+                fills = [common.image_output(SHORT_TITLES[role], elem_id=f"ge-inpaint-{role}") for role, _ in FILLERS[:3]]
             with gr.Row():
-                fills += [common.image_output(short[role], elem_id=f"ge-inpaint-{role}") for role, _ in FILLERS[3:]]
+                fills += [common.image_output(SHORT_TITLES[role], elem_id=f"ge-inpaint-{role}") for role, _ in FILLERS[3:]]
+            with gr.Row():
                 mean_fill = common.image_output("Mean image", elem_id="ge-inpaint-mean")
-                gr.HTML("")    # keeps the second row's pictures as wide as the first's
+                for _ in range(3):
+                    gr.HTML("")    # keeps the last row's picture as wide as the others
             scores = gr.Markdown(elem_id="ge-inpaint-scores")
 
     upload.upload(on_upload, [upload, dataset], [original, seen, uploaded, editor, dae_out, vae_out, message], api_name="upload")
