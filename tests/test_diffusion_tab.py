@@ -77,7 +77,7 @@ def test_noise_route_paints_what_the_event_paints(client, walkers):
 
 def test_walk_frame_by_frame_then_its_cost_and_the_step_strip(client, walkers):
     job, *first, message = client.predict("mnist", WALKERS["diffusion"], 20, "ddim", WALKERS["flow"], 5,
-                                                  "heun", 4, 1, 7, None, api_name="/diffusion_walk")
+                                                  "heun", 4, 1, 7, api_name="/diffusion_walk")
     assert re.fullmatch(r"[0-9a-f]{16}", job) and "Walking 4 pictures" in message
     assert all(read(p).shape[:2] == read(first[0]).shape[:2] for p in first)
     seen = []
@@ -117,14 +117,14 @@ def test_the_same_seed_through_every_generator(client, walkers):
 
 
 @pytest.mark.parametrize("api_name, args, words", [
-    ("/diffusion_walk", ("mnist", "mnist-diffusion", 0, "ddim", "mnist-flow", 5, "euler", 4, 0, -1, None),
+    ("/diffusion_walk", ("mnist", "mnist-diffusion", 0, "ddim", "mnist-flow", 5, "euler", 4, 0, -1),
      "steps|minimum"),
-    ("/diffusion_walk", ("mnist", "mnist-diffusion", 20, "euler", "mnist-flow", 5, "euler", 4, 0, -1, None),
+    ("/diffusion_walk", ("mnist", "mnist-diffusion", 20, "euler", "mnist-flow", 5, "euler", 4, 0, -1),
      "ddim or ddpm"),
-    ("/diffusion_walk", ("mnist", "mnist-vae", 20, "ddim", "mnist-flow", 5, "euler", 4, 0, -1, None), "does not walk"),
-    ("/diffusion_walk", ("mnist", "mnist-nosuch", 20, "ddim", None, 5, "euler", 4, 0, -1, None), "no checkpoint|choices"),
-    ("/diffusion_walk", ("mnist", None, 20, "ddim", None, 5, "euler", 4, 0, -1, None), "Train tab"),
-    ("/diffusion_walk", ("mnist", "mnist-diffusion", 20, "ddim", "mnist-flow", 5, "euler", 4, 0, 10, None),
+    ("/diffusion_walk", ("mnist", "mnist-vae", 20, "ddim", "mnist-flow", 5, "euler", 4, 0, -1), "does not walk"),
+    ("/diffusion_walk", ("mnist", "mnist-nosuch", 20, "ddim", None, 5, "euler", 4, 0, -1), "no checkpoint|choices"),
+    ("/diffusion_walk", ("mnist", None, 20, "ddim", None, 5, "euler", 4, 0, -1), "Train tab"),
+    ("/diffusion_walk", ("mnist", "mnist-diffusion", 20, "ddim", "mnist-flow", 5, "euler", 4, 0, 10),
      "class|choices"),
     ("/diffusion_guidance", ("mnist", "b", "mnist-diffusion", "ddim", "mnist-flow", "euler", 11, 0, 3), "guidance|maximum"),
     ("/diffusion_guidance", ("mnist", "b", "mnist-diffusion", "ddim", "mnist-flow", "euler", 1, 0, 0), "steps|minimum"),

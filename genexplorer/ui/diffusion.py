@@ -161,9 +161,9 @@ def _plans(settings) -> list[WalkPlan]:
     """[(name, steps, sampler)] per side -> a plan for each side with a checkpoint."""
     plans = []
     for (role, _, _), (name, steps, sampler) in zip(SIDES, settings):
-        model = _walker(name)
-        if model is not None:
-            plans.append(WalkPlan(role, name, model, paths.check_steps(steps, MAX_STEPS[role]), sampler or None))
+        if name:   # the numbers first: a bad number is refused before a checkpoint is loaded
+            steps = paths.check_steps(steps, MAX_STEPS[role])
+            plans.append(WalkPlan(role, name, _walker(name), steps, sampler or None))
     return plans
 
 
@@ -253,10 +253,12 @@ def on_grid(dataset, side, model_a, sampler_a, model_b, sampler_b, guidance, see
         raise explore.ExploreError(f"unknown side {side!r}: use a (diffusion) or b (flow)")
     role = {suffix: role for role, suffix, _ in SIDES}[side]
     name, sampler = chosen[side]
+    steps = paths.check_steps(steps, MAX_STEPS[role])
+    paths.check_guidance(guidance)
     model = _walker(name)
     if model is None:
         raise explore.ExploreError(NO_CHECKPOINT.format(role=role, dataset=dataset))
-    plan = WalkPlan(role, name, model, paths.check_steps(steps, MAX_STEPS[role]), sampler or None)
+    plan = WalkPlan(role, name, model, steps, sampler or None)
     pictures = paths.guidance_grid(plan, guidance, seed)
     shares = paths.row_agreement(pictures, dataset, common.cache, model.class_names)
     legend = (f"**{name}**, w = {float(guidance):g}, {plan.steps} steps: one row per class, one column per seed "
@@ -296,8 +298,8 @@ def on_compare(dataset, count, seed, model_a, steps_a, sampler_a, model_b, steps
                    f"</td><td>{row.passes:,}</td><td>{row.milliseconds:,.0f} ms</td><td>{_frechet_cell(row.frechet)}"
                    "</td></tr>" for row in rows)
     floor = figures["floors"].get(dataset)
-    notes += [NO_CHECKPOINT.format(role=role, dataset=dataset)
-              for role in MAX_STEPS if titles[role] not in models]
+    notes += [(f"no {role} model picked above" if common.cache.default(dataset, role) else
+               NO_CHECKPOINT.format(role=role, dataset=dataset)) for role in MAX_STEPS if titles[role] not in models]
     return ("<div class='ge-diff-wide'><table class='ge-diff-compare'><tr><th>generator</th><th>pictures (seed "
             f"{int(seed)})</th><th>network passes per picture</th><th>time for all, measured now</th><th>Frechet "
             f"distance (BENCHMARKS.md)</th></tr>{body}</table></div><p>Diffusion and flow with the steps and samplers "

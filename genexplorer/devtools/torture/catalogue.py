@@ -56,6 +56,67 @@ def train_args(name="mnist-tort-bad", family="vae", **values) -> tuple:
 UPLOAD_SETUP = ("upload", (File("digit.png"), "mnist"))
 NOISE_SETUP = ("noise_upload", (File("digit.png"), "mnist"))
 
+# The Diffusion tab (ui/diffusion.py): its settings are (model, steps, sampler) of the left and right sides.
+WALK = ("mnist", "mnist-diffusion", 20, "ddim", "mnist-flow", 5, "euler", 4, 0, -1)
+GUIDE = ("mnist", "b", "mnist-diffusion", "ddim", "mnist-flow", "euler", 2, 0, 10)
+NOISE_BODY = {"dataset": "mnist", "picture": [0] * 784, "seed": 0, "models": [None, None], "t": 0.5}
+DIFFUSION_SETUP = ("diffusion_source", ("test", 3, 0, "mnist", 0, None, None))
+DIFFUSION = [
+    BadInput("diffusion walk: 0 steps", "diffusion_walk", (*WALK[:2], 0, *WALK[3:]), match="minimum|steps"),
+    BadInput("diffusion walk: 10,000 steps", "diffusion_walk", (*WALK[:2], 10_000, *WALK[3:]), match="maximum|steps"),
+    BadInput("diffusion walk: NaN steps", "diffusion_walk", (*WALK[:2], NAN, *WALK[3:]), raw=True, match="."),
+    BadInput("diffusion walk: sampler 'warp'", "diffusion_walk", (*WALK[:3], "warp", *WALK[4:]), match="choices|warp"),
+    BadInput("diffusion walk: no checkpoint picked", "diffusion_walk", ("mnist", None, 20, None, None, 5, None, 4, 0, -1),
+             match="Train tab"),
+    BadInput("diffusion walk: checkpoint '../../etc'", "diffusion_walk", ("mnist", "../../etc", *WALK[2:]),
+             match="not a valid"),
+    BadInput("diffusion walk: a VAE", "diffusion_walk", ("mnist", "mnist-vae", *WALK[2:]), match="does not walk"),
+    BadInput("diffusion walk: a pickle checkpoint", "diffusion_walk", ("mnist", "mnist-zpickle", *WALK[2:]),
+             match="not a safetensors"),
+    BadInput("diffusion walk: 0 pictures", "diffusion_walk", (*WALK[:7], 0, 0, -1), match="minimum|number of pictures"),
+    BadInput("diffusion walk: seed -1", "diffusion_walk", (*WALK[:8], -1, -1), match="minimum|seed"),
+    BadInput("diffusion walk: class 10", "diffusion_walk", (*WALK[:9], 10), match="choices|class"),
+    BadInput("diffusion walk result: job '../../etc'", "diffusion_walk_result", ("../../etc",), match="not a drawing job"),
+    BadInput("diffusion walk result: a job never started", "diffusion_walk_result", ("0" * 16,), match="expired"),
+    BadInput("diffusion guidance: w NaN", "diffusion_guidance", (*GUIDE[:6], NAN, 0, 10), raw=True, match="."),
+    BadInput("diffusion guidance: w 11", "diffusion_guidance", (*GUIDE[:6], 11, 0, 10), match="maximum|guidance"),
+    BadInput("diffusion guidance: w -1", "diffusion_guidance", (*GUIDE[:6], -1, 0, 10), match="minimum|guidance"),
+    BadInput("diffusion guidance: 0 steps", "diffusion_guidance", (*GUIDE[:8], 0), match="minimum|steps"),
+    BadInput("diffusion guidance: side 'c'", "diffusion_guidance", ("mnist", "c", *GUIDE[2:]), match="choices|side"),
+    BadInput("diffusion guidance: no flow checkpoint", "diffusion_guidance", (*GUIDE[:4], None, *GUIDE[5:]),
+             match="no flow checkpoint"),
+    BadInput("diffusion forward: before a picture", "diffusion_forward", (0.5, 0, None, None), match="pick a test image"),
+    BadInput("diffusion forward: t 1.5", "diffusion_forward", (1.5, 0, None, None), match="maximum|noise level",
+             setup=DIFFUSION_SETUP),
+    BadInput("diffusion forward: t NaN", "diffusion_forward", (NAN, 0, None, None), raw=True, match=".",
+             setup=DIFFUSION_SETUP),
+    BadInput("diffusion forward: a GAN's path", "diffusion_forward", (0.5, 0, "mnist-gan", None), match="does not walk",
+             setup=DIFFUSION_SETUP),
+    BadInput("diffusion source: class 99", "diffusion_source", ("test", 99, 0, "mnist", 0, None, None),
+             match="class|choices"),
+    BadInput("diffusion source: my drawing before drawing", "diffusion_source", ("drawing", 0, 0, "mnist", 0, None, None),
+             match="draw something"),
+    BadInput("diffusion source: noise seed -1", "diffusion_source", ("test", 3, 0, "mnist", -1, None, None),
+             match="minimum|seed"),
+    BadInput("diffusion compare: 0 pictures", "diffusion_compare", ("mnist", 0, 0, *WALK[1:7]), match="minimum|pictures"),
+    BadInput("diffusion compare: 10^9 pictures", "diffusion_compare", ("mnist", 1e9, 0, *WALK[1:7]),
+             match="maximum|pictures"),
+    BadInput("diffusion compare: Fashion, no walker checkpoints", "diffusion_compare",
+             ("fashion", 2, 0, None, 20, None, None, 5, None), expect="ok", match="Train tab"),
+    BadInput("live noise: t 2", f"POST {LIVE}/noise", (json.dumps({**NOISE_BODY, "t": 2}),), match="noise level t"),
+    BadInput("live noise: t NaN", f"POST {LIVE}/noise", (json.dumps(NOISE_BODY).replace("0.5}", "NaN}"),),
+             match="noise level t"),
+    BadInput("live noise: 10 grey levels", f"POST {LIVE}/noise", (json.dumps({**NOISE_BODY, "picture": [0] * 10}),),
+             match="784 grey levels"),
+    BadInput("live noise: grey level 10^9", f"POST {LIVE}/noise", (json.dumps({**NOISE_BODY, "picture": [10 ** 9] * 784}),),
+             match="784 grey levels"),
+    BadInput("live noise: checkpoint '../../etc'", f"POST {LIVE}/noise",
+             (json.dumps({**NOISE_BODY, "models": ["../../etc", None]}),), match="not a valid"),
+    BadInput("live walk: job '../../etc'", f"POST {LIVE}/walk", (json.dumps({"job": "../../etc"}),),
+             match="not a drawing job"),
+    BadInput("live walk: a job never started", f"POST {LIVE}/walk", (json.dumps({"job": "e" * 16}),), match="expired"),
+]
+
 CATALOGUE: list[BadInput] = [
     # ---- the drawing canvas (/draw carries the canvas as JSON text)
     BadInput("empty canvas", "draw", ("", "mnist", -1), expect="ok", match="Draw in the black box"),
@@ -256,7 +317,7 @@ CATALOGUE: list[BadInput] = [
              match="class number"),
     # every live route, every malformed body shape: a 4xx with a message, never a 500
     *[BadInput(f"live {route}: {what}", f"POST {LIVE}/{route}", (body,), match=match)
-      for route in ("slide", "draw", "sketch", "pixels", "lab")
+      for route in ("slide", "draw", "sketch", "pixels", "lab", "noise", "walk")
       for what, body, match in (("empty body", "", "not JSON"), ("JSON null", "null", "JSON object"),
                                 ("a number", "42", "JSON object"), ("a string", '"hello"', "JSON object"),
                                 ("nested 100,000 deep", "[" * 100_000 + "]" * 100_000, "nested too deeply"),
@@ -297,6 +358,8 @@ CATALOGUE: list[BadInput] = [
              match="not a drawing job"),
     BadInput("live pixels: a job never started", f"POST {LIVE}/pixels", (json.dumps({"job": "f" * 16}),), match="expired"),
     BadInput("live pixels: job as a number", f"POST {LIVE}/pixels", (json.dumps({"job": 12}),), match="not a drawing job"),
+    # ---- Diffusion: the forward process, the walks, the guidance grid, every generator, and their live routes
+    *DIFFUSION,
     # ---- AE zoo: source, class, which example, shift, noise seed
     BadInput("zoo: my drawing before drawing", "zoo", ("drawing", "mnist", 3, 0, 5, 0, 0), match="draw something"),
     BadInput("zoo: shift 10^9", "zoo", ("example", "mnist", 3, 0, 10 ** 9, 0, 0), match="maximum|shift"),
