@@ -91,3 +91,17 @@ def test_watch_a_sample_form_then_move_the_guidance(browser, walkers):  # noqa: 
     page.wait_for_function("!document.querySelector('#ge-diff-grid-read').innerText.includes('w = 0,')", timeout=30_000)
     assert float(page.locator("#ge-diff-w input[type=number]").input_value()) > 3
     page.close()
+
+
+def test_a_dataset_without_walkers_says_so_and_still_noises(browser, walkers):  # noqa: F811
+    """The test app has diffusion and flow checkpoints for the digits only (until Fashion's are shipped)."""
+    page = open_tab(browser, walkers)
+    digit = image_src(page, "ge-diff-clean")
+    page.locator("#ge-dataset label", has_text="Fashion").click()
+    wait_for_new_image(page, "ge-diff-clean", digit)
+    page.wait_for_function("document.querySelector('#ge-diff-model-a input').value !== 'mnist-diffusion'", timeout=20_000)
+    if not page.locator("#ge-diff-model-a input").input_value():      # no Fashion diffusion checkpoint here
+        assert "train one on the Train tab" in page.locator("#ge-diff-note").inner_text()
+        page.wait_for_function("document.querySelector('#ge-diff-snr').innerText.includes('the default path')",
+                               timeout=20_000)
+    page.close()

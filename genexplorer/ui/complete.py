@@ -161,7 +161,8 @@ def build(dataset: gr.Radio, current: gr.State, uploaded: gr.State, tab: gr.Tab)
              [job_box, completions, holed, vae_fill, message, job_state], api_name="pixelcnn_complete",
              show_progress="hidden"
              ).then(None, [job_box], None, js="(job) => { window.geLive.pixels(job, 'ge-complete-pixelcnn', "
-                                              "'ge-complete-done'); return []; }")
+                                              "'ge-complete-done'); return []; }"
+                    ).then(lambda: (None, None), None, walked, api_name=False)   # the last picture's fills go
     done_box.change(on_complete_result, [done_box, chosen, dataset], [completions, message, *walked],
                     api_name="pixelcnn_complete_result", show_progress="hidden")
     # The editor's brush is not active until its button is clicked: click it for the user.

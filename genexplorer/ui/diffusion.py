@@ -455,16 +455,19 @@ def build(dataset: gr.Radio, current: gr.State, tab: gr.Tab) -> None:
     for picker, sampler in zip(pickers, samplers):
         refresh_forward(picker.change(on_sampler_choices, [picker, sampler], sampler, api_name=False,
                                       show_progress="hidden"))
-    opened = tab.select(on_models, [dataset, *pickers], [*pickers, note], api_name=False, show_progress="hidden")
-    refresh_forward(opened.then(on_both_samplers, [model_a, samplers[0], model_b, samplers[1]], samplers,
-                                api_name=False, show_progress="hidden"))
+    def reread_models(event):
+        """The pickers, the note and the samplers re-read (checkpoints trained since appear), then the picture."""
+        event = event.then(on_models, [dataset, *pickers], [*pickers, note], api_name=False, show_progress="hidden")
+        refresh_forward(event.then(on_both_samplers, [model_a, samplers[0], model_b, samplers[1]], samplers,
+                                   api_name=False, show_progress="hidden"))
+
+    reread_models(tab.select(None, None, None, api_name=False))
 
     def switch(dataset_value):
         return (gr.update(choices=common.class_choices(dataset_value), value=0),
                 gr.update(choices=[("any (drawn from the seed)", -1), *common.class_choices(dataset_value)], value=-1))
 
-    dataset.change(switch, dataset, [forward["label"], walk["label"]], api_name=False).then(
-        on_models, [dataset, *pickers], [*pickers, note], api_name=False, show_progress="hidden")
+    reread_models(dataset.change(switch, dataset, [forward["label"], walk["label"]], api_name=False))
 
     walk_settings = [model_a, steps[0], samplers[0], model_b, steps[1], samplers[1]]
     walk_images = [image for _, side, _ in SIDES for image in walk["sides"][side]["images"]]
