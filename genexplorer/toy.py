@@ -14,6 +14,7 @@ a mixture can collapse onto some of its modes; k discriminator steps per generat
 Beside the GAN, on the same data, a tiny diffusion model and a tiny flow (``ToyDiffusion``, ``ToyFlow``): they
 walk points from noise to the data in any number of steps, with the image models' own step functions, and
 ``paths`` shows each point's way (diffusion's curved, the flow's straighter; ``bending`` measures it).
+``walkers_beside(gan)`` makes both on the GAN's data, measured against its points: the toy lab's three learners.
 """
 from __future__ import annotations
 
@@ -25,9 +26,11 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
+from .explore.inputs import ExploreError, finite
 from .models.diffusion import ddim_step, diffusion_path
 from .models.flow import flow_step, straight_path
 from .models.unet import time_embedding
+from .training import AveragedWeights
 
 TOY_DATA = ("gaussian_1d", "two_gaussians_1d", "disjoint_1d", "ring_2d", "moons_2d", "drawn_2d")
 TOY_LOSSES = ("minimax", "nonsaturating", "wgan_clip", "wgan_gp")
@@ -36,7 +39,9 @@ DIMENSIONS = {name: 1 if name.endswith("_1d") else 2 for name in TOY_DATA}
 RING_CENTRES = [(2 * math.cos(2 * math.pi * k / 8), 2 * math.sin(2 * math.pi * k / 8)) for k in range(8)]
 MODES = {"two_gaussians_1d": ([(-2.0,), (2.0,)], 0.3), "ring_2d": (RING_CENTRES, 0.05)}
 MAX_POINTS = 10_000
-# The lessons, as the GAN lab's preset menu will offer them: name -> ToyGAN keyword arguments.
+# The lessons, as the toy lab's preset menu offers them: name -> ToyGAN keyword arguments (the diffusion model
+# and the flow beside the GAN learn the same data from the same seed).
+FEW_STEPS_LESSON = "few sampling steps: do straight paths win?"
 PRESETS = {
     "a Gaussian, non-saturating loss": dict(data="gaussian_1d", loss="nonsaturating"),
     "disjoint supports: the minimax loss stalls": dict(data="disjoint_1d", loss="minimax", d_steps=5, lr_d=1e-2),
@@ -49,7 +54,12 @@ PRESETS = {
     "a ring of 8: mode collapse?": dict(data="ring_2d", loss="nonsaturating"),
     "a ring of 8, WGAN-GP": dict(data="ring_2d", loss="wgan_gp"),
     "two moons, WGAN-GP": dict(data="moons_2d", loss="wgan_gp"),
+    FEW_STEPS_LESSON: dict(data="moons_2d", loss="nonsaturating"),
+    "a ring of 8: does each learner cover every mode?": dict(data="ring_2d", loss="nonsaturating"),
 }
+# How many steps the diffusion model and the flow take from noise to data: SAMPLING_STEPS unless a lesson says.
+SAMPLING_STEPS = 20
+PRESET_SAMPLING_STEPS = {FEW_STEPS_LESSON: 4}
 LIMITS = {"lr": (1e-6, 1.0), "clip": (1e-4, 10.0), "gp_weight": (0.0, 1000.0)}
 
 
@@ -73,13 +83,11 @@ class ToySettings:
 
 
 def _check_number(name: str, value, low: float, high: float) -> float:
+    """A number from a setting -> float in [low, high], or a ToyError naming ``name`` (explore.finite's check)."""
     try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ToyError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(number) or not low <= number <= high:
-        raise ToyError(f"{name} must be between {low:g} and {high:g}, got {value!r}")
-    return number
+        return finite(value, name, low, high)
+    except ExploreError as exc:
+        raise ToyError(str(exc)) from None
 
 
 def check_points(points) -> torch.Tensor:
@@ -333,6 +341,10 @@ class ToyGAN:
 # ------------------------------------------------------------------ toy diffusion and flow
 
 TIME_FEATURES = 16      # sinusoidal features of the noise level t the toy networks read beside x_t
+MAX_SAMPLING_STEPS = 1000
+# The walkers draw with an average of their weights, as the image models can (--ema): DDIM's walk amplifies the
+# last Adam step's jitter (two Gaussians, 1,000 steps: W1 0.96 from the last weights, 0.28 from the average).
+EMA_DECAY = 0.99
 
 
 class ToyWalker:
@@ -350,7 +362,7 @@ class ToyWalker:
     #: the ways to step, the first the default
     samplers: tuple[str, ...] = ()
 
-    def __init__(self, data: str = "gaussian_1d", seed: int = 0, *, points=None, width: int = 128,
+    def __init__(self, data: str = "gaussian_1d", seed: int = 0, *, points=None, width: int = 64,
                  batch: int = 256, lr: float = 2e-3):
         self.points = data_points(data, points)
         for name, value, low, high in (("width", width, 4, 512), ("batch", batch, 8, 4096), ("seed", seed, 0, 2 ** 31)):
@@ -361,13 +373,20 @@ class ToyWalker:
         self.generator_rng = torch.Generator().manual_seed(seed)
         torch.manual_seed(seed)
         self.net = _mlp(self.dim + TIME_FEATURES, width, self.dim)
-        self.opt = torch.optim.Adam(self.net.parameters(), lr=lr)
+        # fused: one kernel for the whole update; at this size Adam's per-tensor steps cost more than the network
+        self.opt = torch.optim.Adam(self.net.parameters(), lr=lr, fused=True)
+        self.average = AveragedWeights(self.net, EMA_DECAY)
         self.step = 0
         self.loss = float("nan")
         self.history: list[dict] = []
         self.diverged = ""
         # A fixed draw of the data for the pictures and the measures (its own generator: training's is untouched).
-        self._real_view = sample_toy_data(data, 512, torch.Generator().manual_seed(seed + 1), self.points)
+        self.show(sample_toy_data(data, 512, torch.Generator().manual_seed(seed + 1), self.points))
+
+    def show(self, real: torch.Tensor) -> None:
+        """Draw and measure against these data points (n, d) from now on; the box around them is where the
+        diffusion's predicted clean point is clamped to (ToyDiffusion.walk_step)."""
+        self._real_view, self._box = real, (real.min(0).values - 1, real.max(0).values + 1)
 
     # ----- what each family says
     def alpha_sigma(self, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -376,7 +395,8 @@ class ToyWalker:
     def target(self, x: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def walk_step(self, x_t, t: float, s: float, predict, sampler: str, generator) -> torch.Tensor:
+    def walk_step(self, x_t, t: float, s: float, predict, sampler: str, generator, at: dict) -> torch.Tensor:
+        """One step from noise level t down to s; ``at``: the path's (alpha, sigma) at each level of the walk."""
         raise NotImplementedError
 
     # ----- training
@@ -399,42 +419,45 @@ class ToyWalker:
             noise = torch.randn(x.shape, generator=g)
             alpha, sigma = (v.float()[:, None] for v in self.alpha_sigma(t.double()))
             loss = F.mse_loss(self.answer(alpha * x + sigma * noise, t), self.target(x, noise))
-            self.opt.zero_grad(set_to_none=True)
-            loss.backward()
-            self.opt.step()
             self.step += 1
             self.loss = float(loss.detach())
-            if not math.isfinite(self.loss):
+            if not math.isfinite(self.loss):   # before the step: the average the pictures use stays as it was
                 self.diverged = (f"training diverged at step {self.step} (the loss became NaN or infinite); "
                                  "lower the learning rate and reset")
                 return
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt.step()
+            self.average.update(self.net)
 
     # ----- drawing
-    def scalars(self, t: float) -> tuple[float, float]:
-        alpha, sigma = self.alpha_sigma(torch.tensor(t, dtype=torch.float64))
-        return float(alpha), float(sigma)
-
-    @torch.no_grad()
+    @torch.inference_mode()
     def paths(self, n: int = 16, steps: int = 50, *, sampler: str | None = None,
               generator: torch.Generator | None = None) -> torch.Tensor:
         """n walks from noise to data: (n, steps + 1, d), [:, 0] the start noise N(0, I), [:, -1] the samples.
         Without a generator each call starts from the same noise (the model's seed), so frames do not flicker."""
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_POINTS:
             raise ToyError(f"n must be a whole number from 1 to {MAX_POINTS:,}, got {n!r}")
-        if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= 1000:
-            raise ToyError(f"sampling steps must be a whole number from 1 to 1,000, got {steps!r}")
+        if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_SAMPLING_STEPS:
+            raise ToyError(f"sampling steps must be a whole number from 1 to {MAX_SAMPLING_STEPS:,}, got {steps!r}")
         sampler = self.samplers[0] if sampler is None else sampler
         if sampler not in self.samplers:
             raise ToyError(f"the toy {self.kind} samples with {' or '.join(self.samplers)}, not {sampler!r}")
         g = generator if generator is not None else torch.Generator().manual_seed(self.seed)
+        # The walk's noise levels, their time features and the path's (alpha, sigma), once per walk, not per step:
+        # at this size the network is cheap and the small tensors around it are what costs.
+        levels = torch.linspace(1, 0, steps + 1, dtype=torch.float64)
+        times = [1 - k / steps for k in range(steps + 1)]
+        features = dict(zip(times, time_embedding(levels, TIME_FEATURES)))
+        at = dict(zip(times, zip(*(v.tolist() for v in self.alpha_sigma(levels)))))
         x = torch.randn(n, self.dim, generator=g)
         walk = [x]
 
         def predict(x_t, t):
-            return self.answer(x_t, torch.full((len(x_t),), t))
+            return self.average.module(torch.cat([x_t, features[t].expand(len(x_t), -1)], dim=1))
 
         for k in range(steps):
-            x = self.walk_step(x, 1 - k / steps, 1 - (k + 1) / steps, predict, sampler, g)
+            x = self.walk_step(x, times[k], times[k + 1], predict, sampler, g, at)
             walk.append(x)
         return torch.stack(walk, dim=1)
 
@@ -443,24 +466,29 @@ class ToyWalker:
         """n samples (n, d): the ends of ``paths``."""
         return self.paths(n, steps, sampler=sampler, generator=generator)[:, -1]
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def snapshot(self, steps: int = 20, *, sampler: str | None = None, points: int = 512, walks: int = 16) -> dict:
-        points = min(points, len(self._real_view))
         """Plain numbers and arrays (numpy), what the page draws: the data, ``points`` samples at ``steps`` steps,
-        ``walks`` of their paths, W1 to the data, modes covered, the loss and its history."""
+        ``walks`` of their paths, W1 to the data, modes covered, the loss and its history; 1-D also the data's and
+        the samples' densities on a grid that holds the walks."""
         real = self._real_view[:points]
-        paths = self.paths(points, steps, sampler=sampler)
+        paths = self.paths(min(points, len(real)), steps, sampler=sampler)
         fake = paths[:, -1]
         record = {"step": self.step, "loss": self.loss, "w1": wasserstein_1(real, fake)}
         if not self.history or self.history[-1]["step"] != self.step:
             self.history.append(record)
             del self.history[:-2000]
-        out = {**record, "kind": self.kind, "dim": self.dim, "data": self.data, "real": real.numpy(),
+        out = {**record, "kind": self.kind, "dim": self.dim, "data": self.data, "steps": steps, "real": real.numpy(),
                "fake": fake.numpy(), "paths": paths[:walks].numpy(), "bending": bending(paths[:walks]),
                "history": list(self.history), "diverged": self.diverged}
         if self.data in MODES:
             centres, spread = MODES[self.data]
             out["modes"], out["modes_covered"] = len(centres), modes_covered(fake, centres, spread)
+        if self.dim == 1:
+            seen = torch.cat([real[:, 0], fake[:, 0], paths[:walks].flatten()])
+            grid = torch.linspace(float(seen.min()) - 0.5, float(seen.max()) + 0.5, 200)
+            out.update(grid=grid.numpy(), real_density=kde_1d(real[:, 0], grid).numpy(),
+                       fake_density=kde_1d(fake[:, 0], grid).numpy())
         return out
 
 
@@ -475,13 +503,12 @@ class ToyDiffusion(ToyWalker):
     def target(self, x, noise):
         return noise
 
-    def walk_step(self, x_t, t, s, predict, sampler, generator):
+    def walk_step(self, x_t, t, s, predict, sampler, generator, at):
         # The predicted clean point is clamped to the data's box widened by 1, as the image model clamps its
         # predicted picture to [0, 1]: near t = 1 it is the noise divided by alpha ~ 0.01, and one step would
         # carry the network's error, multiplied, far from everything.
-        box = (self._real_view.min(0).values - 1, self._real_view.max(0).values + 1)
-        x_s, _ = ddim_step(x_t, predict(x_t, t), self.scalars(t), self.scalars(s), eta=float(sampler == "ddpm"),
-                           noise=lambda: torch.randn(x_t.shape, generator=generator), clip=box)
+        x_s, _ = ddim_step(x_t, predict(x_t, t), at[t], at[s], eta=float(sampler == "ddpm"),
+                           noise=lambda: torch.randn(x_t.shape, generator=generator), clip=self._box)
         return x_s
 
 
@@ -496,8 +523,18 @@ class ToyFlow(ToyWalker):
     def target(self, x, noise):
         return x - noise
 
-    def walk_step(self, x_t, t, s, predict, sampler, generator):
+    def walk_step(self, x_t, t, s, predict, sampler, generator, at):
         return flow_step(x_t, t, s, predict, sampler)[0]
+
+
+def walkers_beside(gan: ToyGAN) -> tuple[ToyDiffusion, ToyFlow]:
+    """A toy diffusion model and a toy flow on the GAN's data (its drawn points too) and seed, drawn and measured
+    against the very points the GAN's pictures show: the toy lab's three learners."""
+    points = gan.points.tolist() if gan.points is not None else None
+    walkers = tuple(walker(gan.settings.data, gan.settings.seed, points=points) for walker in (ToyDiffusion, ToyFlow))
+    for walker in walkers:
+        walker.show(gan._real_view)
+    return walkers
 
 
 def bending(paths: torch.Tensor) -> float:
