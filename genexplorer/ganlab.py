@@ -1,8 +1,10 @@
-"""The GAN lab's sessions: one toy GAN (genexplorer.toy) per page, trained while the page watches.
+"""The toy lab's sessions: per page, one toy GAN and beside it a toy diffusion model and a toy flow on the
+same data (genexplorer.toy), trained while the page watches.
 
-Nothing trains between requests: each time the page asks for a frame, its toy takes a few
-generator steps (or the one discriminator or generator step asked for) and answers a snapshot
-as plain JSON numbers, which the page draws on its own canvases. A closed or hidden tab asks
+Nothing trains between requests: each time the page asks for a frame, its toys take a few steps each
+(or the one discriminator or generator step asked for) and answer snapshots as plain JSON numbers,
+which the page draws on its own canvases; the diffusion and the flow walk their samples from noise to
+data in the number of sampling steps the page asks for. A closed or hidden tab asks
 for nothing, so its toy stops; an abandoned toy expires after two idle minutes. ``ToyBoard``
 holds everyone's toys, caps how many train at once, and computes their frames within the CPU
 budget that the PixelCNN drawings share (``genexplorer.budget``), so a class of toys cannot starve
@@ -24,16 +26,23 @@ import numpy as np
 
 from . import budget
 from .explore import ExploreError
-from .toy import PRESETS, TOY_DATA, TOY_LOSSES, ToyError, ToyGAN
+from .toy import (PRESET_SAMPLING_STEPS, PRESETS, SAMPLING_STEPS, TOY_DATA, TOY_LOSSES, ToyError, ToyGAN, ToyWalker,
+                  walkers_beside)
 
 MAX_TOYS = 300               # kept toys (a few hundred kB each), paused ones included
 MAX_RUNNING = 12             # toys training at once (asked to play in the last few seconds)
 RUNNING_WINDOW_S = 3.0
 IDLE_EXPIRY_S = 120.0
-FRAME_BUDGET_S = 0.03         # training time one frame may take: a frame stays a few ms to a few tens
+# Training time one frame may take (the three toys together): FRAME_BUDGET_S, less what the last frame's pictures
+# took beyond FRAME_TARGET_S - FRAME_BUDGET_S = 20 ms. On a busy CPU the toys train fewer steps a frame, and the
+# page keeps its frame rate.
+FRAME_BUDGET_S, FRAME_TARGET_S = 0.03, 0.05
 MAX_SPEED = 50                # generator steps per frame at most
+WALKER_STEPS_PER_G_STEP = 4   # diffusion and flow steps per generator step: they need more, and cheaper, steps
+MAX_SAMPLING_STEPS = 100      # the page's slider: a frame walks WALK_POINTS points that many network passes, per toy
+WALK_POINTS, WALKS = 256, 16  # samples drawn per frame, and how many of their paths the page draws
 ACTIONS = ("play", "d_step", "g_step", "look")
-MAX_HISTORY_POINTS = 400      # the curves sent per frame: the whole run, thinned
+MAX_HISTORY_POINTS = 200      # the curves sent per frame: the whole run, thinned to about a point per pixel
 TOY_ID = re.compile(r"^[0-9a-f]{16}$")
 
 
@@ -65,14 +74,13 @@ def make_toy(data: str, loss: str, *, d_steps=None, lr_d=None, lr_g=None, clip=N
 
 
 def preset_settings(name: str) -> dict:
-    """A lesson's settings with every control filled in (the toy's defaults where the preset is silent)."""
+    """A lesson's settings with every control filled in (the toy's defaults where the preset is silent), and the
+    diffusion's and flow's sampling steps."""
     if name not in PRESETS:
         raise ExploreError(f"unknown lesson {name!r}")
-    preset = PRESETS[name]
-    toy = ToyGAN(**preset) if preset["data"] != "drawn_2d" else None
-    s = toy.settings
+    s = ToyGAN(**PRESETS[name]).settings
     return {"data": s.data, "loss": s.loss, "d_steps": s.d_steps, "lr_d": s.lr_d, "lr_g": s.lr_g,
-            "clip": s.clip, "gp_weight": s.gp_weight}
+            "clip": s.clip, "gp_weight": s.gp_weight, "steps": PRESET_SAMPLING_STEPS.get(name, SAMPLING_STEPS)}
 
 
 def _whole(value, name: str, low: int, high: int) -> int:
@@ -87,8 +95,9 @@ def _whole(value, name: str, low: int, high: int) -> int:
 
 @dataclass
 class LabToy:
-    """One page's toy and when it was last asked for a frame."""
+    """One page's toys (a GAN, and the diffusion model and flow beside it) and when they were last asked for a frame."""
     toy: ToyGAN
+    walkers: tuple[ToyWalker, ...] = ()   # () : made on the GAN's data by walkers_beside
     id: str = field(default_factory=lambda: secrets.token_hex(8))
     last_seen: float = field(default_factory=time.monotonic)
     last_played: float = -1e9     # when it last trained a step (the cap on running toys counts these)
@@ -96,50 +105,80 @@ class LabToy:
 
     def __post_init__(self):
         self._lock = threading.Lock()
+        self.walkers = self.walkers or walkers_beside(self.toy)
+        self._walker_frames: dict[str, tuple[tuple[int, int], dict]] = {}
+        self._picture_s = 0.0      # what the last frame's snapshots took
 
-    def act(self, action: str, speed: int) -> dict:
+    def act(self, action: str, speed: int, steps: int = SAMPLING_STEPS) -> dict:
         """Do ``action`` and answer the frame: play = up to ``speed`` generator steps (each after k
-        discriminator steps) within the frame budget; d_step / g_step = one step of that player only;
-        look = nothing. A second tab on the same toy while it computes only gets the frame."""
+        discriminator steps) and WALKER_STEPS_PER_G_STEP times as many diffusion and flow steps, within the frame
+        budget; d_step / g_step = one step of that GAN player only; look = nothing. The diffusion and the flow
+        draw with ``steps`` sampling steps. A second tab on the same toy while it computes only gets the frame."""
         self.last_seen = time.monotonic()
         if self._lock.acquire(blocking=False):
             try:
                 start = time.perf_counter()
                 if action != "look":
                     self.last_played = time.monotonic()
-                if not self.toy.diverged:
-                    if action == "play":
-                        for _ in range(speed):
-                            self.toy.train(1)
-                            if time.perf_counter() - start > FRAME_BUDGET_S or self.toy.diverged:
-                                break
-                    elif action == "d_step":
-                        self.toy.d_step()
-                    elif action == "g_step":
-                        self.toy.g_step()
+                if action == "play":
+                    self._play(speed)
+                elif action in ("d_step", "g_step") and not self.toy.diverged:
+                    (self.toy.d_step if action == "d_step" else self.toy.g_step)()
                 self.train_s += time.perf_counter() - start
-                return frame_data(self.toy.snapshot(), self.train_s)
+                return self._frame(steps)
             finally:
                 self._lock.release()
         with self._lock:
-            return frame_data(self.toy.snapshot(), self.train_s)
+            return self._frame(steps)
+
+    def _play(self, speed: int) -> None:
+        """Each toy in turn trains its steps until its share of the frame's budget is spent: an equal share of what
+        the ones before it left (every toy takes at least one step, so none stands still under load)."""
+        start = time.perf_counter()
+        budget = min(FRAME_BUDGET_S, FRAME_TARGET_S - self._picture_s)
+        turns = [(self.toy, speed)] + [(walker, speed * WALKER_STEPS_PER_G_STEP) for walker in self.walkers]
+        for left, (learner, steps) in zip(range(len(turns), 0, -1), turns):
+            began = time.perf_counter()
+            share = (budget - (began - start)) / left
+            for _ in range(steps):
+                learner.train(1)
+                if time.perf_counter() - began > share or learner.diverged:
+                    break
+
+    def _frame(self, steps: int) -> dict:
+        """The GAN's frame, with the diffusion's and the flow's under "walkers" (theirs computed again only when
+        they have trained or the sampling steps changed)."""
+        start = time.perf_counter()
+        out = frame_data(self.toy.snapshot(), self.train_s)
+        out["walkers"] = {}
+        for walker in self.walkers:
+            key = (walker.step, steps)
+            kept = self._walker_frames.get(walker.kind)
+            if kept is None or kept[0] != key:
+                snapshot = walker.snapshot(steps, points=WALK_POINTS, walks=WALKS)
+                del snapshot["real"]          # the very points of the GAN's frame (walkers_beside)
+                kept = self._walker_frames[walker.kind] = (key, frame_data(snapshot))
+            out["walkers"][walker.kind] = kept[1]
+        self._picture_s = time.perf_counter() - start
+        return out
 
 
-def frame_data(snapshot: dict, train_s: float = 0.0) -> dict:
-    """A snapshot as JSON-ready numbers, rounded (a frame stays ~20-40 kB), the curves thinned."""
+def frame_data(snapshot: dict, train_s: float | None = None) -> dict:
+    """A snapshot as JSON-ready numbers, rounded (a frame stays ~20-40 kB per toy), the curves thinned."""
     out = {}
     for key, value in snapshot.items():
         if key == "history":
             step = max(1, math.ceil(len(value) / MAX_HISTORY_POINTS))
             kept = value[::step] + ([value[-1]] if value and (len(value) - 1) % step else [])
-            out[key] = {k: [_number(r[k]) for r in kept] for k in ("step", "w1", "js", "d_loss", "g_loss", "g_grad_norm", "d_real")}
+            out[key] = {k: [_number(r[k]) for r in kept] for k in (kept[0] if kept else ())}
         elif isinstance(value, np.ndarray):
-            out[key] = np.round(value.astype(np.float64), 4).tolist()
+            out[key] = np.round(value.astype(np.float64), 3).tolist()
         elif isinstance(value, float):
             out[key] = _number(value)
         else:
             out[key] = value
-    out["train_s"] = round(train_s, 3)
+    if train_s is not None:
+        out["train_s"] = round(train_s, 3)
     return out
 
 
@@ -168,14 +207,14 @@ class ToyBoard:
 
     def add(self, toy: ToyGAN, *, replaces: str | None = None) -> LabToy:
         """Keep a new toy; ``replaces`` (the same page's previous toy) goes first."""
+        held = LabToy(toy)   # its diffusion model and flow are made here, outside the board's lock
         with self._lock:
             self._expire()
             if replaces:
                 self._toys.pop(replaces, None)
             if len(self._toys) >= self.max_toys:
-                raise ExploreError(f"{len(self._toys)} GAN lab toys are open on this server (the limit is "
+                raise ExploreError(f"{len(self._toys)} toy labs are open on this server (the limit is "
                                    f"{self.max_toys}): try again in two minutes")
-            held = LabToy(toy)
             self._toys[held.id] = held
         return held
 
@@ -194,16 +233,17 @@ class ToyBoard:
         with self._lock:
             return sum(now - t.last_played < RUNNING_WINDOW_S for t in self._toys.values() if t is not besides)
 
-    def frame(self, toy_id, action: str = "look", speed=1) -> dict:
+    def frame(self, toy_id, action: str = "look", speed=1, steps=SAMPLING_STEPS) -> dict:
         if action not in ACTIONS:
             raise ExploreError(f"unknown action {action!r}: use one of {', '.join(ACTIONS)}")
         speed = _whole(speed, "speed (generator steps per frame)", 1, MAX_SPEED)
+        steps = _whole(steps, "sampling steps (of the diffusion and the flow)", 1, MAX_SAMPLING_STEPS)
         held = self.get(toy_id)
         if action == "play" and self.running(besides=held) >= self.max_running:
-            raise ExploreError(f"{self.max_running} GAN lab toys are training on this server right now (the limit): "
+            raise ExploreError(f"{self.max_running} toy labs are training on this server right now (the limit): "
                                "yours is paused as it is; press Play again in a few seconds")
         with self._compute:
-            return held.act(action, speed)
+            return held.act(action, speed, steps)
 
     def __len__(self) -> int:
         return len(self._toys)

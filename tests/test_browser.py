@@ -254,7 +254,7 @@ def lab_step(page) -> int:
 
 
 def test_gan_lab_plays_steps_pauses_and_trains_on_painted_points(page):
-    page.get_by_role("tab", name="GAN lab").click()
+    page.get_by_role("tab", name="Toy lab").click()
     page.wait_for_function("() => document.querySelector('.ge-lab-status').dataset.step === '0'", timeout=20_000)
     page.locator(".ge-lab-gstep").click()                     # one generator step
     page.wait_for_function("() => document.querySelector('.ge-lab-status').dataset.step === '1'", timeout=10_000)

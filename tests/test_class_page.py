@@ -311,7 +311,7 @@ def test_follow_me_brings_the_gan_lab_lesson_and_its_play_button(browser, app_ur
     student = open_page(browser, link, viewport={"width": 1280, "height": 800})
     join(student, "Dee")
     teacher.check("#ge-class-board .ge-cl-follow input")
-    open_tab(teacher, "GAN lab")
+    open_tab(teacher, "Toy lab")
     teacher.wait_for_function("window.geLab && window.geLab.toy", timeout=30_000)
     teacher.locator("#ge-lab-lesson input").click()
     teacher.get_by_role("option", name=lesson).click()

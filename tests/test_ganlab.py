@@ -1,9 +1,11 @@
-"""The GAN lab's sessions (genexplorer.ganlab): toys made from the page's controls, frames as JSON, the caps."""
+"""The toy lab's sessions (genexplorer.ganlab): a GAN made from the page's controls and the diffusion model and flow
+beside it, frames as JSON, the sampling steps, the caps, the CPU budget, and the live route that serves the frames."""
 import json
 import threading
 import time
 
 import pytest
+import torch
 
 from genexplorer import ganlab, toy
 from genexplorer.explore import ExploreError
@@ -74,8 +76,10 @@ def test_bad_frame_requests_get_clear_messages():
 def test_every_lesson_preset_fills_every_control():
     for name in toy.PRESETS:
         settings = ganlab.preset_settings(name)
-        assert set(settings) == {"data", "loss", "d_steps", "lr_d", "lr_g", "clip", "gp_weight"}
-        ganlab.make_toy(**{k: v for k, v in settings.items()})
+        assert set(settings) == {"data", "loss", "d_steps", "lr_d", "lr_g", "clip", "gp_weight", "steps"}
+        assert 1 <= settings.pop("steps") <= ganlab.MAX_SAMPLING_STEPS
+        ganlab.make_toy(**settings)
+    assert ganlab.preset_settings(toy.FEW_STEPS_LESSON)["steps"] < toy.SAMPLING_STEPS
     with pytest.raises(ExploreError, match="unknown lesson"):
         ganlab.preset_settings("nope")
 
@@ -116,13 +120,13 @@ def test_toy_frames_share_the_cpu_budget_with_pixel_drawings(monkeypatch):
     lock = threading.Lock()
     original = ganlab.LabToy.act
 
-    def counting(self, action, speed):
+    def counting(self, action, speed, steps):
         with lock:
             running[0] += 1
             most[0] = max(most[0], running[0])
         time.sleep(0.01)
         try:
-            return original(self, action, speed)
+            return original(self, action, speed, steps)
         finally:
             with lock:
                 running[0] -= 1
@@ -134,3 +138,135 @@ def test_toy_frames_share_the_cpu_budget_with_pixel_drawings(monkeypatch):
     for thread in threads:
         thread.join()
     assert most[0] == budget.INTERACTIVE_SLOTS
+
+
+# ------------------------------------------------------------------ the diffusion model and the flow beside the GAN
+
+def test_a_lab_toy_has_a_diffusion_model_and_a_flow_on_the_gans_data():
+    board = ganlab.ToyBoard()
+    held = board.add(ganlab.make_toy("ring_2d", "nonsaturating", seed=4))
+    diffusion, flow = held.walkers
+    assert (diffusion.kind, flow.kind) == ("diffusion", "flow")
+    for walker in held.walkers:
+        assert walker.data == "ring_2d" and walker.seed == 4
+        assert walker._real_view is held.toy._real_view, "the three learners are measured against the same points"
+    frame = board.frame(held.id, "look", 1, 8)
+    for kind in ("diffusion", "flow"):
+        walked = frame["walkers"][kind]
+        assert walked["step"] == 0 and walked["loss"] is None and walked["kind"] == kind
+        assert len(walked["fake"]) == ganlab.WALK_POINTS and len(walked["fake"][0]) == 2
+        assert len(walked["paths"]) == ganlab.WALKS and len(walked["paths"][0]) == 9, "(walks, steps + 1, d)"
+        assert walked["steps"] == 8 and walked["modes"] == 8 and 0 <= walked["modes_covered"] <= 8
+        assert walked["w1"] > 0 and walked["bending"] >= 0 and "real" not in walked, "the GAN's frame has the data"
+    json.dumps(frame, allow_nan=False)
+
+
+def test_play_trains_all_three_and_a_gan_step_only_the_gan():
+    board = ganlab.ToyBoard()
+    held = board.add(ganlab.make_toy("gaussian_1d", "nonsaturating"))
+    played = board.frame(held.id, "play", 2)
+    assert 1 <= played["step"] <= 2
+    walked = {kind: played["walkers"][kind]["step"] for kind in ("diffusion", "flow")}
+    assert all(1 <= steps <= 2 * ganlab.WALKER_STEPS_PER_G_STEP for steps in walked.values()), walked
+    assert played["walkers"]["flow"]["history"]["step"][-1] == walked["flow"]
+    stepped = board.frame(held.id, "g_step")
+    assert stepped["step"] == played["step"] + 1
+    assert {kind: stepped["walkers"][kind]["step"] for kind in walked} == walked, "one G step trains the GAN alone"
+    one_d = board.frame(held.id, "look")["walkers"]["diffusion"]
+    assert {"grid", "real_density", "fake_density"} <= set(one_d) and len(one_d["paths"][0][0]) == 1
+
+
+def test_under_load_every_toy_still_takes_a_step_a_frame():
+    """The frame's training budget shrinks by what the last frame's pictures took; when nothing is left, each toy
+    still takes one step (none stands still), and no toy takes more."""
+    board = ganlab.ToyBoard()
+    held = board.add(ganlab.make_toy("moons_2d", "wgan_gp"))
+    held._picture_s = 10.0
+    frame = board.frame(held.id, "play", ganlab.MAX_SPEED)
+    assert frame["step"] == 1 and {w["step"] for w in frame["walkers"].values()} == {1}
+
+
+def test_the_sampling_steps_change_the_walks_without_training():
+    board = ganlab.ToyBoard()
+    held = board.add(ganlab.make_toy("moons_2d", "nonsaturating"))
+    board.frame(held.id, "play", 3)
+    many = board.frame(held.id, "look", 1, 50)["walkers"]
+    few = board.frame(held.id, "look", 1, 2)["walkers"]
+    for kind in ("diffusion", "flow"):
+        assert len(many[kind]["paths"][0]) == 51 and len(few[kind]["paths"][0]) == 3
+        assert few[kind]["step"] == many[kind]["step"], "a look trains nothing"
+        assert few[kind]["fake"] != many[kind]["fake"]
+        assert few[kind]["paths"][0][0] == many[kind]["paths"][0][0], "the same noise, walked in fewer steps"
+    again = board.frame(held.id, "look", 1, 2)["walkers"]
+    assert again["flow"] is few["flow"], "nothing trained, the same steps: the frame computed before"
+
+
+@pytest.mark.parametrize("steps", [0, ganlab.MAX_SAMPLING_STEPS + 1, 2.5, "x", None, float("nan"), float("inf"), [4]])
+def test_bad_sampling_steps_get_a_clear_message(steps):
+    board = ganlab.ToyBoard()
+    held = board.add(ganlab.make_toy("gaussian_1d", "minimax"))
+    with pytest.raises(ExploreError, match="sampling steps"):
+        board.frame(held.id, "look", 1, steps)
+
+
+def test_the_pages_step_slider_and_lessons_fit_the_route():
+    from genexplorer.ui import ganlab_assets
+
+    choices = ganlab_assets.STEP_CHOICES
+    assert choices[-1] == ganlab.MAX_SAMPLING_STEPS and list(choices) == sorted(set(choices)) and choices[0] == 1
+    assert toy.SAMPLING_STEPS in choices and set(toy.PRESET_SAMPLING_STEPS.values()) <= set(choices)
+    assert set(toy.PRESET_SAMPLING_STEPS) <= set(toy.PRESETS)
+
+
+def test_a_walker_that_diverges_says_so_and_the_others_go_on():
+    board = ganlab.ToyBoard()
+    held = board.add(ganlab.make_toy("gaussian_1d", "nonsaturating"))
+    before = board.frame(held.id, "play", 1)
+    with torch.no_grad():
+        held.walkers[0].net[0].weight.fill_(float("nan"))
+    board.frame(held.id, "play", 2)
+    frame = board.frame(held.id, "play", 2)
+    assert "diverged" in frame["walkers"]["diffusion"]["diverged"] and not frame["diverged"]
+    assert frame["walkers"]["diffusion"]["step"] == before["walkers"]["diffusion"]["step"] + 1, "it stopped there"
+    assert frame["walkers"]["diffusion"]["w1"] is not None, "it draws with its last good average"
+    assert frame["walkers"]["flow"]["step"] >= before["walkers"]["flow"]["step"] + 2 and frame["step"] >= 3
+    json.dumps(frame, allow_nan=False)
+
+
+# ------------------------------------------------------------------ the live route the page posts to
+
+@pytest.fixture(scope="module")
+def route():
+    """The live routes on a server of their own (no page): Starlette's test client, answered in this process."""
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from genexplorer.ui import live
+
+    server = FastAPI()
+    server.auth = server.auth_dependency = None   # what the login guard reads of a Gradio app: no password
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GENEXPLORER_LIVE_PROCESS", "0")   # no drawing child process: this test draws nothing
+        live.add_routes(server)
+        with TestClient(server, raise_server_exceptions=False) as client:
+            yield lambda body: client.post(f"{live.PREFIX}/lab", json=body)
+
+
+def test_the_lab_route_serves_the_three_toys_and_refuses_bad_bodies(route):
+    from genexplorer.ui import common
+
+    toy_id = common.lab_toys.add(ganlab.make_toy("moons_2d", "nonsaturating")).id
+    answer = route({"toy": toy_id, "action": "play", "speed": 2, "steps": 5})
+    assert answer.status_code == 200, answer.text
+    frame = answer.json()
+    assert frame["step"] >= 1 and len(frame["walkers"]["flow"]["paths"][0]) == 6
+    assert len(route({"toy": toy_id}).json()["walkers"]["diffusion"]["paths"][0]) == toy.SAMPLING_STEPS + 1
+    assert route({"toy": toy_id, "steps": "3"}).status_code == 200, "a number as text is read, as the GAN's settings are"
+    for body, words in [({"toy": toy_id, "steps": 0}, "sampling steps"), ({"toy": toy_id, "steps": 101}, "sampling steps"),
+                        ({"toy": toy_id, "steps": None}, "sampling steps"), ({"toy": toy_id, "steps": [20]}, "sampling steps"),
+                        ({"toy": toy_id, "steps": 1e308}, "sampling steps"), ({"toy": toy_id, "steps": 2.5}, "sampling steps"),
+                        ({"toy": toy_id, "steps": "many"}, "sampling steps"), ({"toy": toy_id, "samples": 20}, "unknown field samples"),
+                        ({"toy": toy_id, "action": "play", "speed": 0, "steps": 5}, "speed"),
+                        ({"steps": 5}, "lacks toy"), ({"toy": "../../etc", "steps": 5}, "not a GAN lab toy")]:
+        answer = route(body)
+        assert answer.status_code == 400 and words in answer.json()["error"], (body, answer.text)

@@ -26,7 +26,7 @@ def good(route: str, ids: dict) -> dict:
         "draw": {"payload": seven(), "dataset": "mnist", "cvae_class": -1},
         "sketch": {"payload": seven(), "dataset": "mnist"},
         "pixels": {"job": ids["job"]},
-        "lab": {"toy": ids["toy"], "action": "look", "speed": 1},
+        "lab": {"toy": ids["toy"], "action": "look", "speed": 1, "steps": 20},
         "noise": NOISE,
         "walk": {"job": ids["walk"]},
     }[route]
@@ -108,6 +108,9 @@ PER_ROUTE = [
     ("lab", {"toy": "../../etc", "action": "play"}, 400, "not a GAN lab toy"),
     ("lab", {"toy": 16, "action": "play"}, 400, "not a GAN lab toy"),
     ("lab", {"toy": "a" * 16, "action": "play"}, 400, "expired"),
+    ("lab", {"toy": "a" * 16, "action": "look", "steps": 0}, 400, "sampling steps"),
+    ("lab", {"toy": "a" * 16, "action": "look", "steps": 10 ** 6}, 400, "sampling steps"),
+    ("lab", {"toy": "a" * 16, "action": "look", "steps": "many"}, 400, "sampling steps"),
     ("noise", {**NOISE, "t": 2}, 400, "noise level t"),
     ("noise", {**NOISE, "t": "half"}, 400, "noise level t"),
     ("noise", {**NOISE, "picture": [0] * 10}, 400, "784 grey levels"),

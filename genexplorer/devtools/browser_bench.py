@@ -153,7 +153,7 @@ def ganlab_browser_speed(seconds: float, lessons=("a Gaussian, non-saturating lo
     (each second of play counted as one run), and the generator steps those frames trained."""
     rows = []
     with app_in_chromium() as (_, page, _port):
-        page.get_by_role("tab", name="GAN lab").click()
+        page.get_by_role("tab", name="Toy lab").click()
         for lesson in lessons:
             page.locator("#ge-lab-lesson input").click()
             page.get_by_role("option", name=lesson).click()

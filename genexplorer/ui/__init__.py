@@ -58,7 +58,7 @@ def build_demo() -> gr.Blocks:
                 diffusion.build(dataset, current, tab)
             with gr.Tab("Sketch", id="sketch") as tab:
                 sketch.build(dataset, tab)
-            with gr.Tab("GAN lab", id="ganlab") as tab:
+            with gr.Tab("Toy lab", id="ganlab") as tab:
                 ganlab.build(tab)
             with gr.Tab("Upload", id="upload") as tab:
                 upload.build(dataset, uploaded, tab)

@@ -76,7 +76,7 @@ features, so $D$ must judge whether $x$ looks like a real member of class $y$; a
 that name on its fakes, $\mathcal{L}_G = -\log D(G(z, y), y) - \log p_D(y \mid G(z, y))$. The same $z$ in every
 row of the grid keeps the style; the row's $y$ sets the class.
 
-### How a GAN trains, and the Wasserstein GAN: see it on **GAN lab** and **Train**
+### How a GAN trains, and the Wasserstein GAN: see it on **Toy lab** and **Train**
 For a fixed $G$ the best discriminator is $D^*(x) = p_{data}(x) / (p_{data}(x) + p_g(x))$, and with it the game's
 value is $2\,\mathrm{JS}(p_{data} \,\|\, p_g) - \log 4$. When $G$ matches the data, $D^*(x) = 1/2$ everywhere (the
 1-D lesson shows D flatten to 1/2). When the two distributions do **not overlap**, JS is stuck at $\log 2$ wherever

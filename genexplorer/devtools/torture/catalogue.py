@@ -367,7 +367,8 @@ CATALOGUE: list[BadInput] = [
     BadInput("zoo: example class 99", "zoo", ("example", "mnist", 99, 0, 5, 0, 0), match="choices|class"),
     BadInput("zoo: noise seed -1", "zoo", ("example", "mnist", 3, 0, 5, 0, -1), match="minimum|seed"),
     BadInput("zoo: source 'etc/passwd'", "zoo", ("etc/passwd", "mnist", 3, 0, 5, 0, 0), match="choices"),
-    # ---- GAN lab: the controls' Reset, the lesson menu, and the live lab route
+    # ---- Toy lab: the GAN's controls' Reset, the lesson menu, and the live lab route (with the diffusion's and
+    # the flow's sampling steps)
     BadInput("lab: data 'mnist'", "lab_reset", ("mnist", "minimax", 1, 1e-3, 1e-3, 0.01, 10, 0, ""), match="choices|unknown toy data"),
     BadInput("lab: loss 'hinge'", "lab_reset", ("gaussian_1d", "hinge", 1, 1e-3, 1e-3, 0.01, 10, 0, ""), match="choices|unknown loss"),
     BadInput("lab: k = 0", "lab_reset", ("gaussian_1d", "minimax", 0, 1e-3, 1e-3, 0.01, 10, 0, ""), match="minimum|k "),
@@ -395,6 +396,12 @@ CATALOGUE: list[BadInput] = [
              match="speed"),
     BadInput("live lab: action 'rm -rf'", f"POST {LIVE}/lab", (json.dumps({"toy": "a" * 16, "action": "rm -rf"}),),
              match="unknown action"),
+    BadInput("live lab: 0 sampling steps", f"POST {LIVE}/lab", (json.dumps({"toy": "a" * 16, "action": "look", "steps": 0}),),
+             match="sampling steps"),
+    BadInput("live lab: 10^9 sampling steps", f"POST {LIVE}/lab",
+             (json.dumps({"toy": "a" * 16, "action": "play", "steps": 1e9}),), match="sampling steps"),
+    BadInput("live lab: NaN sampling steps", f"POST {LIVE}/lab", ('{"toy": "' + "a" * 16 + '", "steps": NaN}',),
+             match="sampling steps"),
     # ---- plain requests for files
     BadInput("GET /etc/passwd through the file route", "GET /gradio_api/file=/etc/passwd"),
     BadInput("GET a file outside through ../", "GET /gradio_api/file=../../../../etc/passwd"),
