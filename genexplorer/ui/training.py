@@ -279,6 +279,11 @@ def build(tab: gr.Tab) -> None:
             dataset = gr.Dropdown(dataset_choices(), value="mnist", label="Data", elem_id="ge-train-dataset")
             zip_file = gr.File(file_types=[".zip"], type="filepath", label="Your data (.zip)", height=90,
                                visible=False, elem_id="ge-train-zip")
+            # Start and Cancel near the top: they stay in view however many options the family below has.
+            with gr.Row():
+                start = gr.Button("Start", variant="primary", elem_id="ge-train-start")
+                cancel = gr.Button("Cancel run", variant="stop", elem_id="ge-train-cancel")
+            message = gr.Markdown(elem_id="ge-train-message")
             with gr.Row():
                 epochs = gr.Number(10, precision=0, minimum=1, maximum=jobs.MAX_EPOCHS, label="Epochs",
                                    elem_id="ge-train-epochs")
@@ -289,10 +294,6 @@ def build(tab: gr.Tab) -> None:
                 seed = gr.Number(0, precision=0, minimum=0, label="Seed", elem_id="ge-train-seed")
             with gr.Group():
                 options = [_control(option_name, "vae") for option_name in OPTION_NAMES]
-            with gr.Row():
-                start = gr.Button("Start", variant="primary", elem_id="ge-train-start")
-                cancel = gr.Button("Cancel run", variant="stop", elem_id="ge-train-cancel")
-            message = gr.Markdown(elem_id="ge-train-message")
             with gr.Accordion("More run settings: schedule, variation, averaging, device", open=False):
                 lr_schedule = gr.Dropdown(LR_SCHEDULE_CHOICES, value="constant", label="Learning rate over the run",
                                           elem_id="ge-train-lr-schedule")
