@@ -14,8 +14,7 @@ from torch import nn
 import torch.nn.functional as F
 
 from .base import GenerativeModel, ModelConfig, UnsupportedOperation
-from .family import (Family, adversarial_pair_step, generator_and_discriminator_adam, option,
-                     spread)
+from .family import PictureToPictureFamily, option, spread
 from .gan import Discriminator
 
 HOLES = ("centre", "blocks", "strokes")   # the hole shapes random_holes draws
@@ -244,12 +243,11 @@ class ContextOptions:
         None, "weight of the adversarial term (default 0.001, the paper's; 0 trains the L2-only twin)", low=0.0, high=1.0)
 
 
-class ContextFamily(Family):
+class ContextFamily(PictureToPictureFamily):
     """The context encoder (Pathak et al. 2016): fills a hole from what surrounds it."""
     model_class = ContextEncoder
     Options = ContextOptions
     title = "context encoder (inpainting)"
-    parallel = None
 
     def curves(self):
         return ("rec",), ("adv", "d_loss")
@@ -262,15 +260,6 @@ class ContextFamily(Family):
     def latent_size(self, config):
         return config["latent_dim"] if config.get("bottleneck", "dense") == "dense" else None
 
-    def optimizers(self, model: ContextEncoder, lr: float):
-        if model.adversarial:
-            return generator_and_discriminator_adam(model, lr)
-        return super().optimizers(model, lr)
-
-    def stepper(self, model: ContextEncoder, optimizers: dict, *, amp: bool = False, loss=None):
-        if model.adversarial:
-            return lambda x, y: adversarial_pair_step(model, optimizers, x)
-        return super().stepper(model, optimizers, amp=amp, loss=loss)
 
     @torch.no_grad()
     def evaluate(self, model: ContextEncoder, images, labels):

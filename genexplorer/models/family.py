@@ -311,21 +311,33 @@ def reconstruction_preview(model: GenerativeModel, test_x: torch.Tensor, test_y:
     return torch.cat([x.cpu(), recon.cpu(), samples.cpu()]), 16
 
 
-def adversarial_pair_step(model: GenerativeModel, optimizers: dict, x: torch.Tensor) -> dict[str, float]:
-    """One batch of an image-to-image model with its discriminator: the generator's joint loss (its own term plus
-    the adversarial one) first, then the discriminator on real against made pictures. In this order the
-    generator's backward pass still sees the discriminator weights it was computed with."""
-    terms = model.loss(x)
-    optimizers["g"].zero_grad(set_to_none=True)
-    terms["loss"].backward()
-    optimizers["g"].step()
-    optimizers["d"].zero_grad(set_to_none=True)
-    terms["d_loss"].backward()
-    optimizers["d"].step()
-    return {k: float(v.detach()) for k, v in terms.items()}
+class PictureToPictureFamily(Family):
+    """A family that makes a picture from a given one (the context encoder, pix2pix), trained with an optional
+    discriminator: with it, the generator and the discriminator each get their own Adam (DCGAN's beta1 0.5, as both
+    papers) and take turns every batch; without it (adversarial weight 0: the L2 / L1-only twin), one Adam on the
+    plain loss. One process only: the two players' turns are not wrapped for torchrun."""
+    parallel = None
 
+    def optimizers(self, model: GenerativeModel, lr: float) -> dict[str, torch.optim.Optimizer]:
+        if not model.adversarial:
+            return super().optimizers(model, lr)
+        return {"g": torch.optim.Adam(model.generator_parameters(), lr=lr, betas=(0.5, 0.999)),
+                "d": torch.optim.Adam(model.discriminator.parameters(), lr=lr, betas=(0.5, 0.999))}
 
-def generator_and_discriminator_adam(model: GenerativeModel, lr: float) -> dict[str, torch.optim.Optimizer]:
-    """The image-to-image models' two players, each its own Adam (DCGAN's beta1 0.5, as both papers)."""
-    return {"g": torch.optim.Adam(model.generator_parameters(), lr=lr, betas=(0.5, 0.999)),
-            "d": torch.optim.Adam(model.discriminator.parameters(), lr=lr, betas=(0.5, 0.999))}
+    def stepper(self, model: GenerativeModel, optimizers: dict, *, amp: bool = False, loss=None):
+        if not model.adversarial:
+            return super().stepper(model, optimizers, amp=amp, loss=loss)
+
+        def step(x, y):
+            # The generator's joint loss (its own term plus the adversarial one) first, then the discriminator on
+            # real against made pictures: in this order the generator's backward pass still sees the
+            # discriminator weights it was computed with.
+            terms = model.loss(x)
+            optimizers["g"].zero_grad(set_to_none=True)
+            terms["loss"].backward()
+            optimizers["g"].step()
+            optimizers["d"].zero_grad(set_to_none=True)
+            terms["d_loss"].backward()
+            optimizers["d"].step()
+            return {k: float(v.detach()) for k, v in terms.items()}
+        return step

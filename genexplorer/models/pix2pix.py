@@ -12,8 +12,7 @@ import torch.nn.functional as F
 
 from ..edges import edges, is_blank
 from .base import GenerativeModel, ModelConfig, UnsupportedOperation
-from .family import (Family, adversarial_pair_step, generator_and_discriminator_adam, option,
-                     spread)
+from .family import PictureToPictureFamily, option, spread
 
 
 @dataclass
@@ -162,12 +161,11 @@ class Pix2PixOptions:
         None, "weight of the adversarial term (default 1, the paper's; 0 trains the L1-only twin)", low=0.0, high=10.0)
 
 
-class Pix2PixFamily(Family):
+class Pix2PixFamily(PictureToPictureFamily):
     """pix2pix (Isola et al. 2017): a sketch turned into a picture."""
     model_class = Pix2Pix
     Options = Pix2PixOptions
     title = "pix2pix (sketch to picture)"
-    parallel = None
 
     def curves(self):
         return ("l1",), ("adv", "d_loss")
@@ -177,15 +175,6 @@ class Pix2PixFamily(Family):
         return [f"translations of the test edges: PSNR {metrics['test_psnr']:.1f} dB; "
                 + (f"adversarial weight {weight:g}, L1 {config['l1_weight']:g}" if weight else "L1 only")]
 
-    def optimizers(self, model: Pix2Pix, lr: float):
-        if model.adversarial:
-            return generator_and_discriminator_adam(model, lr)
-        return super().optimizers(model, lr)
-
-    def stepper(self, model: Pix2Pix, optimizers: dict, *, amp: bool = False, loss=None):
-        if model.adversarial:
-            return lambda x, y: adversarial_pair_step(model, optimizers, x)
-        return super().stepper(model, optimizers, amp=amp, loss=loss)
 
     @torch.no_grad()
     def evaluate(self, model: Pix2Pix, images, labels):
