@@ -304,6 +304,10 @@ class Run:
         self.total_steps = (run.epochs - self.done) * self.steps_per_epoch
         if run.max_steps is not None:
             self.total_steps = min(self.total_steps, run.max_steps)
+        # A resumed run goes on along the same schedule (the cosine over all --epochs), not a fresh one from the full
+        # rate: stopping and resuming a run then trains the same as running it through.
+        self.schedule_start = self.done * self.steps_per_epoch if run.max_steps is None else 0
+        self.schedule_length = run.epochs * self.steps_per_epoch if run.max_steps is None else self.total_steps
         self.log(f"{model.kind} on {model.dataset}: {len(self.data.train_x)} train / {len(self.data.test_x)} test "
                  f"images, {sum(p.numel() for p in model.parameters()):,} parameters, {run.epochs - self.done} epochs "
                  f"of {self.steps_per_epoch} steps")
@@ -352,7 +356,8 @@ class Run:
             x = data.train_x[index].float().div_(255.0).unsqueeze(1)
             if run.lr_schedule != "constant":
                 set_learning_rate(self.optimizers.values(),
-                                  self.lr * lr_factor(run.lr_schedule, self.steps_run, self.total_steps))
+                                  self.lr * lr_factor(run.lr_schedule, self.schedule_start + self.steps_run,
+                                                      self.schedule_length))
             if run.augment:
                 x = augment(x, run.augment)
             terms = self.step(x, data.train_y[index])

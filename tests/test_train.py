@@ -367,3 +367,22 @@ def test_the_average_warms_up_so_early_epochs_are_not_mostly_the_untrained_weigh
     assert all(a <= b for a, b in zip(decays, decays[1:])) and decays[-1] == 0.999, "up to the decay asked for"
     untrained_share = math.prod(decays[:1000])
     assert untrained_share < 1e-6, "after 1,000 steps the untrained weights are gone from the average"
+
+
+def test_a_resumed_cosine_run_goes_on_along_the_same_curve(small_dataset, tmp_path, monkeypatch):
+    """A 4-epoch cosine run stopped after epoch 1 and resumed goes on at the rate it had reached (cos(pi/4)
+    of the base at the first resumed step), not from the full rate of a fresh cosine over the last 3 epochs."""
+    import genexplorer.training as training
+
+    heard = []
+    with pytest.raises(TrainingStopped):   # stops at the first step after epoch 1 was saved
+        fit(settings(tmp_path, small_dataset, epochs=4, lr_schedule="cosine"), log=lambda m: None,
+            on_step=heard.append, should_stop=lambda: any(p.phase == "epoch" for p in heard))
+    rates = []
+    real = training.set_learning_rate
+    monkeypatch.setattr(training, "set_learning_rate", lambda opts, lr: (rates.append(lr), real(opts, lr)))
+    out = fit(settings(tmp_path, small_dataset, epochs=4, lr_schedule="cosine", resume=True), log=lambda m: None)
+    base = rates[0]                              # the resume first restores the base rate ...
+    assert rates[1] == pytest.approx(base * (1 + math.cos(math.pi / 4)) / 2), "... then goes on along the curve"
+    assert rates[-1] < base * 0.1, "and ends near the cosine's end"
+    assert checkpoints.read_config(out)["epochs_done"] == 4
