@@ -403,11 +403,18 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
     parser.add_argument("--no-browser", action="store_true", help="skip the real-browser measurements")
     parser.add_argument("--no-quality", action="store_true", help="skip the quality and training measurements")
-    parser.add_argument("--only", choices=["quality", "pixelcnn", "ganlab", "zoo", "image-to-image"],
+    parser.add_argument("--only", choices=["quality", "pixelcnn", "ganlab", "zoo", "image-to-image", "diffusion"],
                         help="measure only this family and replace its section of --out, keeping the rest")
     parser.add_argument("--classroom", action="store_true",
                         help="only the classroom load (1 to 120 students at once) into its section of --out")
+    parser.add_argument("--models", help="with --only diffusion: measure the checkpoints in this folder (a training "
+                        "run's output) instead of the shipped ones")
     args = parser.parse_args(argv)
+    if args.only == "diffusion":
+        from . import iterative_bench
+
+        return only_section(args, iterative_bench.BEGIN, iterative_bench.END,
+                            iterative_bench.section(quick=args.quick, root=args.models))
     if args.only == "pixelcnn":
         return only_section(args, PIXELCNN_BEGIN, PIXELCNN_END,
                             pixelcnn_section(quick=args.quick, browser=not args.no_browser))

@@ -401,6 +401,16 @@ class IterativeFamily(Family):
         if options.width % GROUPS:
             raise ValueError(f"--width must be a multiple of {GROUPS}, got {options.width}")
 
+    def checkpoint_notes(self, config, metrics):
+        notes = [f"U-Net of width {config['width']}" + (", attention at 7x7" if config.get("attention") else "")
+                 + (f", class-conditional (class dropped {config['class_dropout']:.0%} of the time, for guidance)"
+                    if config.get("conditional") else "")]
+        if "test_loss" in metrics:
+            notes.append(f"test loss {metrics['test_loss']:.4f}" + (
+                f", Frechet distance of 1,000 samples at {self.preview_steps} steps {metrics['test_frechet']:.1f}"
+                if "test_frechet" in metrics else ""))
+        return notes
+
     @torch.no_grad()
     def evaluate(self, model: IterativeModel, images: torch.Tensor, labels: torch.Tensor) -> dict:
         """test_loss: the training loss's mean squared error on up to ``evaluated`` test pictures, picture i at
