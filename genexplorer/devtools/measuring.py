@@ -47,10 +47,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(port: int) -> subprocess.Popen:
+def start_app(port: int, output=subprocess.DEVNULL) -> subprocess.Popen:
+    """`python app.py --port PORT`; ``output``: a file its stdout and stderr go to (default: nowhere)."""
     env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1")
     return subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=output, stderr=subprocess.STDOUT if output is not subprocess.DEVNULL else output)
 
 
 def wait_ready(port: int, timeout: float = 120.0) -> float:
