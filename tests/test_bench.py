@@ -218,3 +218,36 @@ def test_only_quality_replaces_the_quality_tables_with_their_own_command_and_kee
     section = text.split(bench.QUALITY_BEGIN, 1)[1].split(bench.QUALITY_END, 1)[0]
     assert "old tables" not in section and "### table" in section
     assert section.index("## Quality") < section.index("Command: `python -m genexplorer.bench --only quality`")
+
+
+def test_the_diffusion_section_finds_the_models_by_ability_and_fills_every_table(tmp_path, monkeypatch):
+    """Two tiny untrained models in a run folder (what --models measures before shipping): every table has
+    their rows beside the shipped GAN's, the classifier's yardstick and the context encoder's."""
+    import torch
+
+    from genexplorer import checkpoints
+    from genexplorer.devtools import iterative_bench
+    from genexplorer.models import family
+
+    for kind in ("diffusion", "flow"):
+        torch.manual_seed(0)
+        declared = family(kind)
+        model = declared.build(declared.options(width=8), 10)
+        model.dataset, model.class_names = "mnist", [str(c) for c in range(10)]
+        checkpoints.save(model, tmp_path / f"mnist-{kind}")
+    monkeypatch.setattr(iterative_bench, "FIRST_SAMPLER_STEPS", (3, 2, 1))
+    monkeypatch.setattr(iterative_bench, "GUIDED_STEPS", 2)
+    monkeypatch.setattr(iterative_bench, "SPEED_STEPS", 2)
+    text = iterative_bench.section(quick=True, root=str(tmp_path), log=lambda m: None, counts=(20, 1, 4, 1))
+    tables = tables_of(text)
+    samples = next(rows for title, rows in tables.items() if title.startswith("mnist: samples"))
+    assert {row[0] for row in samples[1:]} == {"mnist-gan", "mnist-diffusion", "mnist-flow"}
+    assert {(row[1], row[2]) for row in samples[1:] if row[0] == "mnist-flow"} == {
+        ("euler", "3"), ("euler", "2"), ("euler", "1"), ("heun", "10")}
+    guided = next(rows for title, rows in tables.items() if title.startswith("mnist: guided"))
+    assert guided[1][0].startswith("real test pictures") and len(guided) == 2 + 2 * len(iterative_bench.GUIDANCE)
+    holes = next(rows for title, rows in tables.items() if title.startswith("mnist: the centre"))
+    assert {row[0] for row in holes[1:]} == {"mnist-diffusion", "mnist-flow", "mnist-context"}
+    speed = next(rows for title, rows in tables.items() if title.startswith("16 samples"))
+    assert len(speed) == 1 + 4, "each conditional model unguided and guided"
+    assert text.startswith(iterative_bench.BEGIN) and text.endswith(iterative_bench.END)

@@ -28,7 +28,11 @@ BEGIN, END = "<!-- diffusion: begin -->", "<!-- diffusion: end -->"
 #: steps of the family's first sampler (DDIM, Euler) and of its second (DDPM, Heun): what the sample rows measure
 FIRST_SAMPLER_STEPS, SECOND_SAMPLER_STEPS = (50, 20, 10), (10,)
 GUIDANCE = (1.0, 3.0)
+GUIDED_STEPS = 50
+SPEED_STEPS = 20      # the Diffusion tab's default
 BATCH = 250
+#: (samples per row, guided samples per class, pictures with a hole, speed repeats)
+FULL, QUICK = (10_000, 100, 1000, 10), (200, 10, 50, 3)
 
 
 def walkers(dataset: str, root: str | None) -> dict:
@@ -87,7 +91,7 @@ def sample_table(dataset: str, reader: Reader, models: dict, count: int, log) ->
 def guidance_table(dataset: str, reader: Reader, models: dict, per_class: int, log) -> Table:
     test = load_split(dataset, "test")
     real = reader.labels(test.x)
-    table = Table(f"{dataset}: guided samples, {per_class} per class, 50 steps, read by the classifier",
+    table = Table(f"{dataset}: guided samples, {per_class} per class, {GUIDED_STEPS} steps, read by the classifier",
                   ["model", "w", "read as the asked class", "worst class"])
     table.rows.append([f"real test pictures ({len(test.y)}): the yardstick", "",
                        percent(float((real == test.y).float().mean())), worst_class(real, test.y, reader.model)])
@@ -98,7 +102,7 @@ def guidance_table(dataset: str, reader: Reader, models: dict, per_class: int, l
         requested = torch.arange(per_class * model.num_classes) % model.num_classes
         for w in GUIDANCE:
             log(f"{dataset}: {name} guided w={w:g}, {len(requested)} samples")
-            samples, _ = iterative_samples(model, len(requested), steps=50, sampler=None, guidance=w,
+            samples, _ = iterative_samples(model, len(requested), steps=GUIDED_STEPS, sampler=None, guidance=w,
                                            requested=requested)
             labels = reader.labels(samples)
             table.rows.append([name, w, percent(float((labels == requested).float().mean())),
@@ -126,22 +130,24 @@ def inpainting_table(dataset: str, reader: Reader, models: dict, count: int, log
 
 
 def speed_table(models: dict, repeats: int) -> Table:
-    table = Table(f"16 samples at 20 steps, one process ({torch.get_num_threads()} threads), median of {repeats}",
+    table = Table(f"16 samples at {SPEED_STEPS} steps, one process ({torch.get_num_threads()} threads), median of {repeats}",
                   ["model", "sampler", "guidance", "median ms", "p95 ms"])
     for name, model in models.items():
         for guidance in (0.0, 3.0) if model.conditional else (0.0,):
             generator = torch.Generator()
             y = torch.arange(16) % model.num_classes if model.conditional else None
-            result = timed(lambda: model.sample(16, y, generator.manual_seed(0), steps=20, guidance=guidance), repeats)
+            result = timed(lambda: model.sample(16, y, generator.manual_seed(0), steps=SPEED_STEPS,
+                                                guidance=guidance), repeats)
             table.rows.append([name, model.samplers[0], guidance, f"{result['median']:.0f}", f"{result['p95']:.0f}"])
     return table
 
 
-def section(*, quick: bool, root: str | None = None, log=print) -> str:
-    """The BENCHMARKS section: every table for each dataset that has a diffusion or flow model."""
+def section(*, quick: bool, root: str | None = None, log=print, counts: tuple[int, int, int, int] | None = None) -> str:
+    """The BENCHMARKS section: every table for each dataset that has a diffusion or flow model. counts: FULL or
+    QUICK's shape, for a test's smaller run."""
     command = "python -m genexplorer.bench --only diffusion" + (" --quick" if quick else "") + \
         (f" --models {root}" if root else "")
-    samples, per_class, holes, repeats = (200, 10, 50, 3) if quick else (10_000, 100, 1000, 10)
+    samples, per_class, holes, repeats = counts or (QUICK if quick else FULL)
     tables, speed_models = [], {}
     for dataset in DATASETS:
         models = walkers(dataset, root)
