@@ -2,6 +2,7 @@
 import base64
 import csv
 import io
+import json
 import signal
 import subprocess
 import sys
@@ -456,6 +457,11 @@ def test_follow_me_state_is_checked_and_versioned(room):
     ({"sliders": [float("nan")]}, "sliders must be a list"),
     ({"sliders": [0.0] * 65}, "at most 64"),
     ({"sliders": [11]}, "between -10 and 10"),
+    ({"rest": [0.0] * 1025}, "rest must be a list of at most 1024"),
+    ({"rest": [float("inf")]}, "rest must be a list"),
+    ({"rest": "0,1"}, "rest must be a list"),
+    ({"label": 3.5}, "label must be a class number"),
+    ({"label": True}, "label must be a class number"),
     ({"playing": "yes"}, "playing must be true or false"),
     ({"seed": -1}, "seed must be"),
     ({"lesson": ""}, "lesson must be"),
@@ -465,6 +471,20 @@ def test_follow_me_state_is_checked_and_versioned(room):
 def test_bad_follow_states_are_refused(state, message):
     with pytest.raises(ClassError, match=message):
         check_follow_state(state)
+
+
+def test_the_whole_code_of_the_widest_model_its_class_and_seed_can_be_followed():
+    """A shipped model's code past its 16 sliders (up to 1,024 numbers, 3 decimals as the page sends them) fits
+    the state, with the class and the seed; the state has a size cap all the same."""
+    from genexplorer.ui.class_routes import MAX_BODY_BYTES
+
+    rest = [round(-9.999 + i / 100, 3) for i in range(1024 - 16)]
+    state = {"tab": "sliders", "dataset": "fashion", "model": "fashion-ae-sparse", "label": 9, "seed": 2 ** 31 - 1,
+             "sliders": [-2.345] * 16, "rest": rest, "lesson": "x" * 80, "playing": False}
+    assert check_follow_state(state) == state
+    assert len(json.dumps({"code": "ACDEFG", "state": state})) < MAX_BODY_BYTES
+    with pytest.raises(ClassError, match="larger than 12288 bytes"):
+        check_follow_state({**state, "sliders": [-2.3456789] * 64, "rest": [-9.87654321] * 1024})
 
 
 def test_every_gan_lab_lesson_can_be_followed():

@@ -25,8 +25,9 @@ from . import export
 from .challenges import Challenge, ChallengeError, Judge, read_picture
 from .store import Board, ClassError, ClassInfo, ClassStore, Drawing, Student, Unavailable, check_running
 
-FOLLOW_MAX_BYTES = 4_096
+FOLLOW_MAX_BYTES = 12_288   # the widest code the sliders decode (1,024 numbers, 3 decimals) and the rest
 MAX_SLIDERS = 64
+MAX_REST = 1_024            # the code past the page's sliders: the shipped overcomplete autoencoders' 1,024 - 16
 LESSON_MAX_CHARS = 80
 # The page's address as the teacher's browser sees it (http://192.168.1.20:7860/, a proxy's https://host/app/):
 # the join link is this plus ?class=CODE.
@@ -51,12 +52,14 @@ def _class_number(value):
     return value
 
 
-def _sliders(value):
-    if (not isinstance(value, list) or len(value) > MAX_SLIDERS
-            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and abs(v) <= 10
-                       for v in value)):
-        raise ClassError(f"sliders must be a list of at most {MAX_SLIDERS} numbers between -10 and 10")
-    return value
+def _numbers(what: str, most: int):
+    def check(value):
+        if (not isinstance(value, list) or len(value) > most
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                           and abs(v) <= 10 for v in value)):
+            raise ClassError(f"{what} must be a list of at most {most} numbers between -10 and 10")
+        return value
+    return check
 
 
 def _seed(value):
@@ -77,15 +80,17 @@ def _flag(value):
     return value
 
 
-# What the teacher's page may push to the students' pages: a tab, the dataset, a model and where its sliders
-# are, a GAN lab lesson and whether it plays. Values are checked for shape, not against the page's lists, so
-# a new tab or lesson needs no change here.
+# What the teacher's page may push to the students' pages: a tab, the dataset, a model, its class (a CVAE's or
+# cGAN's), where its sliders are and the rest of its code past them (a 100-d GAN shows 16 sliders), the seed, a toy
+# lab lesson and whether it plays. Values are checked for shape, not against the page's lists, so a new tab or
+# lesson needs no change here.
 FOLLOW_FIELDS: dict[str, Callable] = {
     "tab": _matching(r"[a-z][a-z0-9_-]{0,31}", "tab must be a tab id such as 'draw' or 'sliders'"),
     "dataset": _matching("|".join(DATASETS), f"dataset must be one of {', '.join(DATASETS)}"),
     "model": _matching(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", "model must be a checkpoint name such as 'mnist-vae'"),
     "label": _class_number,
-    "sliders": _sliders,
+    "sliders": _numbers("sliders", MAX_SLIDERS),
+    "rest": _numbers("rest", MAX_REST),
     "seed": _seed,
     "lesson": _lesson,
     "playing": _flag,

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import gradio as gr
 
+from .sliders import MAX_SLIDERS
+
 # Poll intervals, measured (README, "Class mode"): a state request costs the server ~0.4 ms of CPU (60 students,
 # 180 drawings); follow-me reaches a student within one state interval plus the page's own work (a tab switch, a
 # model start).
@@ -35,7 +37,8 @@ BAR_HTML = '<div class="ge-cb" aria-label="class bar"></div>'
 # Runs once per page (the class bar's js_on_load): window.geClass, the student's seat and the teacher's pusher.
 CLASS_JS = r"""
 const STATE_MS = %STATE_MS%, STATE_IDLE_MS = %STATE_IDLE_MS%, RETRY_MS = %RETRY_MS%;
-const FOLLOW_CHECK_MS = %FOLLOW_CHECK_MS%;
+const FOLLOW_CHECK_MS = %FOLLOW_CHECK_MS%, MAX_SLIDERS = %MAX_SLIDERS%;
+const round = (value) => Math.round(Number(value) * 1000) / 1000;   // 3 decimals: 1,024 numbers in 7 kB
 const base = window.location.href.split('#')[0].split('?')[0].replace(/[^/]*$/, '');
 const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
 const store = {
@@ -131,7 +134,9 @@ const page = {
     input.dispatchEvent(new Event('input', { bubbles: true }));
     input.dispatchEvent(new Event('change', { bubbles: true }));
   },
-  // What follow-me pushes: the tab (the Class tab itself excepted), dataset, model and sliders, GAN lab.
+  seedBox() { return document.querySelector('#ge-slider-seed input'); },
+  // What follow-me pushes: the tab (the Class tab itself excepted), dataset; the Latent sliders' model, its class,
+  // the sliders and the code past them, the seed; the toy lab's lesson and play/pause.
   state(lastTab) {
     const state = {};
     if (lastTab) state.tab = lastTab;
@@ -141,17 +146,37 @@ const page = {
     const live = this.sliderState();
     if (model && model.value) state.model = model.value;
     if (live && Array.isArray(live.latent) && live.model === state.model) {
-      const values = [];
-      for (let i = 0; i < Math.min(16, live.latent.length); i++) {
+      const shown = Math.min(MAX_SLIDERS, live.latent.length), values = [];
+      for (let i = 0; i < shown; i++) {
         const input = this.slider(i);
-        if (input) values.push(Math.round(Number(input.value) * 1000) / 1000);
+        if (input) values.push(round(Number(input.value)));
       }
       state.sliders = values;
+      if (live.latent.length > shown) state.rest = live.latent.slice(shown).map(round);
+      if (Number.isInteger(live.label)) state.label = live.label;
     }
+    const seed = this.seedBox();
+    if (seed && /^[0-9]{1,9}$/.test(seed.value)) state.seed = Number(seed.value);
     const lesson = this.combo('ge-lab-lesson');
     if (lesson && lesson.value) state.lesson = lesson.value;
     if (window.geLab && window.geLab.toy) state.playing = !!window.geLab.playing;
     return state;
+  },
+  // Whether the page's code past the sliders and its class are the teacher's; if not, ask the Latent sliders' follow
+  // event (ui/sliders.py) for the teacher's whole code and class, once per state: -> false until it has answered.
+  sameCode(state) {
+    const live = this.sliderState();
+    if (!state.model || !Array.isArray(state.sliders) || !live || live.model !== state.model) return true;
+    const rest = state.rest || [], shown = state.sliders.length;
+    const same = live.latent.length === shown + rest.length
+      && rest.every((value, i) => Math.abs(live.latent[shown + i] - value) <= 1e-3)
+      && (!Number.isInteger(state.label) || live.label === state.label);
+    const box = document.querySelector('#ge-slider-follow textarea, #ge-slider-follow input');
+    if (same || !box) return true;
+    const ask = JSON.stringify({ model: state.model, label: Number.isInteger(state.label) ? state.label : null,
+                                 latent: state.sliders.concat(rest) });
+    if (box.value !== ask) this.setValue(box, ask);
+    return false;
   },
   // One step towards the teacher's state -> true once the page shows all of it (called again until then).
   async follow(state) {
@@ -167,6 +192,9 @@ const page = {
         const live = this.sliderState();
         if (!live || live.model !== state.model) return false;     // the model is still starting
       }
+      const seed = this.seedBox();
+      if (seed && Number.isInteger(state.seed) && seed.value !== String(state.seed)) this.setValue(seed, state.seed);
+      if (!this.sameCode(state)) return false;   // its class or the code past the sliders: one event sets them
       let moved = false;
       (state.sliders || []).forEach((value, i) => {
         const input = this.slider(i);
@@ -529,5 +557,5 @@ CLASS_CSS = """
 def build_bar() -> None:
     """The students' class bar, above the tabs: hidden unless the page was opened as /?class=CODE."""
     script = fill_in(CLASS_JS, STATE_MS=STATE_POLL_MS, STATE_IDLE_MS=STATE_IDLE_MS, RETRY_MS=RETRY_MS,
-                     FOLLOW_CHECK_MS=FOLLOW_CHECK_MS)
+                     FOLLOW_CHECK_MS=FOLLOW_CHECK_MS, MAX_SLIDERS=MAX_SLIDERS)
     gr.HTML(BAR_HTML, js_on_load=script, elem_id="ge-class-bar", apply_default_css=False, padding=False)
