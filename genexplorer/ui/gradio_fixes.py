@@ -14,16 +14,22 @@ too few arguments and unknown endpoint names). A number field given NaN or infin
 crashed in rounding ("cannot convert float NaN to integer"), a request with missing
 arguments raised a bare ValueError, and an unknown api_name was a 500 with a traceback.
 Each now gets a message (or a 404) and nothing reaches the server log as a crash.
+
+3. Its start-up check gives up on a busy machine: launch() asks its own page (HEAD /, 3 s) and at the first time-out
+exits with "When localhost is not accessible, a shareable link must be created". An app killed mid-class and started
+again while the class's pages kept asking it (devtools/classkill.py, 2 shared cores) exited so. It now waits up to
+a minute for the page to answer.
 """
 from __future__ import annotations
 
 import math
 import os
 import tempfile
+import time
 from pathlib import Path
 
 from fastapi import HTTPException
-from gradio import processing_utils, route_utils
+from gradio import networking, processing_utils, route_utils
 from gradio.blocks import Blocks
 from gradio.components import Number
 from gradio.exceptions import Error
@@ -78,8 +84,25 @@ def _get_fn_or_404(blocks, api_name, body):
         raise HTTPException(status_code=404, detail=f"no API endpoint {api_name or body.fn_index!r}") from None
 
 
+def _patient_url_ok(url: str, wait_s: float = 60.0) -> bool:
+    """Gradio's networking.url_ok, waiting up to ``wait_s`` for an answer instead of 3 s."""
+    import httpx
+
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.head(url, timeout=max(1.0, deadline - time.monotonic()), verify=False).status_code in (
+                    200, 401, 301, 302, 303, 307, 308):
+                return True
+        except (ConnectionError, httpx.ConnectError, httpx.TimeoutException):
+            pass
+        time.sleep(0.5)
+    return False
+
+
 def apply() -> None:
     processing_utils.save_pil_to_cache = _save_pil_to_cache_atomically
     Number.preprocess = _checked_number_preprocess
     Blocks.validate_inputs = _validate_inputs_with_message
     route_utils.get_fn = _get_fn_or_404
+    networking.url_ok = _patient_url_ok
