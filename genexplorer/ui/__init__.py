@@ -18,15 +18,22 @@ gradio_fixes.apply()
 
 from . import common, complete, diffusion, draw, ganlab, generate, interpolate, learn, live, maps, noise, sketch, sliders, training, upload, zoo  # noqa: E402
 from .canvas import CANVAS_CSS  # noqa: E402
-from . import class_routes, classbar, classtab  # noqa: E402
+from . import class_routes, classbar, classtab, presenter  # noqa: E402
 
 CSS = CANVAS_CSS + ganlab.LAB_CSS + classbar.CLASS_CSS + diffusion.DIFFUSION_CSS + """
 .ge-hidden { display: none !important; }
 .ge-pixels img { image-rendering: pixelated; object-fit: contain; }
 #ge-title h1 { margin-bottom: 0; }
-"""
+""" + presenter.CSS
 # Runs once when the page loads.
-HEAD_JS = f"() => {{ ({live.LIVE_JS})(); ({maps.CLICK_JS})(); ({diffusion.DIFFUSION_JS})(); }}"
+HEAD_JS = (f"() => {{ ({live.LIVE_JS})(); ({maps.CLICK_JS})(); ({diffusion.DIFFUSION_JS})(); "
+           f"({presenter.PAGE_JS})(); }}")
+# The Soft theme's indigo labels (#6366f1 on #e0e7ff, 3.6:1) and white on #6366f1 (4.5:1 less a hair) fail
+# WCAG AA's 4.5:1 for their small text (axe-core: color-contrast); one shade darker passes.
+THEME = gr.themes.Soft().set(
+    block_label_text_color="*primary_700", block_title_text_color="*primary_700", color_accent="*primary_600",
+    checkbox_label_background_fill_selected="*primary_600", button_primary_background_fill="*primary_600",
+    button_primary_background_fill_hover="*primary_700", link_text_color_visited="*primary_700")
 
 
 def build_demo() -> gr.Blocks:
@@ -35,8 +42,10 @@ def build_demo() -> gr.Blocks:
         with gr.Row():
             gr.Markdown("# genexplorer\nDraw, add noise, slide through latent space and watch autoencoders, "
                         "VAEs and GANs at work, side by side.", elem_id="ge-title")
-            dataset = gr.Radio(common.DATASETS, value="mnist", label="Dataset (applies to every tab)",
-                               elem_id="ge-dataset")
+            with gr.Column(elem_id="ge-top-controls"):
+                dataset = gr.Radio(common.DATASETS, value="mnist", label="Dataset (applies to every tab)",
+                                   elem_id="ge-dataset")
+                gr.HTML(presenter.TOOLS_HTML, elem_id="ge-tools", padding=False)
         current = gr.State(None)     # the user's drawing, 28x28 uint8, shared by the tabs
         uploaded = gr.State(None)    # the user's uploaded picture, 28x28 uint8
         with gr.Tabs():
@@ -76,7 +85,7 @@ def build_demo() -> gr.Blocks:
 # Gradio keeps each session's state (about 0.45 MB here: a copy of the page config once a handler
 # updates a component) until this many sessions exist; its default, 10,000, is ~4.5 GB. The oldest
 # go first: a student idle for the last thousand page loads draws again.
-LAUNCH_OPTIONS = {"css": CSS, "js": HEAD_JS, "theme": gr.themes.Soft(), "max_file_size": "20mb",
+LAUNCH_OPTIONS = {"css": CSS, "js": HEAD_JS, "theme": THEME, "max_file_size": "20mb",
                   "state_session_capacity": 1000}
 
 
