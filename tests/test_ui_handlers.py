@@ -236,3 +236,35 @@ def test_sketch_tab_without_and_with_a_pix2pix_model(monkeypatch):
     assert truth.shape == (140, 140) and "the classifier reads" in message
     with pytest.raises(gr.Error, match="too small|blank"):
         sketch.on_sketch(encode_payload(np.pad([[255]], ((50, 61), (50, 61))).astype(np.uint8)), "fashion")
+
+
+def test_a_page_event_shows_a_user_error_once_and_the_api_still_raises():
+    from genexplorer.ui import common
+
+    shown = common.shown_on_page(upload.on_upload, 7, 6, cleared=True)
+    answer = shown("/no/such/picture.png", "mnist")
+    assert answer[:6] == [None] * 6 and answer[6].startswith("**") and "picture" in answer[6]
+    kept = common.shown_on_page(upload.on_upload, 7, 6)("/no/such/picture.png", "mnist")
+    assert all(value == gr.skip() for value in kept[:6])
+    with pytest.raises(gr.Error):
+        upload.on_upload("/no/such/picture.png", "mnist")
+    # a new upload or a removed file empties the last picture's inpainting
+    cleared = upload.fresh_upload(None, "mnist")
+    assert len(cleared) == 7 + 1 + len(upload.FILLERS) + 1 + 2 and cleared[7:] == [None] * 9 + ["", ""]
+
+
+def test_my_drawing_or_upload_with_none_yet_falls_back_to_the_test_picture():
+    from genexplorer.ui import common
+
+    assert common.available_source("drawing", np.zeros((28, 28)), fallback="test") == ("drawing", "")
+    source, note = common.available_source("drawing", None, fallback="example")
+    assert source == "example" and "Nothing is drawn yet" in note
+    source, note = common.available_source("upload", np.zeros((28, 28)), None, fallback="test")
+    assert source == "test" and "upload a picture" in note
+
+
+def test_a_model_without_an_encoder_is_not_offered_the_drawing_start():
+    offered = sliders.start_choices("mnist-cgan", "drawing")
+    assert [value for _, value in offered["choices"]] == ["random", "zero"] and offered["value"] == "random"
+    assert "no encoder" in offered["info"]
+    assert [value for _, value in sliders.start_choices("mnist-vae", "zero")["choices"]] == ["drawing", "random", "zero"]

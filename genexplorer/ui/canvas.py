@@ -96,10 +96,14 @@ canvas.addEventListener('pointerup', end);
 canvas.addEventListener('pointercancel', end);
 element.querySelector('.ge-clear').addEventListener('click', () => { history.push(ctx.getImageData(0, 0, canvas.width, canvas.height)); blank(); send(true); });
 element.querySelector('.ge-undo').addEventListener('click', () => { if (history.length) { ctx.putImageData(history.pop(), 0, 0); send(true); } });
-// Other tabs ask the Draw canvas to show a picture (an example): they call window.geShowOnCanvas.
+// A picked example goes onto the Draw canvas (window.geShowOnCanvas(url)), as a stroke would: undo brings back what
+// was there, the next stroke goes on the example, and the drawing is sent, so every output shows what the canvas does.
 if ('LIVE' === 'draw') window.geShowOnCanvas = (url) => {
   const img = new Image();
-  img.onload = () => { blank(); ctx.imageSmoothingEnabled = true; ctx.drawImage(img, 28, 28, 224, 224); };
+  img.onload = () => {
+    history.push(ctx.getImageData(0, 0, canvas.width, canvas.height));
+    blank(); ctx.imageSmoothingEnabled = true; ctx.drawImage(img, 28, 28, 224, 224); send(true);
+  };
   img.src = url;
 };
 blank();

@@ -61,6 +61,49 @@ def user_errors(function):
     return wrapper
 
 
+def shown_on_page(function, count: int, message: int, *, cleared: bool = False):
+    """The page's face of a ``user_errors`` handler with ``count`` outputs: an error the user caused becomes the
+    text of output ``message`` (one message, beside the control that caused it) instead of Gradio's red "Error"
+    badge over every output and a toast; the other outputs are emptied (``cleared``: they came from the input that
+    failed) or left as they are."""
+    @functools.wraps(function)
+    def page(*args):
+        try:
+            return function(*args)
+        except gr.Error as exc:
+            answer = [None if cleared else gr.skip()] * count
+            answer[message] = f"**{exc.message}**"
+            return answer
+    return page
+
+
+MISSING_PICTURE = {"drawing": "Nothing is drawn yet: draw on the Draw tab first (or pick an example there)",
+                   "upload": "Nothing is uploaded yet: upload a picture on the Upload tab first"}
+
+
+def available_source(source: str, drawing, uploaded=None, *, fallback: str) -> tuple[str, str]:
+    """A picker's source, or ``fallback`` when it asks for the user's drawing or upload and there is none yet.
+    -> (the source to use, "" or the message saying why the picker went back to ``fallback``)."""
+    missing = (source == "drawing" and drawing is None) or (source == "upload" and uploaded is None)
+    return (fallback, f"**{MISSING_PICTURE[source]}; showing the test picture.**") if missing else (source, "")
+
+
+def api_endpoint(function, inputs, outputs, api_name: str) -> None:
+    """``function`` as an API endpoint only: on a hidden button the page never clicks (its errors stay errors)."""
+    gr.Button(visible=False).click(function, inputs, outputs, api_name=api_name, show_progress="hidden")
+
+
+def page_event(triggers, function, inputs, outputs, *, message, api_name=None, cleared=False, **kwargs):
+    """Wire a ``user_errors`` handler to ``triggers`` (one event or a list) for the page, its errors shown once as
+    ``message``'s text (shown_on_page). The API keeps its errors: with ``api_name`` the same handler is also an
+    endpoint on a hidden button the page never clicks, so API clients still get an error, not a message.
+    -> the page's event (for .then)."""
+    if api_name:
+        api_endpoint(function, inputs, outputs, api_name)
+    page = shown_on_page(function, len(outputs), outputs.index(message), cleared=cleared)
+    return gr.on(triggers if isinstance(triggers, list) else [triggers], page, inputs, outputs, api_name=False, **kwargs)
+
+
 def model_input(picture28) -> "torch.Tensor":  # noqa: F821
     """A stored uint8 (28, 28) picture -> (1, 1, 28, 28) float model input."""
     return as_batch(np.asarray(picture28, dtype=np.uint8))

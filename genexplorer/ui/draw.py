@@ -155,7 +155,10 @@ def build(dataset: gr.Radio, current: gr.State) -> None:
     def pick(dataset_value, cvae_value, evt: gr.SelectData):
         return on_example(evt.index, dataset_value, cvae_value)
 
-    gallery.select(pick, [dataset, cvae_class], results, api_name=False, show_progress="hidden")
+    # The example lands on the canvas too (the picture the models see, 28x28 scaled into the canvas's middle).
+    gallery.select(pick, [dataset, cvae_class], results, api_name=False, show_progress="hidden").then(
+        None, [seen], None, api_name=False,
+        js="(img) => { if (img && img.url && window.geShowOnCanvas) window.geShowOnCanvas(img.url); return []; }")
     example_index.change(on_example, [example_index, dataset, cvae_class], results, api_name="draw_example")
 
     def switch(dataset_value):

@@ -140,6 +140,10 @@ def build(dataset: gr.Radio, tab: gr.Tab) -> None:
                      [pix_job, pix_out, pix_message, pix_state], api_name="pixelcnn_sample", show_progress="hidden"
                      ).then(None, [pix_job], None, js="(job) => { window.geLive.pixels(job, 'ge-gen-pixelcnn', "
                                                        "'ge-gen-pixelcnn-done'); return []; }")
+    # A switch of dataset: the last drawing was the other dataset's model's, so it goes (and its watcher stops).
+    dataset.change(lambda: (None, "", ""), None, [pix_out, pix_message, pix_job], api_name=False, show_progress="hidden",
+                   js="() => { if (window.geLive) window.geLive.watching['ge-gen-pixelcnn'] = null; "
+                      "const s = document.querySelector('#ge-gen-pixelcnn-status'); if (s) s.textContent = ''; return []; }")
     pix_done.change(on_pixelcnn_result, [pix_done, dataset], [pix_out, pix_message], api_name="pixelcnn_result",
                     show_progress="hidden")
 

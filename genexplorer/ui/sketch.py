@@ -78,4 +78,10 @@ def build(dataset: gr.Radio, tab: gr.Tab) -> None:
     payload.change(on_sketch, [payload, dataset], [seen, *outputs, message], api_name="sketch",
                    trigger_mode="always_last", show_progress="hidden")
     go.click(on_test_item, [item_class, which, dataset], [truth, seen, *outputs, message], api_name="sketch_item")
-    dataset.change(lambda d: gr.update(choices=common.class_choices(d), value=0), dataset, item_class, api_name=False)
+    # Everything shown came from the other dataset's models: the class picker, the pictures, the readings and the
+    # canvas all start again.
+    def switch(dataset_value):
+        return [gr.update(choices=common.class_choices(dataset_value), value=0), None, BLANK, BLANK, BLANK, EMPTY_MESSAGE]
+
+    dataset.change(switch, dataset, [item_class, truth, seen, *outputs, message], api_name=False, show_progress="hidden",
+                   js="(d) => { const c = document.querySelector('#ge-sketch-canvas .ge-clear'); if (c) c.click(); return d; }")

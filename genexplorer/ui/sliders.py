@@ -21,6 +21,22 @@ def _model_info(model) -> str:
     return f"**{model.kind.upper()}** with a {model.latent_dim}-d latent: {shown} sliders{rest}."
 
 
+START_CHOICES = [("my drawing's code", "drawing"), ("a random draw from the prior", "random"), ("zero", "zero")]
+
+
+def start_choices(name: str | None, chosen: str):
+    """The starts ``name`` can make: a model without an encoder (a GAN, a cGAN) cannot start from a drawing's code,
+    so that start is not offered, and the line under the choices says why."""
+    try:
+        model = common.cache.get(name) if name else None
+    except common.USER_ERRORS:
+        model = None
+    if model is None or model.can("encodes"):
+        return gr.update(choices=START_CHOICES, info=None)
+    return gr.update(choices=START_CHOICES[1:], value="random" if chosen == "drawing" else chosen,
+                     info=f"a {model.kind.upper()} has no encoder, so it cannot start from your drawing's code")
+
+
 def live_state(name: str, label, latent: list) -> str:
     """What the browser's live channel needs to redraw while a slider moves (see live.py)."""
     return json.dumps({"model": name, "label": label, "latent": [float(v) for v in latent]})
@@ -112,8 +128,7 @@ def build(dataset: gr.Radio, current: gr.State, tab: gr.Tab) -> None:
     with gr.Row():
         with gr.Column(scale=1, min_width=260):
             model = gr.Dropdown(names, value=default, label="Model", elem_id="ge-slider-model")
-            mode = gr.Radio([("my drawing's code", "drawing"), ("a random draw from the prior", "random"), ("zero", "zero")],
-                            value="zero", label="Start from", elem_id="ge-slider-start")
+            mode = gr.Radio(START_CHOICES, value="zero", label="Start from", elem_id="ge-slider-start")
             seed = gr.Number(0, precision=0, minimum=0, label="Seed", elem_id="ge-slider-seed")
             go = gr.Button("Start here", variant="primary", elem_id="ge-slider-go")
             label = gr.Dropdown([], label="Class (CVAE or cGAN: keeps the style, changes the class)", visible=False,
@@ -131,15 +146,18 @@ def build(dataset: gr.Radio, current: gr.State, tab: gr.Tab) -> None:
                             for i in range(half * MAX_SLIDERS // 2, (half + 1) * MAX_SLIDERS // 2)]
     start_outputs = [latent, image, info, label, rest, live, *sliders]
     start_inputs = [model, mode, seed, label, current]
-    go.click(start, start_inputs, start_outputs, api_name="slider_start")
+    # A start that fails says why in the info line under the picture, once.
+    common.page_event(go.click, start, start_inputs, start_outputs, message=info, api_name="slider_start")
+    page_start = common.shown_on_page(start, len(start_outputs), start_outputs.index(info))
 
     def first_view(latent_now, *args):
-        return start(*args) if not latent_now else [gr.skip()] * len(start_outputs)
+        return page_start(*args) if not latent_now else [gr.skip()] * len(start_outputs)
 
     tab.select(common.refresh_choices, [dataset, model], model, api_name=False).then(
         first_view, [latent, *start_inputs], start_outputs, api_name=False)
-    model.change(lambda: gr.update(value=None), None, label, api_name=False).then(
-        start, start_inputs, start_outputs, api_name=False)
+    # A new model: its class is picked afresh, and a start it cannot make is not offered.
+    model.change(lambda name, chosen: (gr.update(value=None), start_choices(name, chosen)), [model, mode], [label, mode],
+                 api_name=False).then(page_start, start_inputs, start_outputs, api_name=False)
     # While a slider moves, the page paints through the live channel (live.py); when it is
     # released, this event sets the component's value (and serves the API).
     gr.on([s.release for s in sliders], slide, [model, label, latent, *sliders], image, api_name="slide",

@@ -15,6 +15,31 @@ MASK_CHOICES = [("what I paint", "painted"), ("the centre 14x14", "centre"), ("t
                 ("the right half", "right")]
 
 
+# A file over the app's size cap never reaches a handler: Gradio's upload refuses it with a toast and leaves a bare
+# "Error" in the file box. The page checks the size first, keeps the file from being sent, and writes why into the
+# hidden box ge-upload-refused (a nonce first, so the same refusal twice still fires its event).
+REFUSE_JS = """
+const cap = (window.gradio_config && window.gradio_config.max_file_size) || 20 * 1024 * 1024;
+function refuse(event, files) {
+  const big = [...(files || [])].find((file) => file.size > cap);
+  if (!big) return;
+  event.preventDefault();
+  event.stopImmediatePropagation();
+  if (event.target && event.target.value) event.target.value = '';
+  const mb = (n) => (n / 1024 / 1024).toFixed(n < 10 * 1024 * 1024 ? 1 : 0);
+  const box = document.querySelector('#ge-upload-refused textarea, #ge-upload-refused input');
+  if (!box) return;
+  const text = `${Date.now()}|${big.name} is ${mb(big.size)} MB: the limit is ${mb(cap)} MB. ` +
+               'Take a smaller photo, or crop or scale it down, and upload that.';
+  Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, 'value').set.call(box, text);
+  box.dispatchEvent(new Event('input', { bubbles: true }));
+}
+const inUpload = (e) => e.target && e.target.closest && e.target.closest('#ge-upload');
+document.addEventListener('change', (e) => { if (inUpload(e)) refuse(e, e.target.files); }, true);
+document.addEventListener('drop', (e) => { if (inUpload(e)) refuse(e, e.dataTransfer && e.dataTransfer.files); }, true);
+"""
+
+
 def load_picture(path):
     """An uploaded file's path -> PIL picture (checked: size, type, damage)."""
     return open_picture(path)
@@ -109,6 +134,22 @@ def on_inpaint(picture28, editor_value, mask_name: str, dataset: str):
     return (common.picture(shown), *results, common.picture(baseline), table)
 
 
+def fresh_upload(path, dataset: str) -> list:
+    """on_upload's answer, with the last picture's inpainting emptied (the page's upload, removal and switch)."""
+    return [*on_upload(path, dataset), *[None] * (1 + len(FILLERS) + 1), "", ""]
+
+
+def on_inpaint_page(picture28, editor_value, mask_name: str, dataset: str) -> list:
+    return [*on_inpaint(picture28, editor_value, mask_name, dataset), ""]
+
+
+def refuse(text: str) -> list:
+    """A file the page refused before sending it (over the size cap: REFUSE_JS): everything emptied, and why."""
+    if not text:
+        return [gr.skip()] * (7 + 2 + len(FILLERS) + 2)
+    return [None] * 6 + [f"**{text.split('|', 1)[-1]}**"] + [None] * (2 + len(FILLERS)) + ["", ""]
+
+
 def build(dataset: gr.Radio, uploaded: gr.State, tab: gr.Tab) -> None:
     with gr.Row():
         with gr.Column(scale=1, min_width=260):
@@ -119,6 +160,9 @@ def build(dataset: gr.Radio, uploaded: gr.State, tab: gr.Tab) -> None:
             original = gr.Image(label="Your picture", type="numpy", format="png", interactive=False, height=200,
                                 elem_id="ge-upload-original")
             seen = common.image_output("What the model sees", elem_id="ge-upload-seen")
+            refused = gr.Textbox(elem_id="ge-upload-refused", elem_classes=["ge-hidden"], show_label=False,
+                                 container=False, lines=2)
+            gr.HTML("", js_on_load=REFUSE_JS, elem_classes=["ge-hidden"], padding=False)
         with gr.Column(scale=2):
             message = gr.Markdown("Upload a picture: a photo of a digit on paper, or of a piece of clothing.",
                                   elem_id="ge-upload-message")
@@ -133,6 +177,7 @@ def build(dataset: gr.Radio, uploaded: gr.State, tab: gr.Tab) -> None:
                                     transforms=(), layers=False, height=340, width=340, elem_id="ge-mask-editor")
             mask_name = gr.Radio(MASK_CHOICES, value="painted", label="Hide", elem_id="ge-mask-choice")
             go = gr.Button("Inpaint", variant="primary", elem_id="ge-inpaint-go")
+            note = gr.Markdown(elem_id="ge-inpaint-note")
         with gr.Column(scale=2):
             # Rows of four, short labels: nine pictures in one row were too small to read.
             with gr.Row():
@@ -146,10 +191,18 @@ def build(dataset: gr.Radio, uploaded: gr.State, tab: gr.Tab) -> None:
                     gr.HTML("")    # keeps the last row's picture as wide as the others
             scores = gr.Markdown(elem_id="ge-inpaint-scores")
 
-    upload.upload(on_upload, [upload, dataset], [original, seen, uploaded, editor, dae_out, vae_out, message], api_name="upload")
-    go.click(on_inpaint, [uploaded, editor, mask_name, dataset], [holed, *fills, mean_fill, scores],
-             api_name="inpaint")
+    # Everything made from a picture goes with it: a new upload, a removed file (the x) or a dataset switch
+    # refreshes the first row and empties the inpainting; a failed upload says why once, beside the file box.
+    picture_outputs = [original, seen, uploaded, editor, dae_out, vae_out, message]
+    inpaint_outputs = [holed, *fills, mean_fill, scores]
+    common.api_endpoint(on_upload, [upload, dataset], picture_outputs, "upload")
+    for trigger in (upload.upload, upload.clear, dataset.change):
+        common.page_event(trigger, fresh_upload, [upload, dataset], [*picture_outputs, *inpaint_outputs, note],
+                          message=message, cleared=True, show_progress="hidden")
+    common.api_endpoint(on_inpaint, [uploaded, editor, mask_name, dataset], inpaint_outputs, "inpaint")
+    common.page_event(go.click, on_inpaint_page, [uploaded, editor, mask_name, dataset], [*inpaint_outputs, note],
+                      message=note, cleared=True)
+    refused.change(refuse, refused, [*picture_outputs, *inpaint_outputs, note], api_name=False, show_progress="hidden")
     # The editor's brush is not active until its button is clicked: click it for the user.
     tab.select(None, None, None, api_name=False,
                js="() => setTimeout(() => document.querySelector(\"#ge-mask-editor button[aria-label='Brush']\")?.click(), 300)")
-    dataset.change(on_upload, [upload, dataset], [original, seen, uploaded, editor, dae_out, vae_out, message], api_name=False)
