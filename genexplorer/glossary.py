@@ -26,7 +26,7 @@ TERMS = (
          "1 is identical, 0 no shared structure (it can go slightly below 0).", "Denoising AE"),
     Term("MSE", r"MSE", "Mean squared error: the average of (pixel - reconstruction)^2 over the 784 pixels, "
          "pixels in [0, 1]. Lower is closer.", "Autoencoder (AE)"),
-    Term("nats", r"nats?", "A unit of information: -log p with the natural logarithm (1 nat = 1.44 bits). "
+    Term("nats", r"nats", "A unit of information: -log p with the natural logarithm (1 nat = 1.44 bits). "
          "Fewer nats for a picture means the model finds it more likely.", "Variational AE (VAE)"),
     Term("ELBO", r"-?ELBO", "Evidence lower bound: what a VAE maximises, log p(x) >= ELBO = reconstruction term - KL. "
          "Its negative (-ELBO, in nats) is an upper bound on -log p(x).", "Variational AE (VAE)"),

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .. import explore
+from .. import explore, lessons
 from . import common
 
 NOISE_CHOICES = [("Gaussian (sigma)", "gaussian"), ("Salt and pepper (fraction)", "salt_pepper"),
                  ("Masking (each pixel zeroed with probability nu)", "masking")]
 ROLES = (("ae", "AE"), ("dae", "Denoising AE"), ("vae", "VAE"))
-LESSON = ("The denoising AE was trained to map corrupted inputs to clean ones; the plain AE was only ever "
-          "shown clean images, so it tends to copy the noise or break down. Raise the level and watch the gap grow.")
+LESSON = lessons.NOISE_INTRO   # before a picture; with one, lessons.noise_lesson says what its scores show
 
 
 @common.user_errors
@@ -29,7 +28,8 @@ def on_noise(clean28, dataset: str, noise: str, level: float, seed: int):
     table = "| against the clean image | PSNR | SSIM |\n|---|---|---|\n" + "\n".join(rows)
     if missing:
         table += "".join(f"\n\n**{problem}**" for problem in missing)
-    return [common.picture(clean28), common.picture(by_name["noisy input"].image), *pictures, table + "\n\n" + LESSON]
+    lesson = lessons.noise_lesson({r.name: round(r.psnr, 1) for r in results})
+    return [common.picture(clean28), common.picture(by_name["noisy input"].image), *pictures, table + "\n\n" + lesson]
 
 
 @common.user_errors
