@@ -42,6 +42,28 @@ def test_every_bad_input_gets_a_clear_message_and_changes_nothing(world):
     assert world.app.crashes_in_log() == []
 
 
+def test_every_class_route_refuses_what_it_should_on_the_real_app(world):
+    """Class mode's rows (torture/classrows.py): malformed bodies and queries on every route, tokens, ended and
+    unknown classes, the caps, on the app with the shipped models reading the drawings."""
+    import httpx
+
+    with httpx.Client(base_url=world.app.url, timeout=120) as http:
+        results = torture.run_class_rows(http)
+    failed = [f"{r.outcome}: {r.name}: {r.detail}" for r in results if r.outcome in ("crash", "wrong")]
+    assert not failed, "\n".join(failed)
+    assert len(results) >= 150 and world.app.crashes_in_log() == []
+
+
+def test_auth_covers_every_class_route_of_the_real_app(world):
+    with torture.App(world.work / "app-auth", checkpoints_dir=world.app.checkpoints_dir,
+                     extra_args=("--auth", "teacher:torture")) as locked:
+        import httpx
+
+        with httpx.Client(base_url=locked.url, timeout=120) as http:
+            results = torture.run_auth_rows(http)
+    assert [r.outcome for r in results] == ["clear error"] * len(results), results
+
+
 def test_the_pickle_checkpoint_would_run_code_if_anything_unpickled_it(tmp_path, world):
     """The control for the test above: the planted pickle is live."""
     marker = tmp_path / "ran"

@@ -13,11 +13,25 @@ from pathlib import Path
 from .app import App, copy_checkpoints, listening_addresses
 from .bad_files import plant_broken_checkpoints
 from .catalogue import run_bad_inputs, summarise_bad_inputs
+from .classrows import run_auth_rows, run_class_rows
 from .faults import (fault_app_restart, fault_disk_full, fault_disk_full_real, fault_failures, fault_kill_training,
                      fault_kill_live_child, fault_missing_fashion, fault_queue_cap)
 from .load import print_load, run_load
 
 
+
+
+def class_rows(app: App, workdir: Path) -> list:
+    """Class mode's rows (classrows.py): against the app, then every route against a second app started with --auth."""
+    import httpx
+
+    with httpx.Client(base_url=app.url, timeout=120) as http:
+        results = run_class_rows(http)
+    locked = App(workdir / "app-auth", checkpoints_dir=app.checkpoints_dir, extra_args=("--auth", "teacher:torture"))
+    with locked:
+        with httpx.Client(base_url=locked.url, timeout=120) as http:
+            results += run_auth_rows(http)
+    return results
 
 
 def main(argv=None) -> int:
@@ -49,6 +63,7 @@ def main(argv=None) -> int:
                 failures.append(f"the app listens on {listening}")
             if "bad" not in args.skip:
                 results = run_bad_inputs(app, watch=(workdir / "outside",), marker=marker)
+                results += class_rows(app, workdir)
                 summary = summarise_bad_inputs(results)
                 report["bad_inputs"] = summary
                 report["bad_input_results"] = [r.__dict__ for r in results]

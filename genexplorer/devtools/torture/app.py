@@ -117,6 +117,7 @@ class App:
         env = dict(os.environ, GENEXPLORER_CHECKPOINTS=str(self.checkpoints_dir), GENEXPLORER_RUNS=str(self.runs_dir),
                    GRADIO_TEMP_DIR=str(self.cache_dir), TMPDIR=str(self.tmp_dir), GRADIO_ANALYTICS_ENABLED="False",
                    GENEXPLORER_TORTURE_FAULTS=str(self.faults_dir), PYTHONUNBUFFERED="1",
+                   GENEXPLORER_CLASSES=str(self.workdir / "classes"),
                    PYTHONPATH=os.pathsep.join([str(self.workdir / "hook"), str(ROOT)]))
         env.setdefault("NUMBA_CACHE_DIR", str(self.workdir / "numba-cache"))
         if self.no_fashion:
