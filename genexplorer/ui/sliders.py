@@ -52,6 +52,28 @@ def start(name: str, mode: str, seed: int, label: int, current28):
     z = z.clamp(-SLIDER_RANGE, SLIDER_RANGE)
     if model.conditional and label is None:
         label = explore.best_class(model, x)[0] if (mode == "drawing" and x is not None) else 0
+    return _shown(name, model, z, label)
+
+
+@common.user_errors
+def follow(request: str):
+    """Class mode's follow me (ui/classbar.py): the teacher's {"model", "label", "latent"} as JSON -> start's
+    outputs, so a student's page has the teacher's whole code (past the sliders too) and class."""
+    try:
+        request = json.loads(request)
+    except ValueError:
+        request = None
+    if not isinstance(request, dict) or not isinstance(request.get("latent"), list):
+        raise explore.ExploreError('send {"model", "label", "latent"}')
+    model = common.cache.get(request.get("model"))
+    if len(request["latent"]) != model.latent_dim:
+        raise explore.ExploreError(f"this model's code has {model.latent_dim} numbers, not {len(request['latent'])}")
+    name, label, z = _slide_input({**request, "values": request["latent"][:MAX_SLIDERS]})
+    return _shown(name, model, z, 0 if model.conditional and label is None else label)
+
+
+def _shown(name: str, model, z, label) -> list:
+    """start's outputs for the code z (1, latent_dim), decoded as class ``label``."""
     image = explore.decode_image(model, z, label)
     values = z[0].tolist()
     sliders = [gr.update(value=round(values[i], 3), visible=True, label=f"z{i + 1}") if i < len(values)
@@ -148,6 +170,9 @@ def build(dataset: gr.Radio, current: gr.State, tab: gr.Tab) -> None:
     start_inputs = [model, mode, seed, label, current]
     # A start that fails says why in the info line under the picture, once.
     common.page_event(go.click, start, start_inputs, start_outputs, message=info, api_name="slider_start")
+    followed = gr.Textbox(elem_id="ge-slider-follow", elem_classes=["ge-hidden"], show_label=False, container=False)
+    followed.change(follow, followed, start_outputs, api_name="slider_follow", trigger_mode="always_last",
+                    show_progress="hidden")
     page_start = common.shown_on_page(start, len(start_outputs), start_outputs.index(info))
 
     def first_view(latent_now, *args):
