@@ -403,7 +403,8 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
     parser.add_argument("--no-browser", action="store_true", help="skip the real-browser measurements")
     parser.add_argument("--no-quality", action="store_true", help="skip the quality and training measurements")
-    parser.add_argument("--only", choices=["quality", "pixelcnn", "ganlab", "zoo", "image-to-image", "diffusion"],
+    parser.add_argument("--only", choices=["quality", "pixelcnn", "ganlab", "zoo", "image-to-image", "diffusion",
+                                           "class", "class-memory"],
                         help="measure only this family and replace its section of --out, keeping the rest")
     parser.add_argument("--classroom", action="store_true",
                         help="only the classroom load (1 to 120 students at once) into its section of --out")
@@ -424,6 +425,14 @@ def main(argv=None) -> int:
         return only_section(args, ZOO_BEGIN, ZOO_END, zoo_section(quick=args.quick))
     if args.only == "image-to-image":
         return only_section(args, IMAGE_TO_IMAGE_BEGIN, IMAGE_TO_IMAGE_END, image_to_image_section(quick=args.quick))
+    if args.only in ("class", "class-memory"):   # class mode at scale (devtools/classbench.py)
+        from . import classbench
+
+        if args.only == "class":
+            return only_section(args, classbench.CLASS_BEGIN, classbench.CLASS_END,
+                                classbench.class_section(quick=args.quick, browser=not args.no_browser))
+        return only_section(args, classbench.MEMORY_BEGIN, classbench.MEMORY_END,
+                            classbench.memory_section(quick=args.quick))
     if args.only == "ganlab":
         return only_section(args, GANLAB_BEGIN, GANLAB_END, ganlab_section(quick=args.quick, browser=not args.no_browser))
     if args.classroom:

@@ -181,8 +181,11 @@ async def _event(http, url: str, kind: str, name: str, data: list, check, record
     records.append(Record(kind, time.perf_counter() - start, right, note="" if right else str(outputs)[:120]))
 
 
-async def student(index: int, http, url: str, traffic: Traffic, deadline: float, records: list[Record]) -> None:
-    """Alternately draw a stroke and drag a slider, pausing 1-3 s between gestures, until the deadline."""
+async def student(index: int, http, url: str, traffic: Traffic, deadline: float, records: list[Record], *,
+                  pen_up=None) -> None:
+    """Alternately draw a stroke and drag a slider, pausing 1-3 s between gestures, until the deadline.
+    ``pen_up(variant)``: called at each pointer-up, beside the draw event (class mode's bar sends the drawing to
+    the class then, without holding the page up)."""
     rng = random.Random(index)
     variant = index % VARIANTS
     session = f"student-{index}-{os.getpid()}"    # one open page
@@ -194,6 +197,8 @@ async def student(index: int, http, url: str, traffic: Traffic, deadline: float,
                 sent = time.perf_counter()
                 await _live(http, url, "live draw", "draw", body, traffic.expected.get(body), records)
                 await asyncio.sleep(max(0.0, DRAW_EVERY_S - (time.perf_counter() - sent)))
+            if pen_up is not None:
+                pen_up(variant)
             await _event(http, url, "draw event", "draw", traffic.draw_events[variant],
                          lambda out: isinstance(out, list) and len(out) >= 6 and "nats" in str(out[-1]), records, session)
         else:
@@ -311,6 +316,28 @@ async def _class(url: str, students: int, seconds: float, traffic: Traffic, labs
     return records
 
 
+def p95(ordered: list[float]) -> float:
+    """The 95th percentile of sorted values (the nearest rank, as measuring.summary)."""
+    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+
+
+def kind_stats(records: list[Record], kinds) -> dict:
+    """Per kind of request that was made: answers, wrong or failed, latency p50 and p95 (ms), the app's own time."""
+    out = {}
+    for kind in kinds:
+        mine = [r for r in records if r.kind == kind]
+        if not mine:
+            continue
+        ms = sorted(1000 * r.seconds for r in mine)
+        handler = [r.handler_ms for r in mine if r.handler_ms is not None]
+        out[kind] = {
+            "answers": len(mine), "wrong": sum(not r.ok for r in mine), "p50": statistics.median(ms), "p95": p95(ms),
+            "handler_p50": statistics.median(handler) if handler else None,
+            "notes": sorted({r.note for r in mine if r.note})[:3],
+        }
+    return out
+
+
 def run_class(url: str, app_pid: int | None, students: int, seconds: float, traffic: Traffic, *, labs: int = 0) -> dict:
     """One class of ``students`` for ``seconds``, and ``labs`` more students with the GAN lab playing: per kind,
     answers, latency and errors; app CPU per answer."""
@@ -322,18 +349,7 @@ def run_class(url: str, app_pid: int | None, students: int, seconds: float, traf
     cpu = cpu_seconds(app_pid) - cpu_before if app_pid else None
     out = {"students": students, "labs": labs, "seconds": round(wall, 1), "kinds": {},
            "memory_mb": None if app_pid is None else (memory_before, memory_mb(app_pid))}
-    for kind in KINDS:
-        mine = [r for r in records if r.kind == kind]
-        if not mine:
-            continue
-        ms = sorted(1000 * r.seconds for r in mine)
-        handler = [r.handler_ms for r in mine if r.handler_ms is not None]
-        out["kinds"][kind] = {
-            "answers": len(mine), "wrong": sum(not r.ok for r in mine),
-            "p50": statistics.median(ms), "p95": ms[min(len(ms) - 1, int(round(0.95 * (len(ms) - 1))))],
-            "handler_p50": statistics.median(handler) if handler else None,
-            "notes": sorted({r.note for r in mine if r.note})[:3],
-        }
+    out["kinds"] = kind_stats(records, KINDS)
     answers = len(records)
     out["answers"] = answers
     out["app_cpu_ms_per_answer"] = None if cpu is None or not answers else 1000 * cpu / answers
