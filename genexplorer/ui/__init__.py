@@ -33,7 +33,8 @@ HEAD_JS = (f"() => {{ ({live.LIVE_JS})(); ({maps.CLICK_JS})(); ({diffusion.DIFFU
 THEME = gr.themes.Soft().set(
     block_label_text_color="*primary_700", block_title_text_color="*primary_700", color_accent="*primary_600",
     checkbox_label_background_fill_selected="*primary_600", button_primary_background_fill="*primary_600",
-    button_primary_background_fill_hover="*primary_700", link_text_color_visited="*primary_700")
+    button_primary_background_fill_hover="*primary_700", link_text_color_visited="*primary_700",
+    body_text_color_subdued="*neutral_600")
 
 
 def build_demo() -> gr.Blocks:

@@ -32,6 +32,7 @@ TOOLS_HTML = """
 
 # ---- every view: labels above their pictures, words whole, nothing covering anything -------------------------
 FIX_CSS = """
+#ge-tools { border: none !important; box-shadow: none !important; background: none !important; }
 .ge-tools { display: flex; flex-wrap: wrap; gap: 6px 14px; align-items: center; justify-content: flex-end; }
 .ge-tools button { padding: 4px 12px; border-radius: 6px; border: 1px solid var(--border-color-primary);
   background: var(--button-secondary-background-fill); color: var(--body-text-color); cursor: pointer; }
@@ -61,6 +62,8 @@ FIX_CSS = """
 /* an image editor's label above its toolbar */
 .ge-editor-fix > label[data-testid=block-label], #ge-mask-editor > label[data-testid=block-label] {
   position: static !important; margin-bottom: 4px; }
+/* grey small print (Gradio's footer, a slider's ends) at 4.5:1 or more */
+footer, footer a, footer button, .run-history, .min_value, .max_value { color: #4b5563 !important; }
 /* the glossary */
 .ge-term { text-decoration: underline dotted; text-underline-offset: 2px; cursor: help; border-radius: 2px; }
 .ge-term:focus-visible { outline: 2px solid var(--primary-600); }
@@ -105,16 +108,19 @@ body.ge-present .gradio-container { font-size: 18px; --text-md: 18px; --text-lg:
   --prose-text-size: 18px; --input-text-size: 17px; --button-large-text-size: 18px; --section-header-text-size: 18px;
   max-width: none !important; padding-top: 4px !important; }
 body.ge-present footer, body.ge-present #ge-title { display: none !important; }
-body.ge-present .row:has(> #ge-title) { position: absolute; top: 6px; right: 12px; z-index: 30; width: auto;
-  flex-wrap: nowrap !important; align-items: center; gap: 8px; }
+body.ge-present .row:has(> #ge-title) { position: absolute; top: 4px; right: 12px; z-index: 30; width: auto;
+  flex-wrap: nowrap !important; align-items: center; gap: 8px; padding: 0 !important; margin: 0 !important; }
+body.ge-present #ge-top-controls .block, body.ge-present #ge-top-controls fieldset { padding: 0 !important; margin: 0 !important; }
 body.ge-present .row:has(> #ge-title) > * { min-width: 0 !important; flex: none !important; }
 body.ge-present #ge-top-controls { flex-direction: row !important; flex-wrap: nowrap !important; align-items: center; gap: 8px; }
-body.ge-present .tab-wrapper { padding-right: 590px; }
+body.ge-present .tab-wrapper { margin-right: 620px; }
 body.ge-present .ge-learn-link { display: none; }
 body.ge-present #ge-dataset { padding: 0 !important; border: none; background: none; box-shadow: none; }
 body.ge-present #ge-dataset > span[data-testid=block-info] { display: none; }
 body.ge-present #ge-dataset .wrap { flex-wrap: nowrap; gap: 6px; }
-body.ge-present #ge-dataset label { padding: 4px 10px !important; }
+body.ge-present #ge-dataset label { padding: 4px 10px !important; white-space: nowrap; }
+body.ge-present #ge-top-controls > *, body.ge-present #ge-top-controls .form { flex: none !important; width: auto !important;
+  min-width: 0 !important; border: none; background: none; box-shadow: none; }
 body.ge-present .ge-pixels { min-width: var(--ge-pic) !important; width: var(--ge-pic) !important;
   height: calc(var(--ge-pic) + 26px) !important; flex: none !important; }
 body.ge-present .ge-pixels.ge-wide { width: auto !important; flex: 1 1 auto !important; }
@@ -123,8 +129,9 @@ body.ge-present .row:has(> .ge-pixels) { flex-wrap: wrap !important; gap: 10px; 
 body.ge-present .ge-canvas { width: var(--ge-pic); height: var(--ge-pic); }
 body.ge-present .row:has(#ge-canvas) > .column:first-child, body.ge-present .row:has(#ge-sketch-canvas) > .column:first-child {
   flex: none !important; min-width: 300px !important; width: 300px; }
-/* sliders: the decoded picture first in its column, and the column stays on screen while you scroll the sliders */
-body.ge-present .row:has(#ge-slider-image) > .column:first-child { position: sticky; top: 0; align-self: flex-start; }
+/* sliders: the decoded picture first in its column; the sliders scroll in their own columns, beside it */
+body.ge-present .row:has(#ge-slider-image) > .column:not(:first-child) { max-height: calc(100vh - 64px);
+  overflow-y: auto; }
 body.ge-present .column:has(> #ge-slider-image) > #ge-slider-image { order: -2; }
 body.ge-present .column:has(> #ge-slider-image) > #ge-slider-info { order: -1; }
 /* the latent map: the decoded point docked at the right of the screen, beside the two maps */
@@ -135,14 +142,18 @@ body.ge-present .row:has(> #ge-map-decoded) { position: fixed; right: 8px; top: 
 body.ge-present #ge-map-info { max-height: 200px; overflow: auto; }
 /* Noise: the controls beside the pictures, three a row */
 body.ge-present .row:has(#ge-noise-clean) > .column:first-child { flex: none !important; width: 330px; min-width: 330px !important; }
-/* Generate: each model's controls beside its picture */
-body.ge-present #ge-gen-vae, body.ge-present #ge-gen-gan, body.ge-present #ge-gen-cvae, body.ge-present #ge-gen-cgan,
-body.ge-present #ge-gen-pixelcnn { height: 420px !important; width: auto !important; flex: 1 1 auto !important; }
+/* Generate: a grid as tall as its pictures (no empty bands above and below), right under its Sample button */
+body.ge-present :is(#ge-gen-vae, #ge-gen-gan, #ge-gen-cvae, #ge-gen-cgan, #ge-gen-pixelcnn) {
+  height: auto !important; width: auto !important; flex: 1 1 auto !important; min-width: 0 !important; }
+body.ge-present :is(#ge-gen-vae, #ge-gen-gan, #ge-gen-cvae, #ge-gen-cgan, #ge-gen-pixelcnn) :is(.image-frame, .image-container > button) {
+  height: auto; }
+body.ge-present :is(#ge-gen-vae, #ge-gen-gan, #ge-gen-cvae, #ge-gen-cgan, #ge-gen-pixelcnn) .image-frame img {
+  height: auto; max-height: 64vh; }
 /* the toy lab: Reset at the top of its controls, next to the lesson, the canvases beside them */
 .column:has(> #ge-lab-reset) > #ge-lab-reset { order: -2; }
 .column:has(> #ge-lab-reset) > #ge-lab-message { order: -1; }
-body.ge-present .row:has(#ge-lab) > .column:first-child { position: sticky; top: 0; align-self: flex-start;
-  max-height: 100vh; overflow-y: auto; }
+body.ge-present .row:has(#ge-lab) > .column:first-child { align-self: flex-start; max-height: calc(100vh - 64px);
+  overflow-y: auto; }
 body.ge-present .ge-lab-panel { min-width: var(--ge-pic); }
 body.ge-present .ge-lab-title { font-size: 17px; }
 body.ge-present .ge-lab-status, body.ge-present .ge-lab-note { font-size: 15px; }
@@ -280,12 +291,21 @@ PAGE_JS = r"""
     }
   }
 
+  // Gradio's empty picture boxes carry an aria-label on a plain div: as a picture placeholder it has a role
+  function roles() {
+    for (const el of document.querySelectorAll('div[aria-label]:not([role])')) el.setAttribute('role', 'img');
+    for (const el of document.querySelectorAll('.prose table, .ge-term-scroll')) {
+      if (el.scrollWidth > el.clientWidth + 1 && !el.hasAttribute('tabindex')) el.setAttribute('tabindex', '0');
+    }
+  }
+
   let queued = false;
   function pass() {
     queued = false;
     syncToggle();
     syncLearnLink();
     for (const el of document.querySelectorAll('img:not([alt]), img[alt=""], button:not([aria-label])')) name(el);
+    roles();
     for (const scope of document.querySelectorAll(SCOPES)) {
       if (scope.dataset.geMarked === scope.textContent) continue;
       markText(scope);
