@@ -352,3 +352,33 @@ def test_the_board_map_event_through_the_api(client, app_url):
         with pytest.raises(AppError, match=message):
             client.predict(ask, api_name="/class_map")
     httpx.post(api + "end", json={"code": code}, headers={"X-Teacher-Token": token})
+
+
+def test_follow_me_brings_the_whole_code_its_class_and_the_seed(browser, app_url):
+    """A 100-number cGAN code shows 16 sliders: follow me brings the other 84 numbers (after 'Randomise the rest'),
+    the class and the seed to the student's page, through the Latent sliders' follow event."""
+    teacher = open_page(browser, app_url, viewport={"width": 1280, "height": 720})
+    link = start_class(teacher)
+    student = open_page(browser, link, viewport={"width": 1280, "height": 800})
+    join(student, "Eve")
+    teacher.check("#ge-class-board .ge-cl-follow input")
+    open_tab(teacher, "Latent sliders")
+    teacher.locator("#ge-slider-model input").click()
+    teacher.get_by_role("option", name="mnist-cgan", exact=True).click()
+    shows = "(() => { const s = window.geClass.page.sliderState(); return s && s.model === 'mnist-cgan' && %s; })()"
+    teacher.wait_for_function(shows % "s.latent.length === 100", timeout=60_000)
+    teacher.fill("#ge-slider-seed input", "5")
+    teacher.click("#ge-slider-rest")
+    teacher.wait_for_function(shows % "s.latent.slice(16).some((v) => v !== 0)", timeout=60_000)
+    teacher.locator("#ge-slider-class input").click()
+    teacher.get_by_role("option", name="3", exact=True).click()
+    teacher.wait_for_function(shows % "s.label === 3", timeout=60_000)
+    code = teacher.evaluate("window.geClass.page.sliderState().latent")
+    student.wait_for_function(
+        (shows % "s.label === 3 && s.latent.length === 100 && s.latent.slice(16).every((v, i) => "
+                 "Math.abs(v - %s[16 + i]) < 2e-3) && document.querySelector('#ge-slider-seed input').value === '5'")
+        % json.dumps(code), timeout=60_000)
+    assert student.evaluate("window.geClass.page.currentTab()") == "sliders"
+    assert student.locator("#ge-slider-class input").input_value() == "3"
+    for page in (teacher, student):
+        page.context.close()
