@@ -300,7 +300,6 @@ def _header(title: str, command: str) -> str:
 def class_section(*, quick: bool, browser: bool = True) -> str:
     """Classes of 30 and 60 (quick: 3) with the teacher's board open, then a class killed and started again."""
     from . import classkill, classroom
-    from .measuring import running_app
 
     sizes, seconds = ((3,), 10.0) if quick else ((30, 60), 60.0)
     kill_students, kill_after, after_s = (3, 12.0, 20.0) if quick else (60, 40.0, 45.0)
@@ -308,7 +307,7 @@ def class_section(*, quick: bool, browser: bool = True) -> str:
                      "python -m genexplorer.bench --only class" + (" --quick" if quick else ""))
     traffic = classroom.make_traffic()
     results = []
-    with _class_folder(), running_app() as (url, _process):
+    with _class_folder(), classkill.started_app("classes") as (url, _process):
         asyncio.run(classroom.expected_answers(url, traffic))
         for students in sizes:
             print(f"class: {students} students for {seconds:.0f} s...", flush=True)
@@ -367,15 +366,15 @@ def _class_folder():
 def memory_section(*, quick: bool) -> str:
     """A class of 60 for 30 minutes (quick: 3 for 1), the app's memory sampled every MEMORY_EVERY_S: the curve
     (docs/class-memory.csv and .png) and a table of it."""
-    from . import classroom
-    from .measuring import ROOT, running_app
+    from . import classkill, classroom
+    from .measuring import ROOT
 
     students, minutes = (3, 1.0) if quick else (60, 30.0)
     header = _header(f"Class mode: memory over a {minutes:.0f}-minute class of {students}",
                      "python -m genexplorer.bench --only class-memory" + (" --quick" if quick else ""))
     traffic = classroom.make_traffic()
     samples: list[tuple[float, float]] = []
-    with _class_folder(), running_app() as (url, process):
+    with _class_folder(), classkill.started_app("memory") as (url, process):
         asyncio.run(classroom.expected_answers(url, traffic))
 
         async def sample(log, code, teacher):

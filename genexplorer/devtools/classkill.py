@@ -9,6 +9,7 @@ while the app is down, clears by itself once it is back, and its next pen-up rea
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import statistics
@@ -120,7 +121,7 @@ class Crash:
         killed_at = time.monotonic()
         self.killed.set()
         self.process = start_logged(self.port, "restart")
-        await asyncio.get_running_loop().run_in_executor(None, ready, self.process, self.port, "restart")
+        await asyncio.get_running_loop().run_in_executor(None, ready, self.process, self.port, "restart", 900.0)
         back_at = time.monotonic()
         self.back.set()
         self.found.update(taken_before=taken, killed_at=killed_at, back_at=back_at, code=code, teacher=teacher)
@@ -140,12 +141,25 @@ def ready(process, port: int, name: str, timeout: float = 300.0) -> None:
     deadline = time.monotonic() + timeout
     while process.poll() is None and time.monotonic() < deadline:
         try:
-            wait_ready(port, 5.0)
+            wait_ready(port, 10.0)
             return
         except RuntimeError:
             continue
     with open(APP_LOG.format(name)) as output:
         raise RuntimeError(f"the app ({name}) did not start (exit status {process.poll()}): {output.read()[-2000:]}")
+
+
+@contextlib.contextmanager
+def started_app(name: str):
+    """`python app.py` on a free port, ready (a loaded machine may take minutes): yields (its URL, its process)."""
+    port = free_port()
+    process = start_logged(port, name)
+    try:
+        ready(process, port, name, timeout=900.0)
+        yield f"http://127.0.0.1:{port}", process
+    finally:
+        process.terminate()
+        process.wait(30)
 
 
 def board_ids(url: str, code: str, teacher: str) -> set[int]:
@@ -163,7 +177,7 @@ def kill_and_restart(students: int, kill_after: float, traffic, *, browser: bool
     url = f"http://127.0.0.1:{port}"
     crash = Crash(port, start_logged(port, "first"), kill_after, browser=browser, after_s=after_s)
     try:
-        ready(crash.process, port, "first")
+        ready(crash.process, port, "first", timeout=900.0)
         summary, log, _ = run_class(url, students, 3600.0, traffic, during=crash)
         found = crash.found
         on_board = board_ids(url, found["code"], found["teacher"])
