@@ -138,8 +138,10 @@ Ours is the *gated* PixelCNN: a vertical stack sees the rows above, a horizontal
 the same row, so there is no blind spot. The picture shows, for one layer of three, which pixels an output may see
 (found by asking autograd, on this very code): blue seen, red the pixel being predicted, dark unseen.
 
-Each factor here is a Bernoulli on the grey value, the same cross-entropy the VAE's decoder uses, so the two
-models' nats compare directly. The likelihood is **exact**:
+The network reads each factor two ways. A Bernoulli on the grey value, the same cross-entropy the VAE's decoder
+uses, so the two models' nats compare directly: the Draw tab shows these. And, in the grey-level checkpoints, a
+distribution over the pixel's 256 grey levels (a mixture of logistics cut into 256 bins, PixelCNN++, Salimans et
+al. 2017): Generate and Complete draw from it, at temperature 1. The likelihood is **exact**:
 $-\log p(x) = -\sum_i \log p(x_i \mid x_{<i})$ (the Draw tab shows it). The VAE only gives a bound,
 $-\log p(x) \le -\mathrm{ELBO}$. The price: sampling is **sequential**, 784 passes of the network, one per pixel
 (a VAE needs one decoder pass), and completion can only condition on the pixels *before* the hole in reading order.

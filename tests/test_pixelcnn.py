@@ -185,6 +185,188 @@ def test_training_lowers_the_nll():
     assert float(model.loss(x)["loss"].detach()) < first / 2
 
 
+# ------------------------------------------------------------------ grey levels, dilation, dropout
+
+GREY_CONFIGS = [
+    {"output": "logistic", "kernel": 3, "dilation_cycle": 3},
+    {"output": "softmax", "kernel": 5, "dilation_cycle": 2, "conditional": True},
+    {"output": "bernoulli", "kernel": 3, "dilation_cycle": 4},
+]
+
+
+def labels(model, batch):
+    return torch.arange(batch) % 10 if model.conditional else None
+
+
+@pytest.mark.parametrize("extra", GREY_CONFIGS)
+def test_every_output_at_a_pixel_has_no_gradient_from_that_pixel_or_a_later_one(extra):
+    """Causality of every layer (dilated ones included), for every output channel, asked of autograd."""
+    model = tiny(**extra, layers=5)
+    x = torch.rand(2, 1, 28, 28, requires_grad=True)
+    out = model.outputs(x, labels(model, 2))
+    assert out.shape == (2, 1 + model.config.grey_params, 28, 28)
+    for position in (0, 1, 27, 28, 41, 300, 405, 783):
+        r, c = divmod(position, 28)
+        (grad,) = torch.autograd.grad(out[0, :, r, c].sum(), x, retain_graph=True)
+        seen = torch.nonzero(grad[0, 0].flatten()).flatten()
+        assert grad[1].abs().sum() == 0                   # nor from another picture of the batch
+        if position == 0:
+            assert len(seen) == 0
+        else:
+            assert int(seen.max()) < position, position
+        if c > 0:
+            assert int(seen.max()) == position - 1        # the pixel to its left always informs it
+
+
+def test_dilated_layers_see_the_whole_picture_above():
+    """8 layers of kernel 3 dilated 1, 2, 4, 8, 1, 2, 4, 8: the last pixel sees row 0 and both of its corners."""
+    model = tiny(output="logistic", kernel=3, dilation_cycle=4, layers=8)
+    x = torch.rand(1, 1, 28, 28, requires_grad=True)
+    model.outputs(x)[0, :, 27, 27].sum().backward()
+    seen = x.grad[0, 0] != 0
+    assert seen[0, 0] and seen[0, 27] and seen[:27].all()
+
+
+@pytest.mark.parametrize("extra", GREY_CONFIGS)
+def test_the_cached_stepper_gives_the_full_pass_outputs(extra):
+    """Sampling = the full pass: row by row and pixel by pixel, the stepper's outputs are the network's."""
+    from genexplorer.models.pixelcnn import _RowStepper
+
+    model = tiny(**extra, layers=5)
+    x = torch.rand(2, 1, 28, 28)
+    y = labels(model, 2)
+    with torch.no_grad():
+        full = model.outputs(x, y)
+        stepper = _RowStepper(model, model._biases(y, 2), 2, x.device)
+        stepped = torch.zeros_like(full)
+        for r in range(28):
+            stepper.start_row(x, r)
+            for c in range(28):
+                stepped[:, :, r, c] = stepper.outputs(c)
+                stepper.set_pixel(c, x[:, 0, r, c])
+    assert torch.allclose(stepped, full, atol=1e-4)
+
+
+@pytest.mark.parametrize("output", ["logistic", "softmax"])
+def test_grey_sampling_draws_from_the_full_pass_distribution(output):
+    """Replaying the random stream through a full pass per pixel gives the same grey pictures."""
+    model = tiny(output=output, kernel=3, dilation_cycle=2, layers=3)
+    sample = model.sample(2, generator=torch.Generator().manual_seed(4))
+    levels = sample * 255
+    assert torch.equal(levels, levels.round()) and 0 <= sample.min() and sample.max() <= 1
+    assert len(sample.unique()) > 10                      # grey, not black and white
+    generator = torch.Generator().manual_seed(4)
+    naive = torch.zeros(2, 1, 28, 28)
+    with torch.no_grad():
+        for position in range(784):
+            r, c = divmod(position, 28)
+            naive[:, 0, r, c] = model.draw(model.outputs(naive)[:, :, r, c], generator)
+    assert torch.equal(sample, naive)
+
+
+@pytest.mark.parametrize("output", ["logistic", "softmax"])
+def test_each_pixels_grey_levels_sum_to_one_and_match_the_sampler(output):
+    from genexplorer.models.pixelcnn import grey_log_prob, level_log_probs
+
+    model = tiny(output=output)
+    params = model.outputs(torch.rand(1, 1, 28, 28))[:, 1:, 5, 9]        # (1, P): one pixel's parameters
+    every = level_log_probs(output, params)                              # (1, 256)
+    assert torch.isclose(torch.logsumexp(every, 1), torch.tensor(0.0), atol=1e-4).all()
+    levels = torch.arange(256.0).view(1, 1, 1, 256) / 255
+    one_by_one = grey_log_prob(output, params[:, :, None, None].expand(-1, -1, 1, 256), levels)
+    assert torch.allclose(one_by_one.flatten(), every.flatten(), atol=1e-5)
+
+
+def test_grey_nll_is_exact_and_the_bernoulli_reading_stays():
+    """The 8-bit likelihood sums over pixels; nll keeps the Bernoulli reading of the same network."""
+    from genexplorer.models.pixelcnn import grey_log_prob
+
+    model = tiny(output="logistic", dilation_cycle=2)
+    x = torch.rand(3, 1, 28, 28)
+    out = model.outputs(x)
+    expected = -grey_log_prob("logistic", out[:, 1:], x).flatten(1).sum(1)
+    assert torch.allclose(model.grey_nll(x), expected)
+    bernoulli = -torch.distributions.Bernoulli(logits=out[:, :1], validate_args=False).log_prob(x).flatten(1).sum(1)
+    assert torch.allclose(model.nll(x), bernoulli, rtol=1e-5)
+    with pytest.raises(UnsupportedOperation, match="Bernoulli"):
+        tiny().grey_nll(x)
+
+
+def test_dropout_acts_while_training_only_and_never_in_the_sampler():
+    model = tiny(output="logistic", dropout=0.5)
+    x = torch.rand(2, 1, 28, 28)
+    model.train()
+    assert not torch.equal(model.outputs(x), model.outputs(x))
+    sample_training = model.sample(2, generator=torch.Generator().manual_seed(1))
+    model.eval()
+    assert torch.equal(model.outputs(x), model.outputs(x))
+    assert torch.equal(model.sample(2, generator=torch.Generator().manual_seed(1)), sample_training)
+
+
+def test_grey_training_lowers_both_nlls():
+    torch.manual_seed(0)
+    model = build("pixelcnn", {**TINY_PIXELCNN, "output": "logistic", "kernel": 3, "dilation_cycle": 2})
+    x = torch.zeros(16, 1, 28, 28)
+    x[:, :, ::2] = 0.6
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    first = {k: float(v.detach()) for k, v in model.loss(x).items()}
+    assert set(first) == {"loss", "nll", "grey_nll"}
+    for _ in range(40):
+        loss = model.loss(x)["loss"]
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    last = {k: float(v.detach()) for k, v in model.loss(x).items()}
+    assert last["grey_nll"] < first["grey_nll"] / 2 and last["nll"] < first["nll"]
+
+
+def test_grey_save_load_round_trip(tmp_path):
+    model = tiny(output="softmax", kernel=3, dilation_cycle=3, dropout=0.2, conditional=True)
+    checkpoints.save(model, tmp_path / "mnist-grey", training={}, metrics={})
+    loaded = checkpoints.load(tmp_path / "mnist-grey")
+    x, y = torch.rand(2, 1, 28, 28), torch.tensor([1, 2])
+    assert loaded.config == model.config
+    assert torch.equal(loaded.grey_nll(x, y), model.grey_nll(x, y))
+    seed = torch.Generator().manual_seed
+    assert torch.equal(loaded.sample(2, y, generator=seed(3)), model.sample(2, y, generator=seed(3)))
+
+
+def test_an_old_checkpoints_config_builds_the_old_network():
+    """The shipped checkpoints' model_config names no output, dilation or dropout: Bernoulli, undilated, as before."""
+    old = {"latent_dim": 1, "num_classes": 10, "conditional": False, "channels": 32, "layers": 8, "kernel": 5,
+           "binarize_fraction": 0.67}
+    model = build("pixelcnn", old)
+    assert model.config.output == "bernoulli" and model.config.binarize == 0.67
+    assert [layer.dilation for layer in model.layers] == [1] * 8
+    assert model.head[3].out_channels == 1
+    assert sorted(model.state_dict()) == sorted(build("pixelcnn", {**old, "dropout": 0.1}).state_dict())
+
+
+def test_bad_settings_are_refused():
+    from genexplorer.models import family
+
+    for bad in ({"output": "gaussian"}, {"output": "logistic", "binarize_fraction": 0.5}, {"dropout": 1.0},
+                {"dilation_cycle": 0}, {"dilation_cycle": 6}, {"mixtures": 0}):
+        with pytest.raises(ValueError):
+            build("pixelcnn", {**TINY_PIXELCNN, **bad})
+    pixelcnn = family("pixelcnn")
+    for bad in ({"output": "gaussian"}, {"dropout": -0.1}, {"dilation_cycle": 9}, {"dilation_cycle": 2.5}):
+        with pytest.raises(ValueError):
+            pixelcnn.options(**bad)
+    config = pixelcnn.model_config(pixelcnn.options(), 10)
+    assert config["output"] == "logistic" and config["dilation_cycle"] == 4
+
+
+def test_evaluate_reports_both_likelihoods():
+    from genexplorer.models import family
+
+    x, y = torch.rand(4, 1, 28, 28), torch.arange(4)
+    metrics = family("pixelcnn").evaluate(tiny(output="logistic"), x, y)
+    assert set(metrics) == {"test_nll_nats", "test_grey_nll_nats", "test_bits_per_pixel"}
+    assert metrics["test_bits_per_pixel"] == pytest.approx(metrics["test_grey_nll_nats"] / (784 * 0.693147), rel=1e-3)
+    assert set(family("pixelcnn").evaluate(tiny(), x, y)) == {"test_nll_nats"}
+
+
 # ------------------------------------------------------------------ live jobs
 
 def test_a_job_streams_frames_and_ends_on_the_models_own_sample():
