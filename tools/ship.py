@@ -5,7 +5,7 @@
 Copies the run's folder into checkpoints/NAME without its optimiser state (training_state.safetensors: only
 --resume needs it), after checking the run is complete and loads. --half stores the floating-point weights as
 float16: half the bytes, for the large generators, so that every shipped checkpoint together stays under the
-150 MB budget. The loader copies them into the model's float32 parameters, so nothing else changes; a cGAN
+180 MB budget. The loader copies them into the model's float32 parameters, so nothing else changes; a cGAN
 stored this way draws the same pictures to within 0.002 (one grey level on under 1 % of the pixels).
 A run of an encoder trained with --no-latent-maps gets its PCA and UMAP maps of the test set here.
 The old checkpoint of that name is replaced only once the new folder is complete.
@@ -72,7 +72,7 @@ def main(argv=None) -> int:
     target = ship(args.run, args.name, half=args.half)
     total = sum(p.stat().st_size for p in (ROOT / "checkpoints").rglob("*") if p.is_file())
     print(f"shipped {target} ({sum(p.stat().st_size for p in target.iterdir()) / 1e6:.1f} MB); "
-          f"all checkpoints {total / 1e6:.1f} MB of 150")
+          f"all checkpoints {total / 1e6:.1f} MB of 180")
     return 0
 
 

@@ -238,6 +238,7 @@ class IterativeModel(GenerativeModel):
                       generator: torch.Generator | None = None, guidance: float = 0.0,
                       resample: int | None = None) -> Iterator[Frame]:
         """``inpaint`` one step at a time, frames as ``sample_steps``'."""
+        original = torch.as_tensor(x, dtype=torch.float32).to(self.device)
         x = self._pictures(x)
         known = torch.as_tensor(known, dtype=torch.float32).to(self.device)
         if known.shape != x.shape:
@@ -258,7 +259,7 @@ class IterativeModel(GenerativeModel):
         self._check_guidance(guidance, classes)
         start = self._noise(x.shape, generator)
         return self._walk(start, classes, steps, guidance, self.inpaint_sampler, generator,
-                          picture=x, known=known, resample=resample)
+                          picture=x, known=known, resample=resample, original=original)
 
     def known_at(self, picture: torch.Tensor, t: float, start: torch.Tensor,
                  generator: torch.Generator | None) -> torch.Tensor:
@@ -277,7 +278,9 @@ class IterativeModel(GenerativeModel):
     @torch.no_grad()
     def _walk(self, x: torch.Tensor, classes, steps: int, guidance: float, sampler: str, generator, *,
               picture: torch.Tensor | None = None, known: torch.Tensor | None = None,
-              resample: int = 1) -> Iterator[Frame]:
+              resample: int = 1, original: torch.Tensor | None = None) -> Iterator[Frame]:
+        """The walk from x at t = 1 down to 0, a frame per step. Inpainting: ``picture`` the pictures on the path's
+        scale, ``original`` the same in [0, 1] (what the known pixels show), ``known`` the pixels to keep."""
         # No train()/eval() switch: the U-Net has no dropout or batch norm, and a shared model may be
         # drawing for several users at once.
         start = x
@@ -295,11 +298,12 @@ class IterativeModel(GenerativeModel):
                 if jump < resample - 1:
                     x = self.jump_up(x_s, s, t, generator)
             x = x_s
-            if known is not None:
-                predicted = torch.where(known, picture, predicted)
-                if k == steps - 1:
-                    x = torch.where(known, picture, x)
-            yield k + 1, to_picture(x), to_picture(predicted)
+            if known is None:
+                yield k + 1, to_picture(x), to_picture(predicted)
+                continue
+            # The known pixels go back as they came, in [0, 1]: (2x - 1 + 1) / 2 is not always x in float32.
+            shown = torch.where(known, original, to_picture(x)) if k == steps - 1 else to_picture(x)
+            yield k + 1, shown, torch.where(known, original, to_picture(predicted))
 
     def _guided(self, x_t: torch.Tensor, t: float, classes: torch.Tensor | None, guidance: float) -> torch.Tensor:
         """The network's answer at (x_t, t), guided: (1 + w) answer(x, class) - w answer(x, no class), the
