@@ -38,6 +38,7 @@ LOCK_FILE = ".schedule.lock"
 STATUS_FILE = "status.json"
 LOG_FILE = "log.txt"
 FINAL_STATES = ("done", "failed", "cancelled")
+CANCELLING = "cancelling…"       # a running job's message once Cancel was pressed
 # Caps on what a page can ask for, so one user cannot occupy the machine for days.
 MAX_EPOCHS = 200
 MAX_QUEUED = 8
@@ -166,7 +167,7 @@ class JobManager:
                     os.kill(job.pid, signal.SIGTERM)
                 except ProcessLookupError:
                     pass
-                job.message = "cancelling…"
+                job.message = CANCELLING
                 self._save(job)
             return job
 
@@ -278,6 +279,12 @@ class JobManager:
                 status = self.status(job.id)
                 if status.get("state") in FINAL_STATES:
                     job.state, job.message = status["state"], status.get("message", "")
+                elif job.message == CANCELLING:
+                    # Cancelled before the trainer could listen (Python and torch still loading): SIGTERM ended it.
+                    finished = len(status.get("epochs") or [])
+                    job.state = "cancelled"
+                    job.message = ("stopped by request; " + (f"epoch {finished} is saved" if finished else
+                                                             "nothing was saved yet"))
                 else:
                     code = process.returncode if process is not None else None
                     job.state = "failed"

@@ -349,8 +349,9 @@ class Run:
         report_every = max(1, self.steps_per_epoch // 20)
         for step in range(1, self.steps_per_epoch + 1):
             if self.should_stop is not None and self.should_stop():
-                saved = f"epoch {epoch - 1} is saved" if epoch - 1 > self.done or self.resume_from else \
-                    "nothing was saved yet"
+                # before the first epoch ends nothing is written, whatever this run resumed (there is no epoch 0)
+                saved = f"epoch {epoch - 1} is saved" if epoch > 1 and (epoch - 1 > self.done or self.resume_from) \
+                    else "nothing was saved yet"
                 raise TrainingStopped(f"stopped by request during epoch {epoch}; {saved}")
             index = order[(step - 1) * self.batch_size: step * self.batch_size]
             x = data.train_x[index].float().div_(255.0).unsqueeze(1)

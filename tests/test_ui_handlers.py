@@ -268,3 +268,10 @@ def test_a_model_without_an_encoder_is_not_offered_the_drawing_start():
     assert [value for _, value in offered["choices"]] == ["random", "zero"] and offered["value"] == "random"
     assert "no encoder" in offered["info"]
     assert [value for _, value in sliders.start_choices("mnist-vae", "zero")["choices"]] == ["drawing", "random", "zero"]
+
+
+def test_use_my_drawing_with_nothing_drawn_keeps_the_noise_tabs_picture():
+    shown = np.zeros((28, 28), np.uint8)
+    picture, note = noise.use_drawing(None, shown)
+    assert picture is shown and "Nothing is drawn yet" in note
+    assert noise.use_drawing(drawn_seven(28), shown)[1] == ""

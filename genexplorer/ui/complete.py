@@ -131,6 +131,7 @@ def build(dataset: gr.Radio, current: gr.State, uploaded: gr.State, tab: gr.Tab)
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
             source, class_index, which = source_picker(SOURCES, "ge-complete")
+            source_note = gr.Markdown(elem_id="ge-complete-note")   # why the picker went back, or what went wrong
             editor = gr.ImageEditor(type="numpy", image_mode="RGBA", sources=[], label="Paint the part to hide",
                                     brush=gr.Brush(colors=["#ff3030"], default_size=30, color_mode="fixed"),
                                     transforms=(), layers=False, height=300, width=300, elem_id="ge-complete-editor")
@@ -155,8 +156,16 @@ def build(dataset: gr.Radio, current: gr.State, uploaded: gr.State, tab: gr.Tab)
     job_state = gr.State(None)
 
     source_inputs = [source, class_index, which, dataset, current, uploaded]
-    gr.on([source.change, class_index.change, which.change, tab.select], on_source, source_inputs,
-          [chosen, editor, message], api_name="complete_source", show_progress="hidden")
+
+    def on_source_page(source_value, class_value, which_value, dataset_value, drawing, upload):
+        """'my drawing' or 'my upload' with none yet goes back to the test image and says so."""
+        source_value, note = common.available_source(source_value, drawing, upload, fallback="test")
+        chosen_value, editor_value, _ = on_source(source_value, class_value, which_value, dataset_value, drawing, upload)
+        return [source_value if note else gr.skip(), chosen_value, editor_value, note]
+
+    common.page_event([source.input, class_index.change, which.change, tab.select], on_source_page, source_inputs,
+                      [source, chosen, editor, source_note], message=source_note, show_progress="hidden")
+    common.api_endpoint(on_source, source_inputs, [chosen, editor, message], "complete_source")
     go.click(on_complete, [chosen, editor, mask_name, count, seed, pace, dataset, job_state],
              [job_box, completions, holed, vae_fill, message, job_state], api_name="pixelcnn_complete",
              show_progress="hidden"
@@ -169,8 +178,13 @@ def build(dataset: gr.Radio, current: gr.State, uploaded: gr.State, tab: gr.Tab)
     tab.select(None, None, None, api_name=False,
                js="() => setTimeout(() => document.querySelector(\"#ge-complete-editor button[aria-label='Brush']\")?.click(), 300)")
 
+    # A switch of dataset: the completions and fills came from the other dataset's models, so they go.
     def switch(dataset_value):
-        return gr.update(choices=common.class_choices(dataset_value), value=0)
+        return gr.update(choices=common.class_choices(dataset_value), value=0), *[None] * (3 + len(walked))
 
-    dataset.change(switch, dataset, class_index, api_name=False).then(
-        on_source, source_inputs, [chosen, editor, message], api_name=False, show_progress="hidden")
+    dataset.change(switch, dataset, [class_index, holed, vae_fill, completions, *walked], api_name=False,
+                   js="(d) => { if (window.geLive) window.geLive.watching['ge-complete-pixelcnn'] = null; "
+                      "const s = document.querySelector('#ge-complete-pixelcnn-status'); if (s) s.textContent = ''; "
+                      "return d; }").then(
+        common.shown_on_page(on_source_page, 4, 3), source_inputs, [source, chosen, editor, source_note], api_name=False,
+        show_progress="hidden")

@@ -111,17 +111,32 @@ def build(dataset: gr.Radio, current: gr.State, uploaded: gr.State, tab: gr.Tab)
     tour = common.image_output("GAN tour (one row per leg)", height=300, width=None, elem_id="ge-tour")
 
     inputs = [source_a, index_a, source_b, index_b, steps, dataset, current, uploaded]
-    gr.on([source_a.change, source_b.change, index_a.input, index_b.input, steps.input], on_interpolate, inputs,
-          [strip, legend], api_name="interpolate", trigger_mode="always_last", show_progress="hidden")
-    tab.select(on_interpolate, inputs, [strip, legend], api_name=False, show_progress="hidden").then(
+
+    def on_page(source_a_value, index_a_value, source_b_value, *rest):
+        """'my drawing' or 'my upload' with none yet goes back to a test picture, and the legend says why."""
+        current28, uploaded28 = rest[-2:]
+        source_a_value, why_a = common.available_source(source_a_value, current28, uploaded28, fallback="1")
+        source_b_value, why_b = common.available_source(source_b_value, current28, uploaded28, fallback="7")
+        picture, legend_text = on_interpolate(source_a_value, index_a_value, source_b_value, *rest)
+        why = why_a or why_b
+        return (source_a_value if why_a else gr.skip(), source_b_value if why_b else gr.skip(), picture,
+                f"{why}\n\n{legend_text}" if why else legend_text)
+
+    page_outputs = [source_a, source_b, strip, legend]
+    common.page_event([source_a.change, source_b.change, index_a.input, index_b.input, steps.input], on_page, inputs,
+                      page_outputs, message=legend, trigger_mode="always_last", show_progress="hidden")
+    common.api_endpoint(on_interpolate, inputs, [strip, legend], "interpolate")
+    tab.select(common.shown_on_page(on_page, 4, 3), inputs, page_outputs, api_name=False, show_progress="hidden").then(
         on_tour, [dataset, tour_seed, tour_stops, tour_steps], tour, api_name=False)
     png_button.click(lambda *a: on_export("png", *a), inputs, export, api_name="interpolate_png")
     gif_button.click(lambda *a: on_export("gif", *a), inputs, export, api_name="interpolate_gif")
-    gr.on([tour_button.click, tour_seed.change, tour_stops.input, tour_steps.input], on_tour,
+    gr.on([tour_button.click, tour_seed.change, tour_stops.input, tour_steps.input, dataset.change], on_tour,
           [dataset, tour_seed, tour_stops, tour_steps], tour, api_name="gan_tour", trigger_mode="always_last")
 
     def switch(dataset_value):
         choices = endpoint_choices(dataset_value)
         return gr.update(choices=choices, value="1"), gr.update(choices=choices, value="7")
 
-    dataset.change(switch, dataset, [source_a, source_b], api_name=False)
+    # The endpoints may keep their values (no change event): the strip is redrawn with the new dataset either way.
+    dataset.change(switch, dataset, [source_a, source_b], api_name=False).then(
+        common.shown_on_page(on_page, 4, 3), inputs, page_outputs, api_name=False, show_progress="hidden")

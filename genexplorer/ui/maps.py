@@ -174,8 +174,9 @@ def build(dataset: gr.Radio, current: gr.State, tab: gr.Tab) -> None:
                      show_progress="hidden")
 
     def switch(dataset_value):
+        """The other dataset's models; the point decoded from the old map goes."""
         names = common.cache.names(dataset_value, able="encodes")
-        return gr.update(choices=names, value=common.cache.default(dataset_value, "vae"))
+        return gr.update(choices=names, value=common.cache.default(dataset_value, "vae")), None, ""
 
-    dataset.change(switch, dataset, any_model, api_name=False).then(
+    dataset.change(switch, dataset, [any_model, clicked, clicked_info], api_name=False).then(
         compare, [dataset, current], [ae_plot, ae_grid, vae_plot, vae_grid], api_name=False)

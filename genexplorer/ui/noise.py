@@ -48,6 +48,14 @@ def use_upload(path, dataset: str):
     return common.preprocess_picture(load_picture(path), common.checked_dataset(dataset))
 
 
+def use_drawing(current28, clean28):
+    """'Use my drawing' -> (the picture to noise, note): with nothing drawn the picture shown stays, and the note
+    says why."""
+    if current28 is None:
+        return clean28, f"**{common.MISSING_PICTURE['drawing']}.**"
+    return current28, ""
+
+
 def initial_clean(clean28, current28, dataset: str):
     """What the tab shows when first opened: the drawing, else a test example."""
     if clean28 is not None:
@@ -66,6 +74,7 @@ def build(dataset: gr.Radio, current: gr.State, tab: gr.Tab) -> None:
                 example_button = gr.Button("Next test example", elem_id="ge-noise-example")
             upload = gr.File(file_types=["image"], type="filepath", label="…or upload a picture", height=100,
                              elem_id="ge-noise-upload")
+            note = gr.Markdown(elem_id="ge-noise-note")   # why a picture was not taken: beside the buttons
             noise = gr.Radio(NOISE_CHOICES, value="gaussian", label="Noise type", elem_id="ge-noise-type")
             level = gr.Slider(0, 1, value=0.3, step=0.01, label="Level (sigma, fraction or nu)", elem_id="ge-noise-level")
             seed = gr.Number(0, precision=0, minimum=0, label="Seed (same seed, same noise)", elem_id="ge-noise-seed")
@@ -82,13 +91,15 @@ def build(dataset: gr.Radio, current: gr.State, tab: gr.Tab) -> None:
     level.input(on_noise, inputs, outputs, api_name="noise", trigger_mode="always_last", show_progress="hidden")
     for trigger in (noise.change, seed.change):
         trigger(on_noise, inputs, outputs, api_name=False, show_progress="hidden")
-    from_drawing.click(lambda c: c, current, clean_state, api_name=False).then(
+    from_drawing.click(use_drawing, [current, clean_state], [clean_state, note], api_name=False).then(
         on_noise, inputs, outputs, api_name=False, show_progress="hidden")
     example_button.click(lambda i: i + 1, example_counter, example_counter, api_name=False).then(
         use_example, [example_counter, dataset], clean_state, api_name=False).then(
         on_noise, inputs, outputs, api_name=False, show_progress="hidden")
-    upload.upload(use_upload, [upload, dataset], clean_state, api_name="noise_upload").then(
-        on_noise, inputs, outputs, api_name=False, show_progress="hidden")
+    # A file that cannot be read says why under the file box, once; the picture shown stays.
+    common.page_event(upload.upload, lambda path, d: [use_upload(path, d), ""], [upload, dataset], [clean_state, note],
+                      message=note).then(on_noise, inputs, outputs, api_name=False, show_progress="hidden")
+    common.api_endpoint(use_upload, [upload, dataset], clean_state, "noise_upload")
     tab.select(initial_clean, [clean_state, current, dataset], clean_state, api_name=False).then(
         on_noise, inputs, outputs, api_name=False, show_progress="hidden")
     dataset.change(lambda d: initial_clean(None, None, d), dataset, clean_state, api_name=False).then(

@@ -165,8 +165,12 @@ def _int(value, what: str) -> int:
 def on_cancel(job_id):
     if not job_id:
         raise jobs.JobError("pick a run to cancel")
+    finished = len(manager().status(job_id).get("epochs") or [])
     job = manager().cancel(job_id)
-    return f"Cancelling **{job.name}**: it stops at the next step and keeps its last finished epoch."
+    if job.state == "cancelled":
+        return f"**{job.name}** was cancelled before it started: nothing was saved."
+    kept = f"keeps its last finished epoch ({finished})" if finished else "no epoch has finished, so nothing is saved"
+    return f"Cancelling **{job.name}**: it stops at the next step; it {kept}."
 
 
 def progress_html(job: jobs.Job, status: dict) -> str:
@@ -260,12 +264,36 @@ def on_view(job_id):
         return (f"<div id='ge-train-progress' data-state='none'>{html.escape(str(exc))}</div>", None, None, "",
                 runs_table(), gr.update(), gr.update())
     status = manager().status(job_id)
-    ended = {"done": f"**{job.name}** is done: its checkpoint is in every model picker.",
-             "failed": f"**{job.name}** failed: {status.get('message') or job.message}",
-             "cancelled": f"**{job.name}** was cancelled: {status.get('message') or job.message}"}.get(job.state)
     return (progress_html(job, status), curve_figure(job, status), _samples_picture(job_id),
             manager().log_tail(job_id, lines=8), runs_table(), gr.update(active=job.state in ("queued", "running")),
-            ended if ended is not None else gr.update())
+            run_message(job, status) if job.state in jobs.FINAL_STATES else gr.update())
+
+
+def run_message(job: jobs.Job, status: dict) -> str:
+    """What the line under Start says of a run in its state now."""
+    if job.state == "queued":
+        return f"**{job.name}** is queued: it waits until the run before it on its device ends."
+    if job.state == "running":
+        return f"**{job.name}** is stopping at its next step." if job.message == jobs.CANCELLING else \
+            f"**{job.name}** is running on {job.device}."
+    why = status.get("message") or job.message
+    return {"done": f"**{job.name}** is done: its checkpoint is in every model picker.",
+            "failed": f"**{job.name}** failed: {why}",
+            "cancelled": f"**{job.name}** was cancelled: {why}"}[job.state]
+
+
+def on_page_view(job_id, shown: str | None):
+    """The page's view of a run (the timer, a start, opening the tab): on_view, and the line under Start follows the
+    run's state while it speaks of this run ("Queued x" becomes "x is running", then "x is done"); a message about
+    something else (a refused start) stays until the next action."""
+    *view, _ = on_view(job_id)
+    try:
+        job = manager().get(job_id) if job_id else None
+    except jobs.JobError:
+        job = None
+    if job is None or (shown and f"**{job.name}**" not in shown):
+        return [*view, gr.update()]
+    return [*view, run_message(job, manager().status(job_id))]
 
 
 def build(tab: gr.Tab) -> None:
@@ -326,17 +354,18 @@ def build(tab: gr.Tab) -> None:
     dataset.change(lambda d: (gr.update(visible=d == "zip"), gr.update(visible=d == "mnist")), dataset,
                    [zip_file, font_digits], api_name=False)
     family.change(on_family, family, [ema, *options], api_name=False)
-    start.click(on_start, [name, family, dataset, zip_file, epochs, batch_size, lr, seed, device, overwrite, processes,
-                           lr_schedule, augment, ema, font_digits, *options],
-                [run, message], api_name="train_start").then(
-        on_view, run, view_outputs, api_name=False)
-    cancel.click(on_cancel, run, message, api_name="train_cancel")
+    # A refused start or cancel says why under the buttons, once (no "Error" over the outputs); the API still raises.
+    start_inputs = [name, family, dataset, zip_file, epochs, batch_size, lr, seed, device, overwrite, processes,
+                    lr_schedule, augment, ema, font_digits, *options]
+    common.page_event(start.click, on_start, start_inputs, [run, message], message=message, api_name="train_start").then(
+        on_page_view, [run, message], view_outputs, api_name=False, show_progress="hidden")
+    common.page_event(cancel.click, on_cancel, [run], [message], message=message, api_name="train_cancel")
     run.change(on_view, run, view_outputs, api_name="train_status", show_progress="hidden")
-    timer.tick(on_view, run, view_outputs, api_name=False, show_progress="hidden")
+    timer.tick(on_page_view, [run, message], view_outputs, api_name=False, show_progress="hidden")
 
     def first_view(current):
         choices = run_choices()
         value = current if current in [c[1] for c in choices] else (choices[0][1] if choices else None)
         return gr.update(choices=choices, value=value)
 
-    tab.select(first_view, run, run, api_name=False).then(on_view, run, view_outputs, api_name=False)
+    tab.select(first_view, run, run, api_name=False).then(on_page_view, [run, message], view_outputs, api_name=False)

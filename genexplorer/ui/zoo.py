@@ -64,6 +64,7 @@ def build(dataset: gr.Radio, current: gr.State, tab: gr.Tab) -> None:
                           label="Picture", elem_id="ge-zoo-source")
         example_class = gr.Dropdown(common.class_choices("mnist"), value=3, label="Example class", elem_id="ge-zoo-class")
         which = gr.Slider(0, 9, value=0, step=1, label="Which example", elem_id="ge-zoo-which")
+    note = gr.Markdown(elem_id="ge-zoo-note")       # why the picker went back, or what went wrong: beside it
     with gr.Row():
         dx = gr.Slider(-zoo.MAX_SHIFT, zoo.MAX_SHIFT, value=5, step=1, label="Shift right (pixels)", elem_id="ge-zoo-dx")
         dy = gr.Slider(-zoo.MAX_SHIFT, zoo.MAX_SHIFT, value=0, step=1, label="Shift down (pixels)", elem_id="ge-zoo-dy")
@@ -81,6 +82,17 @@ def build(dataset: gr.Radio, current: gr.State, tab: gr.Tab) -> None:
     gr.Markdown(LESSON)
 
     inputs = [source, current, dataset, example_class, which, dx, dy, noise_seed]
-    gr.on([tab.select, source.change, example_class.change, which.release, dx.release, dy.release, noise_seed.change],
-          on_zoo, inputs, [*outputs, table, over_code, sparse_code, codes_note], api_name="zoo", show_progress="hidden")
-    dataset.change(lambda d: gr.update(choices=common.class_choices(d), value=3), dataset, example_class, api_name=False)
+    answers = [*outputs, table, over_code, sparse_code, codes_note]
+
+    def on_page(source_value, current28, *rest):
+        """'my drawing' with nothing drawn goes back to the test example and says so under the picker."""
+        source_value, why = common.available_source(source_value, current28, fallback="example")
+        return [source_value if why else gr.skip(), why, *on_zoo(source_value, current28, *rest)]
+
+    triggers = [tab.select, source.input, example_class.change, which.release, dx.release, dy.release, noise_seed.change]
+    common.page_event(triggers, on_page, inputs, [source, note, *answers], message=note, show_progress="hidden")
+    common.api_endpoint(on_zoo, inputs, answers, "zoo")
+    # A switch redraws every row with the new dataset's models (the class may keep its value: no change event).
+    dataset.change(lambda d: gr.update(choices=common.class_choices(d), value=3), dataset, example_class, api_name=False
+                   ).then(common.shown_on_page(on_page, len(answers) + 2, 1), inputs, [source, note, *answers],
+                          api_name=False, show_progress="hidden")
