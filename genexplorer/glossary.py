@@ -73,6 +73,7 @@ TAB_NOTES = {
     "upload": "Context encoder",
     "complete": "PixelCNN",
     "train": "How a GAN trains",
+    "class": "Class mode",
 }
 _HEADING = re.compile(r"^###\s+(.+?)\s*$", re.MULTILINE)
 

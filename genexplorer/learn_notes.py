@@ -4,6 +4,8 @@ Plain text (markdown with LaTeX), no Gradio: ui/learn.py shows them, glossary.py
 """
 from __future__ import annotations
 
+from .classmode.notes import CLASS_NOTES   # class mode's note, kept beside class mode
+
 NOTES = r"""
 ### Autoencoder (AE): see it on **Draw** and **Latent map**
 An encoder $f$ squeezes a 784-pixel image $x$ into a short code $z = f(x)$ (16 or 2 numbers here) and a
@@ -191,4 +193,4 @@ typical of $y$: easier to read, less varied. It costs a second network pass per 
 
 
 # in the order the Learn tab shows them (ui/learn.py)
-ALL_NOTES = (NOTES, CONTEXT_NOTES, PIX2PIX_NOTES, DIFFUSION_NOTES, PIXELCNN_NOTES)
+ALL_NOTES = (NOTES, CONTEXT_NOTES, PIX2PIX_NOTES, DIFFUSION_NOTES, PIXELCNN_NOTES, CLASS_NOTES)

@@ -6,7 +6,7 @@ import html
 import gradio as gr
 
 from .. import glossary, pixels
-from ..learn_notes import ALL_NOTES, CONTEXT_NOTES, DIFFUSION_NOTES, NOTES, PIX2PIX_NOTES, PIXELCNN_NOTES
+from ..learn_notes import ALL_NOTES, CLASS_NOTES, CONTEXT_NOTES, DIFFUSION_NOTES, NOTES, PIX2PIX_NOTES, PIXELCNN_NOTES
 
 LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}]
 NOTE_CLASSES = ["ge-learn-notes"]     # the page's script finds the notes' headings in these (ui/presenter.py)
@@ -32,3 +32,4 @@ def build() -> None:
         with gr.Column(scale=1, min_width=200):
             gr.Image(pixels.receptive_field_picture(), label="What one output may see (3 layers)", format="png",
                      interactive=False, height=230, width=230, elem_id="ge-learn-mask", buttons=[])
+    gr.Markdown(CLASS_NOTES, latex_delimiters=LATEX, elem_id="ge-learn-class", elem_classes=NOTE_CLASSES)
