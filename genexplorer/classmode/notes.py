@@ -20,7 +20,7 @@ hostname -I                                         # this computer's address, e
 ```
 
 The class lives in a small database (`runs/classes/`): if the app stops and starts again, no drawing is lost and the
-students' pages reconnect by themselves. One laptop holds a class of 60; past one machine, give each class its own
-host's address (the join link points the students there). Measured on a 2-core machine: README, "Class mode", and
-BENCHMARKS.md.
+students' pages reconnect by themselves. Past one machine, give each class its own host's address (the join link
+points the students there). How a class of 60 fares on a 2-core machine is measured in BENCHMARKS.md (class mode):
+keep the laptop free of other heavy work during a lesson, as a busy machine answers the class seconds late.
 """
