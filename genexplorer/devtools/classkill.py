@@ -49,6 +49,7 @@ class BrowserStudent(threading.Thread):
         self.ready = threading.Event()
         self.times: dict[str, float] = {}
         self.error: str | None = None
+        self.step = "opening the page"
 
     def run(self) -> None:
         try:
@@ -65,7 +66,7 @@ class BrowserStudent(threading.Thread):
                 finally:
                     browser.close()
         except Exception as exc:  # noqa: BLE001 - reported in the section, the bench goes on
-            self.error = f"{type(exc).__name__}: {str(exc)[:300]}"
+            self.error = f"{type(exc).__name__} while {self.step}: {str(exc)[:300]}"
         finally:
             self.ready.set()
 
@@ -76,7 +77,7 @@ class BrowserStudent(threading.Thread):
         for x, y in SEVEN[1:]:
             page.mouse.move(box["x"] + x, box["y"] + y, steps=4)
         page.mouse.up()
-        page.wait_for_function(f"{STATUS}.startsWith('sent: read as')", timeout=60_000)
+        page.wait_for_function(f"{STATUS}.startsWith('sent: read as')", timeout=240_000)
 
     def _lesson(self, page) -> None:
         page.goto(f"{self.url}/?class={self.code}", timeout=120_000)
@@ -85,14 +86,18 @@ class BrowserStudent(threading.Thread):
         page.fill("#ge-class-bar .ge-cb-name", "in Chromium")
         page.click("#ge-class-bar .ge-cb-join-go")
         page.wait_for_selector("#ge-class-bar .ge-cb-you:not([hidden])", timeout=60_000)
+        self.step = "sending its first drawing"
         self._draw(page)
         self.ready.set()
         self.killed.wait()
+        self.step = "waiting for 'reconnecting...'"
         page.wait_for_function(f"{STATUS} === 'reconnecting...'", timeout=30_000, polling=50)
         self.times["reconnecting"] = time.monotonic()
         self.back.wait()
-        page.wait_for_function(f"{STATUS} !== 'reconnecting...'", timeout=60_000, polling=50)
+        self.step = "waiting for the bar to reconnect"
+        page.wait_for_function(f"{STATUS} !== 'reconnecting...'", timeout=240_000, polling=50)
         self.times["reconnected"] = time.monotonic()
+        self.step = "sending a drawing after the restart"
         self._draw(page)
         self.times["sent again"] = time.monotonic()
 
@@ -127,7 +132,7 @@ class Crash:
         self.found.update(taken_before=taken, killed_at=killed_at, back_at=back_at, code=code, teacher=teacher)
         await asyncio.sleep(self.after_s)   # the class goes on: reconnecting, drawing again
         if student is not None:
-            await asyncio.get_running_loop().run_in_executor(None, student.join, 180)
+            await asyncio.get_running_loop().run_in_executor(None, student.join, 300)
             self.found["browser"] = {"error": student.error, "times": dict(student.times)}
 
 
