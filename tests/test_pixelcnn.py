@@ -277,6 +277,22 @@ def test_each_pixels_grey_levels_sum_to_one_and_match_the_sampler(output):
     assert torch.allclose(one_by_one.flatten(), every.flatten(), atol=1e-5)
 
 
+def test_logistic_draws_follow_the_level_probabilities():
+    """The sampler's shortcut (pick a logistic, invert its CDF, round) draws the 256-level distribution it is
+    trained on, end levels (the tails) included."""
+    from genexplorer.models.pixelcnn import draw_logistic, level_log_probs
+
+    params = torch.tensor([[0.0, 1.0, -1.0, 0.5, 0.0, -0.9, 0.0, 0.5, 0.98, -1.2, -3.0, -2.0, -4.0, -1.0, -2.0]])
+    draws = draw_logistic(params.repeat(40000, 1), torch.Generator().manual_seed(0))
+    counts = torch.bincount((draws * 255).round().long(), minlength=256).float() / len(draws)
+    expected = level_log_probs("logistic", params)[0].exp()
+    # total variation over 16 bands of 16 levels (sampling noise alone ~0.01; a wrong scale or mean gives far more)
+    assert (counts - expected).view(16, 16).sum(1).abs().sum() / 2 < 0.02
+    levels = torch.arange(256.0) / 255
+    assert abs(float(draws.mean() - (expected * levels).sum())) < 0.005
+    assert abs(float(counts[0] - expected[0])) < 0.01 and abs(float(counts[255] - expected[255])) < 0.01
+
+
 def test_grey_nll_is_exact_and_the_bernoulli_reading_stays():
     """The 8-bit likelihood sums over pixels; nll keeps the Bernoulli reading of the same network."""
     from genexplorer.models.pixelcnn import grey_log_prob

@@ -136,6 +136,18 @@ def level_log_probs(output: str, params: torch.Tensor) -> torch.Tensor:
     return F.log_softmax(params, dim=1)
 
 
+def draw_logistic(params: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """One grey level per row from the discretised mixture, params (B, 3K) -> (B,) in [0, 1]: pick a logistic by
+    its weight, draw from it by inverting its CDF, then round to the nearest level, the tails going to the end
+    levels: the distribution ``logistic_log_prob`` scores, at the cost of two draws per pixel (u = 0 gives -inf,
+    the level 0)."""
+    logit_pi, mu, log_s = params.chunk(3, dim=1)
+    k = torch.multinomial(F.softmax(logit_pi, dim=1), 1, generator=generator)                  # (B, 1)
+    u = torch.rand(params.shape[0], 1, generator=generator)                                     # [0, 1)
+    x = mu.gather(1, k) + torch.exp(log_s.clamp(min=-7.0).gather(1, k)) * (torch.log(u) - torch.log1p(-u))
+    return ((x[:, 0].clamp(-1, 1) + 1) * (LEVELS - 1) / 2).round() / (LEVELS - 1)
+
+
 # ------------------------------------------------------------ the layers
 
 def down_shift(x: torch.Tensor) -> torch.Tensor:
@@ -372,10 +384,14 @@ class PixelCNN(GenerativeModel):
 
     def draw(self, out: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """One pixel per image from its outputs (B, 1 + P): 0/1 from the Bernoulli, or a grey level / 255."""
-        if not self.draws_grey:
-            return torch.bernoulli(torch.sigmoid(out[:, 0]).cpu(), generator=generator).to(out.device)
-        probs = level_log_probs(self.config.output, out[:, 1:]).exp().cpu()
-        return (torch.multinomial(probs, 1, generator=generator)[:, 0].float() / (LEVELS - 1)).to(out.device)
+        out = out.cpu()
+        if self.config.output == "bernoulli":
+            drawn = torch.bernoulli(torch.sigmoid(out[:, 0]), generator=generator)
+        elif self.config.output == "softmax":
+            drawn = torch.multinomial(F.softmax(out[:, 1:], dim=1), 1, generator=generator)[:, 0] / (LEVELS - 1)
+        else:
+            drawn = draw_logistic(out[:, 1:], generator)
+        return drawn.float().to(self.device)
 
     @torch.no_grad()
     def _fill(self, x, known, biases, generator, every):
