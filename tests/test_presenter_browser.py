@@ -150,13 +150,9 @@ def test_labels_are_whole_and_nothing_covers_a_picture(browser, app_url, width, 
             assert thumbs == 0 and page.locator("#ge-examples .thumbnail-item").count() == 20
         if name == "Toy lab":    # the lesson's chevron beside its text, not over it
             clear = page.evaluate("""() => { const box = document.querySelector('#ge-lab-lesson input');
-              const icon = document.querySelector('#ge-lab-lesson .icon-wrap, #ge-lab-lesson svg');
-              const text = document.createRange(); text.selectNodeContents(box);
-              const style = getComputedStyle(box); const probe = document.createElement('span');
-              probe.style.font = style.font; probe.textContent = box.value; document.body.appendChild(probe);
-              const textRight = box.getBoundingClientRect().left + parseFloat(style.paddingLeft) + probe.offsetWidth;
-              probe.remove();
-              return textRight <= icon.getBoundingClientRect().left + 1 || box.scrollWidth > box.clientWidth; }""")
+              const icon = document.querySelector('#ge-lab-lesson .icon-wrap');
+              const textEnd = box.getBoundingClientRect().right - parseFloat(getComputedStyle(box).paddingRight);
+              return textEnd <= icon.getBoundingClientRect().left + 1; }""")
             assert clear
     page.context.close()
 
@@ -221,10 +217,10 @@ def test_axe_finds_no_serious_violation_and_every_picture_and_button_has_a_name(
         time.sleep(2.0)
         violations = axe_violations(page)
         unnamed = page.evaluate("""() => [...document.querySelectorAll('img, button')].filter((e) => e.offsetParent
-            && !(e.tagName === 'IMG' ? e.alt : (e.getAttribute('aria-label') || e.textContent.trim() || e.title)))
+            && !e.closest('[aria-hidden=true]') && !(e.tagName === 'IMG' ? e.alt : (e.getAttribute('aria-label') || e.textContent.trim() || e.title)))
             .map((e) => e.outerHTML.slice(0, 80))""")
         unreachable = page.evaluate("""() => [...document.querySelectorAll('button')].filter((b) => b.offsetParent
-            && !b.disabled && b.tabIndex < 0 && !b.closest('[role=tablist]')).map((b) => b.outerHTML.slice(0, 80))""")
+            && !b.disabled && b.tabIndex < 0 && !b.closest('[role=tablist], [aria-hidden=true]')).map((b) => b.outerHTML.slice(0, 80))""")
         if violations or unnamed or unreachable:
             found[name] = violations + unnamed + unreachable
     assert not found, found

@@ -44,6 +44,8 @@ FIX_CSS = """
 .ge-pixels { display: flex !important; flex-direction: column !important; flex-wrap: nowrap !important; }
 .ge-pixels > label[data-testid=block-label] { position: static !important; flex: none; align-self: flex-start;
   margin: 0 30px 2px 0; max-width: calc(100% - 30px); white-space: normal; line-height: 1.15; box-shadow: none; }
+.ge-pixels > label[data-testid=block-label] { display: block !important; width: auto !important; min-width: 0; }
+.ge-pixels > label[data-testid=block-label] > span { display: inline-block; vertical-align: -2px; margin-right: 4px; }
 .ge-pixels > .image-container { position: static !important; }
 .ge-pixels > .image-container, .ge-pixels > div.empty { flex: 1 1 auto; min-height: 0; height: auto !important; }
 .ge-pixels .top-panel { top: 1px !important; right: 1px !important; }
@@ -58,12 +60,15 @@ FIX_CSS = """
 #ge-examples { height: auto !important; }
 #ge-examples .grid-wrap { height: auto !important; max-height: none !important; overflow: visible !important; }
 /* a dropdown's chevron beside its text, not over it */
-.wrap-inner .secondary-wrap input { text-overflow: ellipsis; padding-right: 22px; }
-/* an image editor's label above its toolbar */
-.ge-editor-fix > label[data-testid=block-label], #ge-mask-editor > label[data-testid=block-label] {
-  position: static !important; margin-bottom: 4px; }
+.wrap-inner .secondary-wrap input { text-overflow: ellipsis; padding-right: 30px !important; }
+/* the mask editor's label above the editor, its toolbar and canvas below the label */
+#ge-mask-editor { height: auto !important; overflow: visible !important; }
+#ge-mask-editor > label[data-testid=block-label] { position: static !important; margin-bottom: 4px; }
+#ge-mask-editor > .image-container { position: relative !important; }
 /* grey small print (Gradio's footer, a slider's ends) at 4.5:1 or more */
 footer, footer a, footer button, .run-history, .min_value, .max_value { color: #4b5563 !important; }
+/* code in the notes: dark on grey (the highlighter's orange and slate were 2:1 to 3.7:1) */
+.prose code, .prose code .token { color: #1f2937 !important; }
 /* the glossary */
 .ge-term { text-decoration: underline dotted; text-underline-offset: 2px; cursor: help; border-radius: 2px; }
 .ge-term:focus-visible { outline: 2px solid var(--primary-600); }
@@ -97,6 +102,8 @@ PHONE_CSS = """
   .row:has(> #ge-seen) > .ge-pixels > label > span, .row:has(> #ge-sketch-seen) > .ge-pixels > label > span { display: none; }
   .row:has(> #ge-seen) .top-panel, .row:has(> #ge-sketch-seen) .top-panel { display: none; }
   #ge-examples .grid-container { grid-template-columns: repeat(5, 1fr) !important; }
+  .ge-pixels { min-width: min(150px, 100%) !important; }
+  .ge-pixels > label[data-testid=block-label] { font-size: 13px; }
 }
 """
 
@@ -106,7 +113,7 @@ body.ge-present { --ge-pic: %(pic)dpx; }
 body.ge-present .gradio-container { font-size: 18px; --text-md: 18px; --text-lg: 20px; --text-sm: 16px;
   --block-label-text-size: 16px; --block-title-text-size: 16px; --checkbox-label-text-size: 16px;
   --prose-text-size: 18px; --input-text-size: 17px; --button-large-text-size: 18px; --section-header-text-size: 18px;
-  max-width: none !important; padding-top: 4px !important; }
+  max-width: none !important; padding-top: 4px !important; overflow-x: clip; }
 body.ge-present footer, body.ge-present #ge-title { display: none !important; }
 body.ge-present .row:has(> #ge-title) { position: absolute; top: 4px; right: 12px; z-index: 30; width: auto;
   flex-wrap: nowrap !important; align-items: center; gap: 8px; padding: 0 !important; margin: 0 !important; }
@@ -129,10 +136,11 @@ body.ge-present .row:has(> .ge-pixels) { flex-wrap: wrap !important; gap: 10px; 
 body.ge-present .ge-canvas { width: var(--ge-pic); height: var(--ge-pic); }
 body.ge-present .row:has(#ge-canvas) > .column:first-child, body.ge-present .row:has(#ge-sketch-canvas) > .column:first-child {
   flex: none !important; min-width: 300px !important; width: 300px; }
-/* sliders: the decoded picture first in its column; the sliders scroll in their own columns, beside it */
-body.ge-present .row:has(#ge-slider-image) > .column:not(:first-child) { max-height: calc(100vh - 64px);
-  overflow-y: auto; }
-body.ge-present .column:has(> #ge-slider-image) > #ge-slider-image { order: -2; }
+/* sliders: each column scrolls in its own box, and the decoded picture stays at the top of its column */
+body.ge-present .row:has(#ge-slider-image) > .column { max-height: calc(100vh - 64px); overflow-y: auto;
+  overflow-x: hidden; }
+body.ge-present .column:has(> #ge-slider-image) > #ge-slider-image { order: -2; position: sticky; top: 0; z-index: 3;
+  background: var(--body-background-fill); }
 body.ge-present .column:has(> #ge-slider-image) > #ge-slider-info { order: -1; }
 /* the latent map: the decoded point docked at the right of the screen, beside the two maps */
 body.ge-present .tabitem:has(#ge-map-decoded) { padding-right: 312px; }
@@ -153,7 +161,7 @@ body.ge-present :is(#ge-gen-vae, #ge-gen-gan, #ge-gen-cvae, #ge-gen-cgan, #ge-ge
 .column:has(> #ge-lab-reset) > #ge-lab-reset { order: -2; }
 .column:has(> #ge-lab-reset) > #ge-lab-message { order: -1; }
 body.ge-present .row:has(#ge-lab) > .column:first-child { align-self: flex-start; max-height: calc(100vh - 64px);
-  overflow-y: auto; }
+  overflow-y: auto; overflow-x: hidden; }
 body.ge-present .ge-lab-panel { min-width: var(--ge-pic); }
 body.ge-present .ge-lab-title { font-size: 17px; }
 body.ge-present .ge-lab-status, body.ge-present .ge-lab-note { font-size: 15px; }
@@ -247,7 +255,7 @@ PAGE_JS = r"""
     tipFor = null;
   }
   function markText(root) {
-    const seen = new Set();
+    const seen = new Set([...root.querySelectorAll('.ge-term')].map((m) => m.dataset.term));
     const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT, {
       acceptNode: (n) => (n.parentElement.closest('.ge-term, script, style, code, .katex, textarea, button')
         ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT),
@@ -269,7 +277,6 @@ PAGE_JS = r"""
         node = after;
       }
     }
-    for (const m of root.querySelectorAll('.ge-term')) seen.add(m.dataset.term);
   }
 
   // ---- text alternatives: every picture and every button gets a name ----
@@ -292,10 +299,17 @@ PAGE_JS = r"""
   }
 
   // Gradio's empty picture boxes carry an aria-label on a plain div: as a picture placeholder it has a role
+  // (an upload area holds buttons: a group, not a picture); a box that scrolls can be reached by the keyboard
+  const FOCUSABLE = 'a[href], button, input, select, textarea, [tabindex]';
   function roles() {
-    for (const el of document.querySelectorAll('div[aria-label]:not([role])')) el.setAttribute('role', 'img');
-    for (const el of document.querySelectorAll('.prose table, .ge-term-scroll')) {
-      if (el.scrollWidth > el.clientWidth + 1 && !el.hasAttribute('tabindex')) el.setAttribute('tabindex', '0');
+    for (const el of document.querySelectorAll('div[aria-label]:not([role])')) {
+      el.setAttribute('role', el.querySelector(FOCUSABLE) ? 'group' : 'img');
+    }
+    for (const el of document.querySelectorAll('.tabitem .block, .tabitem .prose table')) {
+      if ((el.scrollHeight > el.clientHeight + 1 || el.scrollWidth > el.clientWidth + 1) && !el.hasAttribute('tabindex')
+          && /auto|scroll/.test(getComputedStyle(el).overflow) && !el.querySelector(FOCUSABLE)) {
+        el.setAttribute('tabindex', '0');
+      }
     }
   }
 
@@ -321,9 +335,9 @@ PAGE_JS = r"""
     const learn = e.target.closest('[data-learn]');
     if (learn && learn.dataset.learn) { e.preventDefault(); hideTip(); openLearn(learn.dataset.learn); return; }
     const mark = e.target.closest('.ge-term');
-    if (mark) {          // a tap: show (or hide) the meaning; keep the tap from reaching a label's input
+    if (mark) {          // a tap (or a click): show the meaning; keep the tap from reaching a label's input
       e.preventDefault(); e.stopPropagation();
-      if (tipFor === mark) hideTip(); else showTip(mark);
+      showTip(mark);
       return;
     }
     if (!e.target.closest('#ge-tip')) hideTip();
