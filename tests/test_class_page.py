@@ -278,15 +278,18 @@ def archive_csv(zip_path):
 
 
 def test_the_pages_keep_trying_while_the_app_does_not_answer(browser, app_url):
-    """The app restarting looks like requests that fail: the bar says it is reconnecting and keeps asking;
-    once the app answers again the note goes and follow-me goes on."""
+    """The app restarting looks like requests that fail, then like a 404 without the class API's message (its page is
+    served a moment before its class routes are added; devtools/classkill.py found it): the bar says it is
+    reconnecting and keeps asking, the student keeps their seat and the teacher their class; once the app answers
+    again the note goes and follow-me goes on."""
     teacher = open_page(browser, app_url, viewport={"width": 1280, "height": 720})
     link = start_class(teacher)
     student = open_page(browser, link, viewport={"width": 1280, "height": 800})
     join(student, "Cy")
     teacher.check("#ge-class-board .ge-cl-follow input")
-    student.route("**/genexplorer/class/**", lambda route: route.abort())
-    teacher.route("**/genexplorer/class/board**", lambda route: route.abort())
+    starting = {"status": 404, "content_type": "application/json", "body": '{"detail": "Not Found"}'}
+    student.route("**/genexplorer/class/**", lambda route: route.fulfill(**starting))
+    teacher.route("**/genexplorer/class/board**", lambda route: route.fulfill(**starting))
     student.wait_for_function("document.querySelector('#ge-class-bar .ge-cb-status').textContent === "
                               "'reconnecting...'", timeout=10_000)
     teacher.wait_for_function("document.querySelector('#ge-class-board .ge-cl-status').textContent === "
@@ -296,10 +299,12 @@ def test_the_pages_keep_trying_while_the_app_does_not_answer(browser, app_url):
     student.unroute("**/genexplorer/class/**")
     student.wait_for_function("window.geClass.page.currentTab() === 'noise'", timeout=15_000)
     assert student.locator("#ge-class-bar .ge-cb-status").text_content() == ""
+    assert student.locator("#ge-class-bar .ge-cb-you").is_visible(), "the student kept their seat"
     teacher.unroute("**/genexplorer/class/board**")
     open_tab(teacher, "Class")
     teacher.wait_for_function("document.querySelector('#ge-class-board .ge-cl-status').textContent === ''",
                               timeout=15_000)
+    assert teacher.locator("#ge-class-board .ge-cl-live").is_visible(), "the teacher kept their class"
     for page in (teacher, student):
         page.context.close()
 

@@ -71,6 +71,9 @@ class BrowserStudent(threading.Thread):
             self.ready.set()
 
     def _draw(self, page) -> None:
+        if not page.locator("#ge-canvas canvas").is_visible():   # follow me took the page to another tab:
+            page.get_by_role("tab", name="Draw", exact=True).first.click()   # step away, as a student would
+            page.wait_for_selector("#ge-canvas canvas", state="visible", timeout=60_000)
         box = page.locator("#ge-canvas canvas").bounding_box()
         page.mouse.move(box["x"] + SEVEN[0][0], box["y"] + SEVEN[0][1])
         page.mouse.down()

@@ -68,7 +68,9 @@ async function api(path, { body, query, teacher, student, raw } = {}) {
   return { ok: r.ok, status: r.status, data, error: (data && data.error) || `the app answered ${r.status}`,
            retryAfter: Number(r.headers.get('retry-after') || 0) };
 }
-const transient = (r) => r.status === 0 || r.status >= 500;
+// No answer, a server error, or a 404 that is not the class API's own (an app starting again serves its page a moment
+// before its class routes are added): try again, keep the seat.
+const transient = (r) => r.status === 0 || r.status >= 500 || (r.status === 404 && !(r.data && r.data.error));
 
 // The page as a person works it: which tab, which dataset, a dropdown's choice, a slider's value.
 const page = {
@@ -462,7 +464,7 @@ async function send() {
   send();
 }
 
-window.geClass = { api, page, teacher, store, base, seat, lastState: null };
+window.geClass = { api, page, teacher, store, base, seat, transient, lastState: null };
 if (seat.code) mountBar();
 """
 

@@ -155,7 +155,7 @@ async function invite() {
       `password), open it here at this computer's network address (such as http://192.168.1.20:7860) and start again.`;
   }
 }
-const transient = (r) => r.status === 0 || r.status >= 500;
+const transient = (r) => C().transient(r);
 
 async function poll() {
   if (!code()) { polling = false; return; }
