@@ -55,12 +55,16 @@ def test_every_class_route_refuses_what_it_should_on_the_real_app(world):
 
 
 def test_auth_covers_every_class_route_of_the_real_app(world):
-    with torture.App(world.work / "app-auth", checkpoints_dir=world.app.checkpoints_dir,
-                     extra_args=("--auth", "teacher:torture")) as locked:
-        import httpx
+    import httpx
 
+    locked = torture.App(world.work / "app-auth", checkpoints_dir=world.app.checkpoints_dir,
+                         extra_args=("--auth", "teacher:torture"))
+    try:
+        locked.start(timeout=600)
         with httpx.Client(base_url=locked.url, timeout=120) as http:
             results = torture.run_auth_rows(http)
+    finally:
+        locked.stop()
     assert [r.outcome for r in results] == ["clear error"] * len(results), results
 
 

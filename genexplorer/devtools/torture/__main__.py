@@ -28,9 +28,12 @@ def class_rows(app: App, workdir: Path) -> list:
     with httpx.Client(base_url=app.url, timeout=120) as http:
         results = run_class_rows(http)
     locked = App(workdir / "app-auth", checkpoints_dir=app.checkpoints_dir, extra_args=("--auth", "teacher:torture"))
-    with locked:
+    try:
+        locked.start(timeout=600)
         with httpx.Client(base_url=locked.url, timeout=120) as http:
             results += run_auth_rows(http)
+    finally:
+        locked.stop()
     return results
 
 

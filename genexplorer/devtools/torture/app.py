@@ -160,12 +160,19 @@ class App:
         return self.process.pid
 
     def answers(self, timeout: float = 10.0) -> bool:
-        """Is the page served and does a small real request succeed?"""
+        """Is the page served and does a small real request succeed? Behind --auth: is the login asked for, on the
+        class routes too (added a moment after the page)?"""
+        import urllib.error
         import urllib.request
 
+        locked = "--auth" in self.extra_args
+        request = urllib.request.Request(f"{self.url}/genexplorer/class/start", data=b"{}", method="POST") if locked \
+            else f"{self.url}/gradio_api/info"
         try:
-            with urllib.request.urlopen(f"{self.url}/gradio_api/info", timeout=timeout) as response:
-                return response.status == 200
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return response.status == 200 and not locked
+        except urllib.error.HTTPError as exc:
+            return locked and exc.code == 401
         except OSError:
             return False
 
