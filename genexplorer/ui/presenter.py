@@ -69,6 +69,7 @@ FIX_CSS = """
 footer, footer a, footer button, .run-history, .min_value, .max_value { color: #4b5563 !important; }
 /* code in the notes: dark on grey (the highlighter's orange and slate were 2:1 to 3.7:1) */
 .prose code, .prose code .token { color: #1f2937 !important; }
+.prose em { color: inherit !important; }
 /* the glossary */
 .ge-term { text-decoration: underline dotted; text-underline-offset: 2px; cursor: help; border-radius: 2px; }
 .ge-term:focus-visible { outline: 2px solid var(--primary-600); }
@@ -138,7 +139,7 @@ body.ge-present .row:has(#ge-canvas) > .column:first-child, body.ge-present .row
   flex: none !important; min-width: 300px !important; width: 300px; }
 /* sliders: each column scrolls in its own box, and the decoded picture stays at the top of its column */
 body.ge-present .row:has(#ge-slider-image) > .column { max-height: calc(100vh - 64px); overflow-y: auto;
-  overflow-x: hidden; }
+  overflow-x: hidden; flex-wrap: nowrap !important; }
 body.ge-present .column:has(> #ge-slider-image) > #ge-slider-image { order: -2; position: sticky; top: 0; z-index: 3;
   background: var(--body-background-fill); }
 body.ge-present .column:has(> #ge-slider-image) > #ge-slider-info { order: -1; }
@@ -161,7 +162,7 @@ body.ge-present :is(#ge-gen-vae, #ge-gen-gan, #ge-gen-cvae, #ge-gen-cgan, #ge-ge
 .column:has(> #ge-lab-reset) > #ge-lab-reset { order: -2; }
 .column:has(> #ge-lab-reset) > #ge-lab-message { order: -1; }
 body.ge-present .row:has(#ge-lab) > .column:first-child { align-self: flex-start; max-height: calc(100vh - 64px);
-  overflow-y: auto; overflow-x: hidden; }
+  overflow-y: auto; overflow-x: hidden; flex-wrap: nowrap !important; }
 body.ge-present .ge-lab-panel { min-width: var(--ge-pic); }
 body.ge-present .ge-lab-title { font-size: 17px; }
 body.ge-present .ge-lab-status, body.ge-present .ge-lab-note { font-size: 15px; }
