@@ -101,7 +101,8 @@ class Seat:
                 drawing = response.json()["id"]
                 self.log.pen_ups[drawing] = pen_up
                 self.log.acked.append((drawing, time.monotonic()))
-            elif response is None or response.status_code in (429, 500, 502, 503, 504):
+            elif response is None or response.status_code in (429, 500, 502, 503, 504) or (
+                    response.status_code == 404 and "error" not in response.text):   # the routes not added yet
                 wait = float(response.headers.get("retry-after", RETRY_S)) if response is not None else RETRY_S
                 self.until = time.monotonic() + wait
                 self.next = self.next or (payload, pen_up)
