@@ -102,6 +102,8 @@ PHONE_CSS = """
   .row:has(> #ge-seen) > .ge-pixels > label > span, .row:has(> #ge-sketch-seen) > .ge-pixels > label > span { display: none; }
   .row:has(> #ge-seen) .top-panel, .row:has(> #ge-sketch-seen) .top-panel { display: none; }
   #ge-examples .grid-container { grid-template-columns: repeat(5, 1fr) !important; }
+  .ge-present-toggle { display: none; }           /* a projector's view, not a phone's: room for the tabs */
+  .ge-tools { justify-content: flex-start; }
   .ge-pixels { min-width: min(150px, 100%) !important; }
   .ge-pixels > label[data-testid=block-label] { font-size: 13px; }
 }
