@@ -72,7 +72,9 @@ def test_noise_tab_scores_every_model():
     clean = noise.initial_clean(None, None, "mnist")
     clean_img, noisy_img, *pictures, table = noise.on_noise(clean, "mnist", "masking", 0.5, 3)
     assert all(p is not None for p in [clean_img, noisy_img, *pictures])
-    assert table.count("dB") == 4
+    scores, lesson = table.split("\n\n", 1)
+    assert scores.count("dB") == 4, "a row for the noisy input and each of the three models"
+    assert "dB" in lesson, "the lesson below says what these scores show"
     assert noise.on_noise(None, "mnist", "gaussian", 0.3, 0)[-1].startswith("Pick an example")
 
 
