@@ -61,7 +61,8 @@ FIX_CSS = """
 #ge-examples .grid-wrap { height: auto !important; max-height: none !important; overflow: visible !important; }
 /* a dropdown's chevron beside its text, not over it */
 .wrap-inner .secondary-wrap input { text-overflow: ellipsis; padding-right: 30px !important; }
-/* the mask editor's label above the editor, its toolbar and canvas below the label */
+/* the mask editor's label above the editor, its toolbar and canvas below the label (34 px: the editor is that much
+   taller than its square canvas, ui/upload.py EDITOR_LABEL_ROW) */
 #ge-mask-editor > label[data-testid=block-label] { position: static !important; margin-bottom: 4px; }
 #ge-mask-editor > .image-container { position: relative !important; height: calc(100% - 34px) !important; }
 /* grey small print (Gradio's footer, a slider's ends) at 4.5:1 or more */

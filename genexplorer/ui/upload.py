@@ -11,6 +11,11 @@ from ..preprocess import open_picture
 from . import common
 
 EDITOR_SCALE = 10   # the 28x28 picture is painted on at 280x280
+# The mask editor's canvas is EDITOR_SIDE square, below its label's row (ui/presenter.py puts the label above the
+# canvas, 34 px). A shorter canvas shrinks the picture (88 % at 306 px high) and leaves a band beside it where a
+# stroke that starts there paints nothing (the brush only starts over the picture).
+EDITOR_SIDE = 340
+EDITOR_LABEL_ROW = 34
 MASK_CHOICES = [("what I paint", "painted"), ("the centre 14x14", "centre"), ("the bottom half", "bottom"),
                 ("the right half", "right")]
 
@@ -159,14 +164,16 @@ def build(dataset: gr.Radio, uploaded: gr.State, tab: gr.Tab) -> None:
                              elem_id="ge-upload")
             original = gr.Image(label="Your picture", type="numpy", format="png", interactive=False, height=200,
                                 elem_id="ge-upload-original")
-            seen = common.image_output("What the model sees", elem_id="ge-upload-seen")
             refused = gr.Textbox(elem_id="ge-upload-refused", elem_classes=["ge-hidden"], show_label=False,
                                  container=False, lines=2)
             gr.HTML("", js_on_load=REFUSE_JS, elem_classes=["ge-hidden"], padding=False)
         with gr.Column(scale=2):
             message = gr.Markdown("Upload a picture: a photo of a digit on paper, or of a piece of clothing.",
                                   elem_id="ge-upload-message")
+            # What the model sees beside what each model makes of it (not under the picture in the left column:
+            # there it pushed the mask editor down, its canvas half below a 1000 px window's fold).
             with gr.Row():
+                seen = common.image_output("What the model sees", elem_id="ge-upload-seen")
                 dae_out = common.image_output("Denoising AE", elem_id="ge-upload-dae")
                 vae_out = common.image_output("VAE", elem_id="ge-upload-vae")
     gr.Markdown("### Inpainting: hide part of the picture and let the models fill it in")
@@ -174,7 +181,8 @@ def build(dataset: gr.Radio, uploaded: gr.State, tab: gr.Tab) -> None:
         with gr.Column(scale=1, min_width=300):
             editor = gr.ImageEditor(type="numpy", image_mode="RGBA", sources=[], label="Paint the part to hide",
                                     brush=gr.Brush(colors=["#ff3030"], default_size=30, color_mode="fixed"),
-                                    transforms=(), layers=False, height=340, width=340, elem_id="ge-mask-editor")
+                                    transforms=(), layers=False, height=EDITOR_SIDE + EDITOR_LABEL_ROW, width=EDITOR_SIDE,
+                                    elem_id="ge-mask-editor")
             mask_name = gr.Radio(MASK_CHOICES, value="painted", label="Hide", elem_id="ge-mask-choice")
             go = gr.Button("Inpaint", variant="primary", elem_id="ge-inpaint-go")
             note = gr.Markdown(elem_id="ge-inpaint-note")
