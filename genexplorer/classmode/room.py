@@ -17,13 +17,24 @@ from typing import Callable
 
 import numpy as np
 
-from ..canvas_payload import CanvasError, decode_payload
+from ..canvas_payload import MAX_PAYLOAD_CHARS, CanvasError, decode_payload
 from ..data import DATASETS, dataset_info
 from ..images import png_bytes
 from ..preprocess import BlankImageError, preprocess
 from . import export
 from .challenges import Challenge, ChallengeError, Judge, read_picture
 from .store import Board, ClassError, ClassInfo, ClassStore, Drawing, Student, Unavailable, check_running
+
+# The largest request body each POST route takes (the HTTP routes answer more with 413): the follow-me state is at
+# most 12 kB; a drawing is the canvas payload (a JSON string inside the body) and a token.
+MAX_BODY_BYTES = 16_384
+MAX_DRAWING_BYTES = MAX_PAYLOAD_CHARS + 4_096
+
+
+def body_cap(route: str) -> int:
+    """The body cap of the class route ``route`` (a POST's last path part)."""
+    return MAX_DRAWING_BYTES if route == "drawing" else MAX_BODY_BYTES
+
 
 FOLLOW_MAX_BYTES = 12_288   # the widest code the sliders decode (1,024 numbers, 3 decimals) and the rest
 MAX_SLIDERS = 64

@@ -15,16 +15,14 @@ from fastapi import Depends, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from ..canvas_payload import MAX_PAYLOAD_CHARS
 from ..classmode import ClassError, ClassRoom, ClassStore, TooFast, TooLarge
 from ..classmode.judge import CheckpointJudges
+from ..classmode.room import MAX_BODY_BYTES, MAX_DRAWING_BYTES
 from . import common
 from .draw import ROLES as DRAW_ROLES
 from .live import _login_guard
 
 PREFIX = "/genexplorer/class"
-MAX_BODY_BYTES = 16_384                       # the follow-me state is at most 12 kB
-MAX_DRAWING_BYTES = MAX_PAYLOAD_CHARS + 4_096  # the canvas payload (a JSON string inside the body) and a token
 NO_STORE = {"Cache-Control": "no-store"}       # answers carry tokens and students' drawings
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 
 from ...canvas_payload import encode_payload
-from ...ui.class_routes import ROUTES
+from ...classmode.room import body_cap
 from .bad_files import drawn_digit
 from .catalogue import Outcome
 
@@ -61,7 +61,7 @@ def malformed_rows() -> list[ClassRow]:
             for route in POSTS for what, body, status, match in MALFORMED
             if not (route == "start" and what == "empty body")]   # an empty start is a class: the caps' rows count them
     rows += [ClassRow(f"class {route}: a body past its cap", route, " " * (cap + 1), teacher="{ta}", status=413,
-                      match="larger than") for route in POSTS for cap in [ROUTES[route][1]]]
+                      match="larger than") for route in POSTS for cap in [body_cap(route)]]
     rows += [ClassRow(f"class {route}: an empty object", route, {}, teacher="{ta}", status=400, match=match)
              for route, match in (("join", "class code"), ("drawing", "payload"), ("pause", "paused must be"),
                                   ("follow", "state must be"), ("challenge", "class code"), ("spotlight", "class code"),
