@@ -7,6 +7,8 @@ centre of mass sits at the centre. Objects are made the way Fashion-MNIST was ma
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 from PIL import Image, ImageFilter
@@ -154,9 +156,7 @@ def paper_level(ink: np.ndarray, *, rounds: int = 3) -> np.ndarray:
     the fit (the paper seen through the middle too), so the ink and a large object inside never pull it up.
     On a canvas (background exactly 0) it is exactly 0."""
     height, width = ink.shape
-    rows, cols = np.mgrid[0:height, 0:width].astype(np.float64)
-    x, y = cols / max(width - 1, 1) - 0.5, rows / max(height - 1, 1) - 0.5
-    terms = np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], -1).reshape(-1, 6)
+    terms = _surface_terms(height, width)
     values = ink.reshape(-1).astype(np.float64)
     band = max(1, min(height, width) // 20)
     paper = np.zeros(ink.shape, dtype=bool)
@@ -166,13 +166,30 @@ def paper_level(ink: np.ndarray, *, rounds: int = 3) -> np.ndarray:
     for _ in range(rounds):
         if paper.sum() < 12:
             break
-        coefficients, *_ = np.linalg.lstsq(terms[paper], values[paper], rcond=None)
-        fitted = terms @ coefficients
+        if not values[paper].any():
+            fitted[:] = 0.0     # a canvas: the paper is exactly 0, and so is the fit
+        else:
+            # The 6x6 normal equations: the live Draw tab fits every stroke's canvas, and a least-squares solve
+            # over all of its pixels took ~30 ms of the ~50 ms an answer may take (py-spy of the class bench).
+            weighted = terms[paper]
+            coefficients = np.linalg.lstsq(weighted.T @ weighted, weighted.T @ values[paper], rcond=None)[0]
+            fitted = terms @ coefficients
         residual = values - fitted
         spread = float(np.median(np.abs(residual[paper])))
         # ink lies above the paper; what is near or below the fit is paper (grain, shadows of the fibre)
         paper = residual < max(PAPER_TOLERANCE, PAPER_SPREAD * spread)
     return fitted.reshape(height, width).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=8)
+def _surface_terms(height: int, width: int) -> np.ndarray:
+    """(H*W, 6) float64: 1, x, y, x^2, xy, y^2 at each pixel, x and y in [-0.5, 0.5] (pictures of one size come
+    again and again: the canvas)."""
+    rows, cols = np.mgrid[0:height, 0:width].astype(np.float64)
+    x, y = cols / max(width - 1, 1) - 0.5, rows / max(height - 1, 1) - 0.5
+    terms = np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], -1).reshape(-1, 6)
+    terms.flags.writeable = False
+    return terms
 
 
 # A patch of ink smaller than this share of the largest one is a speck (paper grain, dust, a crumb), not a stroke.

@@ -276,7 +276,9 @@ def load_note() -> str:
             with contextlib.suppress(OSError):
                 with open(f"/proc/{entry}/cmdline", "rb") as file:
                     args = file.read().split(b"\0")
-                runs += b"python" in args[0] and b"genexplorer.train" in args
+                with open(f"/proc/{entry}/stat", "rb") as file:
+                    stopped = file.read().rsplit(b")", 1)[1].split()[0] == b"T"   # paused (SIGSTOP) for the bench
+                runs += b"python" in args[0] and b"genexplorer.train" in args and not stopped
     return (f"load average {os.getloadavg()[0]:.1f} at the start; {runs} training process"
             f"{'es' if runs != 1 else ''} (`python -m genexplorer.train`) ran on the same cores throughout")
 
