@@ -27,7 +27,7 @@ import numpy as np
 from . import budget
 from .explore import ExploreError
 from .toy import (PRESET_SAMPLING_STEPS, PRESETS, SAMPLING_STEPS, TOY_DATA, TOY_LOSSES, ToyError, ToyGAN, ToyWalker,
-                  walkers_beside)
+                  toy_settings, walkers_beside)
 
 MAX_TOYS = 300               # kept toys (a few hundred kB each), paused ones included
 MAX_RUNNING = 12             # toys training at once (asked to play in the last few seconds)
@@ -78,7 +78,7 @@ def preset_settings(name: str) -> dict:
     diffusion's and flow's sampling steps."""
     if name not in PRESETS:
         raise ExploreError(f"unknown lesson {name!r}")
-    s = ToyGAN(**PRESETS[name]).settings
+    s = toy_settings(**PRESETS[name])   # no networks: the page's controls are built from these at start-up
     return {"data": s.data, "loss": s.loss, "d_steps": s.d_steps, "lr_d": s.lr_d, "lr_g": s.lr_g,
             "clip": s.clip, "gp_weight": s.gp_weight, "steps": PRESET_SAMPLING_STEPS.get(name, SAMPLING_STEPS)}
 

@@ -148,53 +148,55 @@ def _mlp(inputs: int, width: int, outputs: int) -> nn.Sequential:
                          nn.Linear(width, outputs))
 
 
+def toy_settings(data: str = "gaussian_1d", loss: str = "nonsaturating", **settings) -> ToySettings:
+    """A ToyGAN's settings, checked, with its defaults filled in; makes no networks (a lesson's controls need only this)."""
+    if data not in TOY_DATA:
+        data_points(data, None)   # raises, naming the known data
+    if loss not in TOY_LOSSES:
+        raise ToyError(f"unknown loss {loss!r}: use one of {', '.join(TOY_LOSSES)}")
+    unknown = set(settings) - set(ToySettings.__dataclass_fields__)
+    if unknown:
+        raise ToyError(f"unknown settings {sorted(unknown)}")
+    s = ToySettings(data=data, loss=loss, **settings)
+    d_steps = s.d_steps if s.d_steps is not None else (5 if loss.startswith("wgan") else 1)
+    if not isinstance(d_steps, int) or not 1 <= d_steps <= 100:
+        raise ToyError(f"k (discriminator steps per generator step) must be a whole number from 1 to 100, got {d_steps!r}")
+    # The papers' optimisers at rates that move a toy in hundreds of steps, not tens of thousands.
+    lr_default = {"minimax": 1e-3, "nonsaturating": 1e-3, "wgan_clip": 5e-3, "wgan_gp": 1e-3}[loss]
+    lr_d = _check_number("discriminator learning rate", s.lr_d if s.lr_d is not None else lr_default, *LIMITS["lr"])
+    lr_g = _check_number("generator learning rate", s.lr_g if s.lr_g is not None else lr_default, *LIMITS["lr"])
+    clip = _check_number("clip value", s.clip, *LIMITS["clip"])
+    gp_weight = _check_number("gradient penalty weight", s.gp_weight, *LIMITS["gp_weight"])
+    for name, value, low, high in (("width", s.width, 4, 256), ("batch", s.batch, 8, 4096)):
+        if not isinstance(value, int) or not low <= value <= high:
+            raise ToyError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
+    noise_dim = s.noise_dim if s.noise_dim is not None else DIMENSIONS[data]
+    if not isinstance(noise_dim, int) or not 1 <= noise_dim <= 16:
+        raise ToyError(f"noise size must be a whole number from 1 to 16, got {noise_dim!r}")
+    return ToySettings(data, loss, d_steps, lr_d, lr_g, clip, gp_weight, noise_dim, s.width, s.batch, s.seed)
+
+
 class ToyGAN:
     """One small GAN: generator and discriminator (critic) MLPs, trained one visible step at a time."""
 
     def __init__(self, data: str = "gaussian_1d", loss: str = "nonsaturating", *, points=None, **settings):
-        points = data_points(data, points)
-        if loss not in TOY_LOSSES:
-            raise ToyError(f"unknown loss {loss!r}: use one of {', '.join(TOY_LOSSES)}")
-        unknown = set(settings) - set(ToySettings.__dataclass_fields__)
-        if unknown:
-            raise ToyError(f"unknown settings {sorted(unknown)}")
-        s = ToySettings(data=data, loss=loss, **settings)
-        wgan = loss.startswith("wgan")
-        d_steps = s.d_steps if s.d_steps is not None else (5 if wgan else 1)
-        if not isinstance(d_steps, int) or not 1 <= d_steps <= 100:
-            raise ToyError(f"k (discriminator steps per generator step) must be a whole number from 1 to 100, got {d_steps!r}")
-        # The papers' optimisers at rates that move a toy in hundreds of steps, not tens of thousands.
-        lr_default = {"minimax": 1e-3, "nonsaturating": 1e-3, "wgan_clip": 5e-3, "wgan_gp": 1e-3}[loss]
-        lr_d = _check_number("discriminator learning rate", s.lr_d if s.lr_d is not None else lr_default, *LIMITS["lr"])
-        lr_g = _check_number("generator learning rate", s.lr_g if s.lr_g is not None else lr_default, *LIMITS["lr"])
-        clip = _check_number("clip value", s.clip, *LIMITS["clip"])
-        gp_weight = _check_number("gradient penalty weight", s.gp_weight, *LIMITS["gp_weight"])
-        for name, value, low, high in (("width", s.width, 4, 256), ("batch", s.batch, 8, 4096)):
-            if not isinstance(value, int) or not low <= value <= high:
-                raise ToyError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
+        self.points = data_points(data, points)
+        self.settings = s = toy_settings(data, loss, **settings)
         self.dim = DIMENSIONS[data]
-        noise_dim = s.noise_dim if s.noise_dim is not None else self.dim
-        if not isinstance(noise_dim, int) or not 1 <= noise_dim <= 16:
-            raise ToyError(f"noise size must be a whole number from 1 to 16, got {noise_dim!r}")
-        self.settings = ToySettings(data, loss, d_steps, lr_d, lr_g, clip, gp_weight, noise_dim, s.width, s.batch, s.seed)
-        self.points = points
         self.generator_rng = torch.Generator().manual_seed(s.seed)
         torch.manual_seed(s.seed)
-        self.G = _mlp(noise_dim, s.width, self.dim)
-        self.D = _mlp(self.dim, s.width, 1)
+        self.G, self.D = _mlp(s.noise_dim, s.width, self.dim), _mlp(self.dim, s.width, 1)
         if loss == "wgan_clip":
             # RMSprop, as in the WGAN paper: momentum-free updates suit the clipped critic.
-            self.opt_d = torch.optim.RMSprop(self.D.parameters(), lr=lr_d)
-            self.opt_g = torch.optim.RMSprop(self.G.parameters(), lr=lr_g)
+            self.opt_d = torch.optim.RMSprop(self.D.parameters(), lr=s.lr_d)
+            self.opt_g = torch.optim.RMSprop(self.G.parameters(), lr=s.lr_g)
         else:
             # WGAN-GP: Adam without momentum (beta1 = 0, Gulrajani et al. 2017, algorithm 1); DCGAN: beta1 0.5.
             betas = (0.0, 0.9) if loss == "wgan_gp" else (0.5, 0.999)
-            self.opt_d = torch.optim.Adam(self.D.parameters(), lr=lr_d, betas=betas)
-            self.opt_g = torch.optim.Adam(self.G.parameters(), lr=lr_g, betas=betas)
-        self.step = 0
+            self.opt_d = torch.optim.Adam(self.D.parameters(), lr=s.lr_d, betas=betas)
+            self.opt_g = torch.optim.Adam(self.G.parameters(), lr=s.lr_g, betas=betas)
+        self.step, self.history, self.diverged = 0, [], ""
         self.d_loss = self.g_loss = self.g_grad_norm = float("nan")
-        self.history: list[dict] = []
-        self.diverged = ""
         # Fixed samples for the pictures and the measures, so frames do not flicker.
         self._real_view = self.sample_real(512)
         self._noise_view = self._noise(512)
