@@ -9,8 +9,9 @@ from genexplorer.ui import classbar, classtab
 
 
 def test_the_bench_asks_as_often_as_the_pages_do():
-    assert classbench.STATE_POLL_S * 1000 == classbar.STATE_POLL_MS
+    assert classbench.STATE_WAIT_S == classbar.STATE_WAIT_S and classbench.BOARD_WAIT_S == classtab.BOARD_WAIT_S
     assert classbench.RETRY_S * 1000 == classbar.RETRY_MS
+    assert classbench.BOARD_GAP_S * 1000 == classtab.BOARD_GAP_MS
     assert classbench.BOARD_POLL_S * 1000 == classtab.BOARD_POLL_MS
     assert classbench.MAP_MIN_S * 1000 == classtab.MAP_MIN_MS
 

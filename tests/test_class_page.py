@@ -139,6 +139,8 @@ def test_a_class_in_the_browser(browser, app_url, tmp_path):
     join(bob, "<b>Bob</b>")
     join(phone, "")   # no nickname: "student N"
     assert phone.locator("#ge-class-bar .ge-cb-you").text_content() == "you are student 3"
+    for page in students:   # each its own browser (a context): each asks for the class state as a long poll
+        page.wait_for_function("window.geClass.seat.longPoll.held === true", timeout=10_000)
     assert "lift the pen" in phone.locator("#ge-class-bar .ge-cb-in").text_content()
 
     # Each draws; each pen-up goes to the board and the map.
@@ -329,6 +331,28 @@ def test_follow_me_brings_the_gan_lab_lesson_and_its_play_button(browser, app_ur
     teacher.locator(".ge-lab-play").click()   # pause
     student.wait_for_function("window.geLab.playing === false", timeout=15_000)
     for page in (teacher, student):
+        page.context.close()
+
+
+def test_two_class_pages_in_one_browser_share_its_connections(browser, app_url):
+    """A long poll holds one of a browser's six connections to the app: of two class pages in one browser only one
+    holds a long poll, the other polls; follow me reaches both."""
+    teacher = open_page(browser, app_url, viewport={"width": 1280, "height": 720})
+    link = start_class(teacher)
+    first = open_page(browser, link, viewport={"width": 1280, "height": 800})
+    second = first.context.new_page()
+    second.goto(link)
+    second.wait_for_selector("#ge-canvas canvas", timeout=60_000)
+    join(first, "Eve")
+    join(second, "Fay")
+    time.sleep(1.0)
+    held = [page.evaluate("window.geClass.seat.longPoll.held") for page in (first, second)]
+    assert sorted(held) == [False, True], held
+    teacher.check("#ge-class-board .ge-cl-follow input")
+    open_tab(teacher, "Latent sliders")
+    for page in (first, second):
+        page.wait_for_function("window.geClass.page.currentTab() === 'sliders'", timeout=20_000)
+    for page in (teacher, first):
         page.context.close()
 
 

@@ -525,6 +525,15 @@ class ClassStore:
                 spotlight = self._drawing_row(row) if row is not None else None
         return Board(info, students, total, latest, best, counts, stars, spotlight)
 
+    def board_changes(self, info: ClassInfo) -> tuple:
+        """A few numbers that change whenever the board would (a student joins or pauses, a drawing comes or is
+        removed; the class's own row is in ``info``): the teacher's board waits on them, not on the whole board."""
+        return tuple(self._db().execute(
+            "SELECT (SELECT COUNT(*) FROM students WHERE class_id = ?1), "
+            "(SELECT TOTAL(id) FROM students WHERE class_id = ?1 AND paused = 1), "
+            "(SELECT MAX(id) FROM drawings WHERE class_id = ?1), "
+            "(SELECT TOTAL(id) FROM drawings WHERE class_id = ?1 AND removed = 1)", (info.id,)).fetchone())
+
     def names(self, class_id: int) -> dict[int, str]:
         return dict(self._db().execute("SELECT id, name FROM students WHERE class_id = ?", (class_id,)).fetchall())
 

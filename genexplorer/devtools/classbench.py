@@ -5,9 +5,10 @@ one class, with the teacher's board open, against `python app.py`. ``python -m g
 What the pages do (ui/classbar.py, ui/classtab.py), done here by HTTP clients, each student with their own:
 - a student's bar sends each pen-up's drawing to ``POST /genexplorer/class/drawing``, one at a time (a newer
   drawing waiting replaces an older one; after a failure it waits ``RETRY_S`` and sends the newest), and asks
-  ``GET /genexplorer/class/state`` ``STATE_POLL_S`` after each answer (``RETRY_S`` while the app does not answer);
-- the teacher's board asks ``GET /genexplorer/class/board`` ``BOARD_POLL_S`` after each answer, and the map (the
-  Gradio event ``class_map``) when the stars changed, at most every ``MAP_MIN_S``, one at a time;
+  ``GET /genexplorer/class/state`` as a long poll (``since`` its last answer's version, ``wait`` ``STATE_WAIT_S``)
+  right after each answer (``RETRY_S`` while the app does not answer);
+- the teacher's board asks ``GET /genexplorer/class/board`` as a long poll ``BOARD_GAP_S`` after each answer, and
+  the map (the Gradio event ``class_map``) when the stars changed, at most every ``MAP_MIN_S``, one at a time;
 - the teacher pushes follow me (``POST /genexplorer/class/follow``) every ``FOLLOW_EVERY_S``.
 
 Measured: pen-up -> the first board answer that holds the drawing; a follow push (its POST leaving) -> each
@@ -24,13 +25,16 @@ from dataclasses import dataclass, field
 
 from .classroom import Record, call_event, student
 
-# As the page does it: ui/classbar.py's STATE_POLL_MS and RETRY_MS, ui/classtab.py's BOARD_POLL_MS and MAP_MIN_MS
-# (tests/test_class_bench.py holds them equal).
-STATE_POLL_S = 0.6
+# As the page does it: ui/classbar.py's STATE_WAIT_S and RETRY_MS, ui/classtab.py's BOARD_WAIT_S, BOARD_GAP_MS,
+# BOARD_POLL_MS and MAP_MIN_MS (tests/test_class_bench.py holds them equal).
+STATE_WAIT_S = 20
 RETRY_S = 2.0
+BOARD_WAIT_S = 20
+BOARD_GAP_S = 0.15
 BOARD_POLL_S = 0.7
 MAP_MIN_S = 3.0
 FOLLOW_EVERY_S = 5.0
+# "class state" and "class board" are long polls: their time is mostly the wait for a change, not latency.
 CLASS_KINDS = ("live draw", "live slide", "draw event", "slide event", "class drawing", "class state",
                "class board", "board map", "follow push")
 API = "/genexplorer/class/"
@@ -76,6 +80,11 @@ async def _request(http, method: str, url: str, kind: str, log: ClassLog, **opti
     return response
 
 
+def _wait_until(deadline: float, most: float) -> float:
+    """A long poll's wait, ending by the class's end (the pages wait ``most``)."""
+    return round(min(most, max(0.0, deadline - time.monotonic())), 1)
+
+
 class Seat:
     """One student's class bar: sharing pen-ups, asking for the class state."""
 
@@ -85,6 +94,7 @@ class Seat:
         self.sender: asyncio.Task | None = None
         self.until = 0.0
         self.version = None
+        self.answered = None       # the last state answer's version (the long poll's since)
 
     def pen_up(self, variant: int) -> None:
         self.next = (self.payloads[variant], time.monotonic())
@@ -109,30 +119,35 @@ class Seat:
 
     async def poll(self, deadline: float) -> None:
         while time.monotonic() < deadline:
+            asked = {} if self.answered is None else {
+                "since": self.answered, "wait": _wait_until(deadline, STATE_WAIT_S)}
             response = await _request(self.http, "GET", self.url + API + "state", "class state", self.log,
-                                      headers={"X-Student-Token": self.token})
+                                      headers={"X-Student-Token": self.token}, params=asked)
             wait = RETRY_S
             if response is not None and response.status_code == 200:
-                now = time.monotonic()
+                now, state = time.monotonic(), response.json()
                 self.log.answered.setdefault(self.index, []).append(now)
-                version = response.json()["follow_version"]
-                if version != self.version:
-                    self.version = version
-                    self.log.seen.setdefault((self.index, version), now)
-                wait = STATE_POLL_S
+                self.answered = state["version"]
+                if state["follow_version"] != self.version:
+                    self.version = state["follow_version"]
+                    self.log.seen.setdefault((self.index, self.version), now)
+                wait = 0.0
             await asyncio.sleep(wait)
 
 
 async def board(http, url: str, code: str, token: str, log: ClassLog, deadline: float) -> None:
     """The teacher's board: polled, and its map asked when the stars changed (at most every MAP_MIN_S)."""
     map_task, map_key, map_asked = None, None, 0.0
-    session = f"teacher-{os.getpid()}"
+    session, answered = f"teacher-{os.getpid()}", None
     while time.monotonic() < deadline:
-        response = await _request(http, "GET", url + API + "board", "class board", log, params={"code": code},
+        asked = {"code": code} if answered is None else {
+            "code": code, "since": answered, "wait": _wait_until(deadline, BOARD_WAIT_S)}
+        response = await _request(http, "GET", url + API + "board", "class board", log, params=asked,
                                   headers={"X-Teacher-Token": token})
         wait = RETRY_S
         if response is not None and response.status_code == 200:
             now, data = time.monotonic(), response.json()
+            answered = data["version"]
             log.board_answers.append(now)
             for drawing in [s["latest"]["id"] for s in data["students"] if s["latest"]] + [
                     star["drawing_id"] for star in data["stars"]]:
@@ -141,7 +156,7 @@ async def board(http, url: str, code: str, token: str, log: ClassLog, deadline: 
             if key != map_key and now - map_asked >= MAP_MIN_S and (map_task is None or map_task.done()):
                 map_key, map_asked = key, now
                 map_task = asyncio.ensure_future(_map(http, url, code, token, len(key), session, log))
-            wait = BOARD_POLL_S
+            wait = BOARD_GAP_S
         await asyncio.sleep(wait)
     if map_task is not None:
         await map_task
@@ -161,7 +176,7 @@ async def follow(http, url: str, code: str, token: str, log: ClassLog, deadline:
     """Follow me: a new state every FOLLOW_EVERY_S, the last one early enough for every student to see it."""
     i = 0
     await asyncio.sleep(FOLLOW_EVERY_S / 2)
-    while time.monotonic() < deadline - 2 * STATE_POLL_S - 1.0:
+    while time.monotonic() < deadline - 2.0:
         sent = time.monotonic()
         response = await _request(http, "POST", url + API + "follow", "follow push", log,
                                   json={"code": code, "state": follow_state(i)}, headers={"X-Teacher-Token": token})
@@ -337,10 +352,11 @@ the restart."""
 
 CLASS_INTRO = """Each student draws and drags as in the classroom bench above (live draw and slide posts, the Gradio events),
 and is in one class: at each pen-up their bar sends the drawing to the class (one at a time, the newest waiting
-one next), and it asks for the class state 0.6 s after each answer (2 s while the app does not answer), as
-ui/classbar.py does. The teacher's board asks for the board 0.7 s after each answer and for its map (the Gradio
-event `class_map`) when the stars changed, at most every 3 s; follow me pushes a new state every {follow:.0f} s
-(the Latent sliders at new values, or the Draw tab). {seconds:.0f} s per class, HTTP clients on the same cores as the
+one next), and it asks for the class state as a long poll (the app answers when the state changes, or after 20 s)
+right after each answer (2 s while the app does not answer), as ui/classbar.py does. The teacher's board asks for
+the board as a long poll 0.15 s after each answer and for its map (the Gradio event `class_map`) when the stars
+changed, at most every 3 s (*class state* and *class board* times are mostly the wait for a change); follow me
+pushes a new state every {follow:.0f} s (the Latent sliders at new values, or the Draw tab). {seconds:.0f} s per class, HTTP clients on the same cores as the
 app. *pen-up -> on the teacher's board*: from the pen-up to the first board answer holding the drawing (a page then
 draws the tile within a frame); *follow-me push -> a student has it*: from the push leaving the teacher to the
 student's first state answer with it (a page then switches its tab, measured in Chromium by

@@ -7,9 +7,13 @@ Behind the same login as the page when ``--auth`` is set.
 """
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import json
 import logging
+import math
+import time
 
 from fastapi import Depends, Request
 from fastapi.responses import JSONResponse, Response
@@ -17,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..classmode import ClassError, ClassRoom, ClassStore, TooFast, TooLarge
 from ..classmode.judge import CheckpointJudges
-from ..classmode.room import MAX_BODY_BYTES, MAX_DRAWING_BYTES
+from ..classmode.room import MAX_BODY_BYTES, MAX_DRAWING_BYTES, version_tag
 from . import common
 from .draw import ROLES as DRAW_ROLES
 from .live import _login_guard
@@ -85,6 +89,103 @@ ROUTES = {
 }
 
 
+# ---------------------------------------------------------------- waiting for a change (long polls)
+
+# GET state and GET board with ?since=<the version of the last answer>&wait=<s> answer once the answer differs, or
+# after ``wait`` seconds with the same one: a follow-me push or a drawing reaches the waiting pages as soon as this
+# process has written it, and 60 students' pages cost a request each per change instead of ~1.7 a second.
+MAX_WAIT_S = 25.0
+# How often a waiting request looks again without being woken: what another app process on the same store wrote
+# (README's proxy set-up) and the students' ranks, which every classmate's drawing moves, show within this.
+RECHECK_S = {"board": 1.0, "state": 2.0}
+# Which waiting requests a write wakes: every write changes the board; what a student's page shows (the follow-me
+# state, the challenge, the spotlight) changes with the teacher's writes, their ranks with anyone's (rechecked).
+WAKES = {"drawing": ("board",), "join": ("board",), "pause": ("board", "state")}
+WAKES_DEFAULT = ("board", "state")
+
+
+class Bell:
+    """Wakes the requests of this process that wait for a class to change (on its event loop, or its loops)."""
+
+    def __init__(self):
+        self._waiting: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
+
+    def ring(self, *topics: str) -> None:
+        for topic in topics:
+            for loop, event in self._waiting.pop(topic, set()):
+                with contextlib.suppress(RuntimeError):      # its loop closed (an app launched again in tests)
+                    loop.call_soon_threadsafe(event.set)
+
+    async def wait(self, topic: str, timeout: float) -> None:
+        waiter = (asyncio.get_running_loop(), asyncio.Event())
+        self._waiting.setdefault(topic, set()).add(waiter)
+        try:
+            await asyncio.wait_for(waiter[1].wait(), timeout)
+        except TimeoutError:
+            pass
+        finally:
+            self._waiting.get(topic, set()).discard(waiter)
+
+    def waiting(self, topic: str) -> int:
+        return len(self._waiting.get(topic, ()))
+
+
+def _wait_s(request: Request) -> float:
+    text = request.query_params.get("wait", "0")
+    try:
+        wait = float(text)
+    except ValueError:
+        wait = math.nan
+    if not 0.0 <= wait <= MAX_WAIT_S:
+        raise ClassError(f"wait must be a number of seconds from 0 to {MAX_WAIT_S:.0f}")
+    return wait
+
+
+def _board_version(room: ClassRoom, request: Request) -> str:
+    return room.board_version(request.query_params.get("code"), _teacher(request))
+
+
+# path -> a cheaper check of its version than its whole answer, or None (the answer's own tag)
+WAITING_ROUTES = {"state": None, "board": _board_version}
+
+
+def _version_and_answer(room: ClassRoom, request: Request, work, version_of) -> tuple[str, dict | None]:
+    if version_of is not None:
+        return version_of(room, request), None
+    answer = work(room, request, {})
+    return version_tag(answer), answer
+
+
+@functools.cache
+def bell_of(room: ClassRoom) -> Bell:
+    """One bell per room: every app in this process over the same room (tests launch several) wakes the others."""
+    return Bell()
+
+
+def _waiting_route(room: ClassRoom, topic: str, work):
+    version_of, bell = WAITING_ROUTES[topic], bell_of(room)
+
+    async def route(request: Request):
+        try:
+            since, wait = request.query_params.get("since"), _wait_s(request)
+            deadline = time.monotonic() + wait
+            while True:
+                version, answer = await run_in_threadpool(_version_and_answer, room, request, work, version_of)
+                left = deadline - time.monotonic()
+                if version != since or left <= 0 or await request.is_disconnected():
+                    break
+                await bell.wait(topic, min(left, RECHECK_S[topic]))
+            if answer is None:
+                answer = await run_in_threadpool(work, room, request, {})
+        except ClassError as exc:
+            return _error(exc)
+        except Exception:  # noqa: BLE001 - a bug answers 500 with a message, and is logged
+            log.exception("class request failed")
+            return JSONResponse({"error": "internal error"}, status_code=500, headers=NO_STORE)
+        return JSONResponse({**answer, "version": version}, headers=NO_STORE)
+    return route
+
+
 def _error(exc: ClassError) -> JSONResponse:
     headers = dict(NO_STORE)
     if isinstance(exc, TooFast):
@@ -92,11 +193,14 @@ def _error(exc: ClassError) -> JSONResponse:
     return JSONResponse({"error": str(exc)}, status_code=exc.status, headers=headers)
 
 
-def _route(room: ClassRoom, work, cap: int | None):
+def _route(room: ClassRoom, work, cap: int | None, wakes: tuple[str, ...] = ()):
+    bell = bell_of(room)
+
     async def route(request: Request):
         try:
             body = await _json_body(request, cap) if cap is not None else {}
             result = await run_in_threadpool(work, room, request, body)
+            bell.ring(*wakes)
         except ClassError as exc:
             return _error(exc)
         except Exception:  # noqa: BLE001 - a bug answers 500 with a message, and is logged
@@ -122,5 +226,8 @@ def add_class_routes(app, room: ClassRoom | None = None) -> None:
     room = room or default_room()
     guard = [Depends(_login_guard(app))]
     for path, (method, cap, work) in ROUTES.items():
-        app.add_api_route(f"{PREFIX}/{path}", _route(room, work, cap), methods=[method], dependencies=guard,
-                          include_in_schema=False)
+        if path in WAITING_ROUTES:
+            route = _waiting_route(room, path, work)
+        else:
+            route = _route(room, work, cap, WAKES.get(path, WAKES_DEFAULT) if method == "POST" else ())
+        app.add_api_route(f"{PREFIX}/{path}", route, methods=[method], dependencies=guard, include_in_schema=False)

@@ -16,11 +16,12 @@ import gradio as gr
 
 from .sliders import MAX_SLIDERS
 
-# Poll intervals, measured (README, "Class mode"): a state request costs the server ~0.4 ms of CPU (60 students,
-# 180 drawings); follow-me reaches a student within one state interval plus the page's own work (a tab switch, a
-# model start).
-STATE_POLL_MS = 600      # a following student's page asks for the class state (follow-me, challenge, spotlight, score)
-STATE_IDLE_MS = 2000     # ... and a student's page that stepped away, or is hidden, only for challenge and spotlight
+# A student's page asks for the class state (follow-me, challenge, spotlight, score) as a long poll: the app answers
+# when it changes (a follow-me push at once) or after STATE_WAIT_S with the same state (ui/class_routes.py). Polling
+# every 0.6 s instead cost the app ~25 % of a core for 60 students (README, "Class mode").
+STATE_WAIT_S = 20
+STATE_POLL_MS = 600      # a page that cannot hold a long poll (another tab of its browser holds one) asks this often
+STATE_IDLE_MS = 2000     # ... and a student's page that stepped away, or is hidden, waits this long between asks
 RETRY_MS = 2000          # while the app does not answer (restarting): keep trying, say "reconnecting"
 FOLLOW_CHECK_MS = 250    # the teacher's page compares its state with the last one pushed this often (and on input)
 
@@ -36,7 +37,7 @@ BAR_HTML = '<div class="ge-cb" aria-label="class bar"></div>'
 
 # Runs once per page (the class bar's js_on_load): window.geClass, the student's seat and the teacher's pusher.
 CLASS_JS = r"""
-const STATE_MS = %STATE_MS%, STATE_IDLE_MS = %STATE_IDLE_MS%, RETRY_MS = %RETRY_MS%;
+const STATE_MS = %STATE_MS%, STATE_IDLE_MS = %STATE_IDLE_MS%, RETRY_MS = %RETRY_MS%, STATE_WAIT_S = %STATE_WAIT_S%;
 const FOLLOW_CHECK_MS = %FOLLOW_CHECK_MS%, MAX_SLIDERS = %MAX_SLIDERS%;
 const round = (value) => Math.round(Number(value) * 1000) / 1000;   // 3 decimals: 1,024 numbers in 7 kB
 const base = window.location.href.split('#')[0].split('?')[0].replace(/[^/]*$/, '');
@@ -46,6 +47,15 @@ const store = {
   set(key, value) { try { localStorage.setItem(key, JSON.stringify(value)); } catch (_) { /* private mode */ } },
   drop(key) { try { localStorage.removeItem(key); } catch (_) { /* private mode */ } },
 };
+
+// A long poll holds one of the browser's six connections to the app while it waits: one page per browser holds
+// one (a Web Lock; the others poll), so a teacher trying the class in many tabs never starves their other requests.
+// No Web Locks outside a secure context: a student's device on http://192.168...: one page, one long poll.
+function claimLongPoll(name, holder) {
+  if (!navigator.locks) { holder.held = true; return; }
+  navigator.locks.request(name, { ifAvailable: true },
+                          (lock) => (lock ? new Promise(() => { holder.held = true; }) : undefined));
+}
 
 // One call to the class API -> {ok, status, data, error, retryAfter}; status 0: no answer (the app is down).
 async function api(path, { body, query, teacher, student, raw } = {}) {
@@ -267,7 +277,7 @@ const bar = element.querySelector('.ge-cb') || element;
 const params = new URLSearchParams(window.location.search);
 const asked = (params.get('class') || '').trim().toUpperCase();
 const seat = { code: asked, token: null, name: null, following: true, version: -1, state: null, done: true,
-               reconciling: false, sending: false, next: null, until: 0,
+               reconciling: false, sending: false, next: null, until: 0, answered: null, longPoll: { held: false },
                times: {} };   // follow version -> {seen, tab, shown}: when its state arrived, its tab showed, all of it
 
 function show(selector, visible) { const node = bar.querySelector(selector); if (node) node.hidden = !visible; }
@@ -325,6 +335,7 @@ async function join() {
 
 function seated(token, name) {
   seat.token = token; seat.name = name;
+  if (!seat.longPoll.claimed) { seat.longPoll.claimed = true; claimLongPoll('ge-class-state', seat.longPoll); }
   show('.ge-cb-join', false); show('.ge-cb-in', true); show('.ge-cb-follow', true); show('.ge-cb-you', true);
   bar.querySelector('.ge-cb-you').innerHTML = 'you are <b></b>';
   bar.querySelector('.ge-cb-you b').innerHTML = name;   // escaped by the app
@@ -389,11 +400,15 @@ async function poll() {
   if (!seat.token) return;
   if (polling.busy) { polling.again = true; return; }
   polling.busy = true;
-  const r = await api('state', { student: seat.token });
+  const waits = seat.longPoll.held && seat.answered !== null;
+  const r = await api('state', { student: seat.token,
+                                 query: waits ? { since: seat.answered, wait: STATE_WAIT_S } : {} });
   polling.busy = false;
-  let wait = seat.following && !document.hidden ? STATE_MS : STATE_IDLE_MS;
+  const awake = seat.following && !document.hidden;
+  let wait = awake ? (seat.longPoll.held ? 0 : STATE_MS) : STATE_IDLE_MS;
   if (r.ok) {
     if (bar.querySelector('.ge-cb-status').dataset.kind === 'offline') say('');
+    seat.answered = r.data.version;
     onState(r.data);
   } else if (transient(r)) {
     say('reconnecting...', 'offline'); wait = RETRY_MS;
@@ -464,7 +479,7 @@ async function send() {
   send();
 }
 
-window.geClass = { api, page, teacher, store, base, seat, transient, lastState: null };
+window.geClass = { api, page, teacher, store, base, seat, transient, claimLongPoll, lastState: null };
 if (seat.code) mountBar();
 """
 
@@ -559,5 +574,6 @@ CLASS_CSS = """
 def build_bar() -> None:
     """The students' class bar, above the tabs: hidden unless the page was opened as /?class=CODE."""
     script = fill_in(CLASS_JS, STATE_MS=STATE_POLL_MS, STATE_IDLE_MS=STATE_IDLE_MS, RETRY_MS=RETRY_MS,
+                     STATE_WAIT_S=STATE_WAIT_S,
                      FOLLOW_CHECK_MS=FOLLOW_CHECK_MS, MAX_SLIDERS=MAX_SLIDERS)
     gr.HTML(BAR_HTML, js_on_load=script, elem_id="ge-class-bar", apply_default_css=False, padding=False)

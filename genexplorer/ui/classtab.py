@@ -18,9 +18,12 @@ from ..classmode import ClassError
 from . import class_routes, common, maps
 from .classbar import RETRY_MS, fill_in
 
-# Measured (README, "Class mode"): a board request costs the server ~8 ms of CPU with 60 students; a drawing reaches
-# the board within one board interval plus its reading.
-BOARD_POLL_MS = 700      # the teacher's board asks for the board while the Class tab is shown
+# The teacher's board asks for the board as a long poll while the Class tab is shown: the app answers when a drawing
+# comes (or anything else on the board changes) or after BOARD_WAIT_S (ui/class_routes.py). A board costs the app
+# ~8 ms of CPU with 60 students, so the page asks again BOARD_GAP_MS after an answer, taking a burst in one board.
+BOARD_WAIT_S = 20
+BOARD_GAP_MS = 150
+BOARD_POLL_MS = 700      # a page that cannot hold a long poll (another tab of its browser holds one) asks this often
 MAP_MIN_MS = 3000        # the map (a Gradio event drawing ~3000 points, ~0.4 s) is redrawn at most this often
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
 
@@ -43,6 +46,8 @@ BOARD_HTML = """
 # Runs once, when the Class tab is first shown (its js_on_load): the teacher's board over window.geClass.
 BOARD_JS = r"""
 const BOARD_MS = %BOARD_MS%, RETRY_MS = %RETRY_MS%, MAP_MIN_MS = %MAP_MIN_MS%;
+const BOARD_WAIT_S = %BOARD_WAIT_S%, BOARD_GAP_MS = %BOARD_GAP_MS%;
+const longPoll = { held: false };
 const LOCAL_HOSTS = %LOCAL_HOSTS%;
 const DATASETS = %DATASETS%;
 const root = element.querySelector('.ge-cl');
@@ -159,9 +164,13 @@ const transient = (r) => C().transient(r);
 
 async function poll() {
   if (!code()) { polling = false; return; }
-  let wait = BOARD_MS;
+  if (!longPoll.claimed) { longPoll.claimed = true; C().claimLongPoll('ge-class-board', longPoll); }
+  let wait = longPoll.held ? BOARD_GAP_MS : BOARD_MS;
   if (element.offsetParent !== null) {   // only while the Class tab is shown
-    const r = await C().api('board', { query: { code: code() }, teacher: token() });
+    const asked = code(), query = { code: asked };
+    if (longPoll.held && board && board.code === asked) { query.since = board.version; query.wait = BOARD_WAIT_S; }
+    const r = await C().api('board', { query, teacher: token() });
+    if (code() !== asked) { setTimeout(poll, 0); return; }   // a new class started while this one's board waited
     if (r.ok) { if ($('.ge-cl-status').dataset.kind === 'offline') status(''); render(r.data); }
     else if (transient(r)) { status('reconnecting...', 'offline'); wait = RETRY_MS; }
     else if (r.status === 403 || r.status === 404) { C().teacher.forget(); polling = false; open();
@@ -440,6 +449,7 @@ def _map_figure(room, board: dict) -> go.Figure:
 def build() -> None:
     """The Class tab: start a class, project its QR code, watch the board, follow me, challenges, export."""
     script = fill_in(BOARD_JS, BOARD_MS=BOARD_POLL_MS, RETRY_MS=RETRY_MS, MAP_MIN_MS=MAP_MIN_MS,
+                     BOARD_WAIT_S=BOARD_WAIT_S, BOARD_GAP_MS=BOARD_GAP_MS,
                      LOCAL_HOSTS=json.dumps(LOCAL_HOSTS), DATASETS=json.dumps(common.DATASETS))
     gr.HTML(BOARD_HTML, js_on_load=script, elem_id="ge-class-board", apply_default_css=False, padding=False)
     ask = gr.Textbox(elem_id="ge-class-map-ask", elem_classes=["ge-hidden"], show_label=False, container=False)
