@@ -71,10 +71,11 @@ def configure(home: Path) -> None:
 
 def build_page():
     """The whole page, its queue set: a gradio Blocks ready for ``launch``. Call ``configure`` first."""
-    from .ui import build_demo
+    from .ui import build_demo, gradio_fixes
 
-    demo = build_demo()
-    demo.queue(default_concurrency_limit=4)
+    with gradio_fixes.one_web_app():   # launch() builds the web app it serves; nothing before it needs one
+        demo = build_demo()
+        demo.queue(default_concurrency_limit=4)
     return demo
 
 

@@ -175,6 +175,23 @@ def test_only_pixelcnn_replaces_its_section_and_keeps_the_rest(tmp_path, monkeyp
     assert out.read_text() == f"# kept\n\n{bench.PIXELCNN_BEGIN}\nnew\n{bench.PIXELCNN_END}\n\n## also kept\n"
 
 
+def test_only_startup_replaces_the_start_up_section_with_its_own_command_and_keeps_the_rest(tmp_path, monkeypatch):
+    out = tmp_path / "BENCHMARKS.md"
+    out.write_text(f"# kept\n\n{bench.STARTUP_BEGIN}\n## Start-up\n\nold\n{bench.STARTUP_END}\n\n## also kept\n")
+    runs = []
+    monkeypatch.setattr(bench, "startup_speed", lambda n: runs.append(n) or [
+        (bench.PAGE_ROW, {"n": n, "median": 2500.0, "p95": 2600.0}),
+        (bench.READY_ROW, {"n": n, "median": 2700.0, "p95": 2900.0})])
+    assert bench.main(["--only", "startup", "--quick", "--out", str(out)]) == 0
+    text = out.read_text()
+    assert runs == [1] and text.startswith("# kept\n\n") and text.endswith(f"{bench.STARTUP_END}\n\n## also kept\n")
+    section = text.split(bench.STARTUP_BEGIN, 1)[1].split(bench.STARTUP_END, 1)[0]
+    assert "old" not in section and "Command: `python -m genexplorer.bench --only startup --quick`" in section
+    assert "load average" in section
+    rows = tables_of(section)["Start-up"]
+    assert rows[1] == [bench.PAGE_ROW, "1", "2500.0", "2600.0"] and rows[2][0] == bench.READY_ROW
+
+
 def test_classroom_traffic_is_answered_right(tmp_path):
     """The short classroom run: every kind of request a class sends is answered, each with the answer to
     that student's own request (never asserting a speed)."""

@@ -19,6 +19,7 @@ import json
 import os
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -178,18 +179,48 @@ def api_speed(url: str, calls: int, clients: tuple[int, ...] = (1, 10)) -> list[
 # ------------------------------------------------------------ start-up
 
 
-def startup_speed(runs: int) -> dict:
-    """`python app.py` to its first successful request, in seconds."""
-    samples = []
+STARTUP_BEGIN, STARTUP_END = "<!-- startup: begin -->", "<!-- startup: end -->"
+PAGE_ROW, READY_ROW = "`python app.py` -> the page (first 200 on /)", "`python app.py` -> first successful request"
+
+
+def page_answers(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def startup_speed(runs: int) -> list[tuple[str, dict]]:
+    """`python app.py` to its page (GET / answered 200), and on to its first successful request (wait_ready:
+    the page's config and the live routes), in ms; one row each."""
+    page, ready = [], []
     for _ in range(runs):
         port = free_port()
+        start = time.perf_counter()
         process = start_app(port)
         try:
-            samples.append(wait_ready(port) * 1000)
+            while not page_answers(port):
+                if process.poll() is not None or time.perf_counter() - start > 120:
+                    raise RuntimeError("the app did not start")
+                time.sleep(0.02)
+            page.append((time.perf_counter() - start) * 1000)
+            wait_ready(port)
+            ready.append((time.perf_counter() - start) * 1000)
         finally:
             process.terminate()
             process.wait(30)
-    return summary(samples)
+    return [(PAGE_ROW, summary(page)), (READY_ROW, summary(ready))]
+
+
+def startup_section(runs: int, *, command: str | None = None) -> str:
+    """The Start-up section between its markers; ``command``: the one that measured it alone (--only startup)."""
+    head = ""
+    if command:
+        from .classbench import load_note
+
+        head = f"Command: `{command}`  \nDate: {datetime.date.today()}  \nMachine: {machine()}; {load_note()}\n\n"
+    return f"{STARTUP_BEGIN}\n## Start-up\n\n{head}{table(startup_speed(runs))}\n{STARTUP_END}"
 
 
 # ------------------------------------------------------------ browser
@@ -404,7 +435,7 @@ def main(argv=None) -> int:
     parser.add_argument("--no-browser", action="store_true", help="skip the real-browser measurements")
     parser.add_argument("--no-quality", action="store_true", help="skip the quality and training measurements")
     parser.add_argument("--only", choices=["quality", "pixelcnn", "ganlab", "zoo", "image-to-image", "diffusion",
-                                           "class", "class-memory"],
+                                           "class", "class-memory", "startup"],
                         help="measure only this family and replace its section of --out, keeping the rest")
     parser.add_argument("--classroom", action="store_true",
                         help="only the classroom load (1 to 120 students at once) into its section of --out")
@@ -433,6 +464,10 @@ def main(argv=None) -> int:
                                 classbench.class_section(quick=args.quick, browser=not args.no_browser))
         return only_section(args, classbench.MEMORY_BEGIN, classbench.MEMORY_END,
                             classbench.memory_section(quick=args.quick))
+    if args.only == "startup":
+        runs = 1 if args.quick else 7
+        command = "python -m genexplorer.bench --only startup" + (" --quick" if args.quick else "")
+        return only_section(args, STARTUP_BEGIN, STARTUP_END, startup_section(runs, command=command))
     if args.only == "ganlab":
         return only_section(args, GANLAB_BEGIN, GANLAB_END, ganlab_section(quick=args.quick, browser=not args.no_browser))
     if args.classroom:
@@ -450,8 +485,7 @@ def main(argv=None) -> int:
         sections.append("## Through the running app (gradio_client, each client its own session)\n\n"
                         + table(api_speed(url, calls)))
     print("start-up...", flush=True)
-    startup = startup_speed(startups)
-    sections.append("## Start-up\n\n" + table([("`python app.py` -> first successful request", startup)]))
+    sections.append(startup_section(startups))
     if not args.no_browser:
         print("browser...", flush=True)
         sections.append("## In a real browser (headless Chromium, software rendering)\n\n" + table(browser_speed(steps)))

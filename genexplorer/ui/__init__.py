@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 # Gradio 6.31 rebuilds a pandas summary of up to 10,000 past events after EVERY event (for a
@@ -10,7 +11,16 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", str(10 ** 12))
 
-import gradio as gr  # noqa: E402
+# Gradio imports IPython (0.4 s of its start-up, -X importtime) only to offer notebook magics. Outside IPython, hide
+# it while gradio imports (gradio goes on as if it were not installed), then let anyone import it (gradio_fixes 5).
+_HIDE_IPYTHON = "IPython" not in sys.modules
+if _HIDE_IPYTHON:
+    sys.modules["IPython"] = None  # type: ignore[assignment] - import IPython now raises ImportError
+try:
+    import gradio as gr  # noqa: E402
+finally:
+    if _HIDE_IPYTHON:
+        del sys.modules["IPython"]
 
 from . import gradio_fixes  # noqa: E402
 
