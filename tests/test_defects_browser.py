@@ -209,6 +209,19 @@ def test_a_failed_upload_says_so_once_beside_the_file(page, tmp_path):  # noqa: 
     assert page.evaluate(BADGES_JS) == 0
 
 
+def test_a_file_over_the_cap_says_so_beside_the_noise_tabs_file_box(page, tmp_path):  # noqa: F811
+    """The Noise tab's file box has the Upload tab's size guard: the message, no toast, no badge."""
+    page.get_by_role("tab", name="Noise").click()
+    page.wait_for_selector("#ge-noise-upload input[type=file]", state="attached", timeout=30_000)
+    big = tmp_path / "scan.png"
+    big.write_bytes(b"\x89PNG\r\n\x1a\n" + np.random.default_rng(0).bytes(21 * 1024 * 1024))
+    page.locator("#ge-noise-upload input[type=file]").set_input_files(str(big))
+    wait_text(page, "#ge-noise-note", "the limit is 20 MB")
+    time.sleep(1.5)
+    assert page.evaluate(BADGES_JS) == 0
+    assert page.locator(".toast-body").count() == 0
+
+
 def test_impossible_slider_starts_are_not_offered(page):  # noqa: F811
     page.get_by_role("tab", name="Latent sliders").click()
     wait_for_new_image(page, "ge-slider-image", timeout=60)

@@ -5,6 +5,7 @@ import gradio as gr
 
 from .. import explore, lessons
 from . import common
+from .upload import refusal, size_guard
 
 NOISE_CHOICES = [("Gaussian (sigma)", "gaussian"), ("Salt and pepper (fraction)", "salt_pepper"),
                  ("Masking (each pixel zeroed with probability nu)", "masking")]
@@ -75,6 +76,7 @@ def build(dataset: gr.Radio, current: gr.State, tab: gr.Tab) -> None:
             upload = gr.File(file_types=["image"], type="filepath", label="…or upload a picture", height=100,
                              elem_id="ge-noise-upload")
             note = gr.Markdown(elem_id="ge-noise-note")   # why a picture was not taken: beside the buttons
+            refused = size_guard("ge-noise-upload")
             noise = gr.Radio(NOISE_CHOICES, value="gaussian", label="Noise type", elem_id="ge-noise-type")
             level = gr.Slider(0, 1, value=0.3, step=0.01, label="Level (sigma, fraction or nu)", elem_id="ge-noise-level")
             seed = gr.Number(0, precision=0, minimum=0, label="Seed (same seed, same noise)", elem_id="ge-noise-seed")
@@ -100,6 +102,8 @@ def build(dataset: gr.Radio, current: gr.State, tab: gr.Tab) -> None:
     common.page_event(upload.upload, lambda path, d: [use_upload(path, d), ""], [upload, dataset], [clean_state, note],
                       message=note).then(on_noise, inputs, outputs, api_name=False, show_progress="hidden")
     common.api_endpoint(use_upload, [upload, dataset], clean_state, "noise_upload")
+    refused.change(lambda text: refusal(text) if text else gr.skip(), refused, note, api_name=False,
+                   show_progress="hidden")
     tab.select(initial_clean, [clean_state, current, dataset], clean_state, api_name=False).then(
         on_noise, inputs, outputs, api_name=False, show_progress="hidden")
     dataset.change(lambda d: initial_clean(None, None, d), dataset, clean_state, api_name=False).then(

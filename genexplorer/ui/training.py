@@ -16,6 +16,7 @@ from .. import data, jobs
 from ..models import ALIASES, FAMILIES, family as family_of_kind
 from ..train_form import OPTION_NAMES, form_settings
 from . import common
+from .upload import refusal, size_guard
 
 # The family picker: every registered family (the context encoder listed by its command-line name).
 _TYPED = {kind: alias for alias, kind in ALIASES.items()}
@@ -312,6 +313,7 @@ def build(tab: gr.Tab) -> None:
                 start = gr.Button("Start", variant="primary", elem_id="ge-train-start")
                 cancel = gr.Button("Cancel run", variant="stop", elem_id="ge-train-cancel")
             message = gr.Markdown(elem_id="ge-train-message")
+            zip_refused = size_guard("ge-train-zip")
             with gr.Row():
                 epochs = gr.Number(10, precision=0, minimum=1, maximum=jobs.MAX_EPOCHS, label="Epochs",
                                    elem_id="ge-train-epochs")
@@ -360,6 +362,8 @@ def build(tab: gr.Tab) -> None:
     common.page_event(start.click, on_start, start_inputs, [run, message], message=message, api_name="train_start").then(
         on_page_view, [run, message], view_outputs, api_name=False, show_progress="hidden")
     common.page_event(cancel.click, on_cancel, [run], [message], message=message, api_name="train_cancel")
+    zip_refused.change(lambda text: refusal(text) if text else gr.skip(), zip_refused, message, api_name=False,
+                       show_progress="hidden")
     run.change(on_view, run, view_outputs, api_name="train_status", show_progress="hidden")
     timer.tick(on_page_view, [run, message], view_outputs, api_name=False, show_progress="hidden")
 

@@ -21,10 +21,11 @@ MASK_CHOICES = [("what I paint", "painted"), ("the centre 14x14", "centre"), ("t
 
 
 # A file over the app's size cap never reaches a handler: Gradio's upload refuses it with a toast and leaves a bare
-# "Error" in the file box. The page checks the size first, keeps the file from being sent, and writes why into the
-# hidden box ge-upload-refused (a nonce first, so the same refusal twice still fires its event).
-REFUSE_JS = """
-const cap = (window.gradio_config && window.gradio_config.max_file_size) || 20 * 1024 * 1024;
+# "Error" in the file box. The page checks the size first, keeps the file from being sent, and writes why into a
+# hidden box beside the file box (a nonce first, so the same refusal twice still fires its event): size_guard.
+SIZE_GUARD_JS = """
+// (not `upload`: Gradio's js_on_load wrapper already declares it)
+const fileBox = '%UPLOAD%', cap = (window.gradio_config && window.gradio_config.max_file_size) || 20 * 1024 * 1024;
 function refuse(event, files) {
   const big = [...(files || [])].find((file) => file.size > cap);
   if (!big) return;
@@ -32,17 +33,32 @@ function refuse(event, files) {
   event.stopImmediatePropagation();
   if (event.target && event.target.value) event.target.value = '';
   const mb = (n) => (n / 1024 / 1024).toFixed(n < 10 * 1024 * 1024 ? 1 : 0);
-  const box = document.querySelector('#ge-upload-refused textarea, #ge-upload-refused input');
+  const box = document.querySelector(`#${fileBox}-refused textarea, #${fileBox}-refused input`);
   if (!box) return;
   const text = `${Date.now()}|${big.name} is ${mb(big.size)} MB: the limit is ${mb(cap)} MB. ` +
-               'Take a smaller photo, or crop or scale it down, and upload that.';
+               'Take a smaller file, or crop or scale it down, and upload that.';
   Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, 'value').set.call(box, text);
   box.dispatchEvent(new Event('input', { bubbles: true }));
 }
-const inUpload = (e) => e.target && e.target.closest && e.target.closest('#ge-upload');
+const inUpload = (e) => e.target && e.target.closest && e.target.closest('#' + fileBox);
 document.addEventListener('change', (e) => { if (inUpload(e)) refuse(e, e.target.files); }, true);
 document.addEventListener('drop', (e) => { if (inUpload(e)) refuse(e, e.dataTransfer && e.dataTransfer.files); }, true);
 """
+
+
+def size_guard(upload_id: str) -> gr.Textbox:
+    """For the file box ``upload_id``: a hidden box that says (as "<nonce>|<why>") when the page kept a file over the
+    size cap from being sent. Wire its change event to show ``refusal(text)`` where the box's other messages go."""
+    refused = gr.Textbox(elem_id=f"{upload_id}-refused", elem_classes=["ge-hidden"], show_label=False, container=False,
+                         lines=2)
+    gr.HTML("", js_on_load=SIZE_GUARD_JS.replace("%UPLOAD%", upload_id), elem_classes=["ge-hidden"], padding=False)
+    return refused
+
+
+def refusal(text: str) -> str:
+    """The size guard's text -> the message (the nonce off), bold as the other refusals."""
+    return f"**{text.split('|', 1)[-1]}**"
+
 
 
 def load_picture(path):
@@ -149,10 +165,10 @@ def on_inpaint_page(picture28, editor_value, mask_name: str, dataset: str) -> li
 
 
 def refuse(text: str) -> list:
-    """A file the page refused before sending it (over the size cap: REFUSE_JS): everything emptied, and why."""
+    """A file the page refused before sending it (over the size cap: size_guard): everything emptied, and why."""
     if not text:
         return [gr.skip()] * (7 + 2 + len(FILLERS) + 2)
-    return [None] * 6 + [f"**{text.split('|', 1)[-1]}**"] + [None] * (2 + len(FILLERS)) + ["", ""]
+    return [None] * 6 + [refusal(text)] + [None] * (2 + len(FILLERS)) + ["", ""]
 
 
 def build(dataset: gr.Radio, uploaded: gr.State, tab: gr.Tab) -> None:
@@ -164,9 +180,7 @@ def build(dataset: gr.Radio, uploaded: gr.State, tab: gr.Tab) -> None:
                              elem_id="ge-upload")
             original = gr.Image(label="Your picture", type="numpy", format="png", interactive=False, height=200,
                                 elem_id="ge-upload-original")
-            refused = gr.Textbox(elem_id="ge-upload-refused", elem_classes=["ge-hidden"], show_label=False,
-                                 container=False, lines=2)
-            gr.HTML("", js_on_load=REFUSE_JS, elem_classes=["ge-hidden"], padding=False)
+            refused = size_guard("ge-upload")
         with gr.Column(scale=2):
             message = gr.Markdown("Upload a picture: a photo of a digit on paper, or of a piece of clothing.",
                                   elem_id="ge-upload-message")
