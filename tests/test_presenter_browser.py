@@ -140,7 +140,7 @@ LABEL_CLEAR_JS = """(sel) => {
 @pytest.mark.parametrize("width, height", [(1280, 720), (390, 844)])
 def test_labels_are_whole_and_nothing_covers_a_picture(browser, app_url, width, height):  # noqa: F811
     page = new_page(browser, app_url, width=width, height=height, touch=width < 600)
-    for name in ("Draw", "Noise", "AE zoo", "Upload", "Toy lab"):
+    for name in ("Draw", "Noise", "AE zoo", "Upload", "Complete", "Toy lab"):
         open_tab(page, name)
         time.sleep(1.5)
         assert page.evaluate(LABEL_CLEAR_JS, ".block:has(> label[data-testid=block-label])") == [], name

@@ -8,7 +8,7 @@ import torch
 from .. import explore, pixels
 from ..images import upscale
 from . import common
-from .upload import EDITOR_SCALE, painted_mask
+from .upload import EDITOR_LABEL_ROW, EDITOR_SCALE, painted_mask
 
 SOURCES = [("a test image", "test"), ("my drawing (Draw tab)", "drawing"), ("my upload (Upload tab)", "upload")]
 MASKS = [("the bottom half", "bottom"), ("the right half", "right"), ("the centre 14x14", "centre"),
@@ -134,7 +134,8 @@ def build(dataset: gr.Radio, current: gr.State, uploaded: gr.State, tab: gr.Tab)
             source_note = gr.Markdown(elem_id="ge-complete-note")   # why the picker went back, or what went wrong
             editor = gr.ImageEditor(type="numpy", image_mode="RGBA", sources=[], label="Paint the part to hide",
                                     brush=gr.Brush(colors=["#ff3030"], default_size=30, color_mode="fixed"),
-                                    transforms=(), layers=False, height=300, width=300, elem_id="ge-complete-editor")
+                                    transforms=(), layers=False, height=300 + EDITOR_LABEL_ROW, width=300,
+                                    elem_id="ge-complete-editor")
             mask_name = gr.Radio(MASKS, value="bottom", label="Hide", elem_id="ge-complete-mask")
             with gr.Row():
                 count = gr.Slider(1, 8, value=4, step=1, label="Completions", elem_id="ge-complete-count")

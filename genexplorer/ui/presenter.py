@@ -63,8 +63,10 @@ FIX_CSS = """
 .wrap-inner .secondary-wrap input { text-overflow: ellipsis; padding-right: 30px !important; }
 /* the mask editor's label above the editor, its toolbar and canvas below the label (34 px: the editor is that much
    taller than its square canvas, ui/upload.py EDITOR_LABEL_ROW) */
-#ge-mask-editor > label[data-testid=block-label] { position: static !important; margin-bottom: 4px; }
-#ge-mask-editor > .image-container { position: relative !important; height: calc(100% - 34px) !important; }
+#ge-mask-editor > label[data-testid=block-label], #ge-complete-editor > label[data-testid=block-label] {
+  position: static !important; margin-bottom: 4px; }
+#ge-mask-editor > .image-container, #ge-complete-editor > .image-container {
+  position: relative !important; height: calc(100% - 34px) !important; }
 /* grey small print (Gradio's footer, a slider's ends) at 4.5:1 or more */
 footer, footer a, footer button, .run-history, .min_value, .max_value { color: #4b5563 !important; }
 /* code in the notes: dark on grey (the highlighter's orange and slate were 2:1 to 3.7:1) */
