@@ -71,8 +71,13 @@ class BrowserStudent(threading.Thread):
             self.ready.set()
 
     def _draw(self, page) -> None:
-        if not page.locator("#ge-canvas canvas").is_visible():   # follow me took the page to another tab:
-            page.get_by_role("tab", name="Draw", exact=True).first.click()   # step away, as a student would
+        # Step away from follow me first, as a student who wants to draw would: the teacher pushes a new tab every
+        # few seconds here, and a push arriving mid-stroke took the canvas away (the drawing never went out).
+        if page.evaluate("window.geClass.seat.following"):
+            page.click("#ge-class-bar .ge-cb-follow")
+            page.wait_for_function("!window.geClass.seat.following", timeout=10_000)
+        if not page.locator("#ge-canvas canvas").is_visible():
+            page.get_by_role("tab", name="Draw", exact=True).first.click()
             page.wait_for_selector("#ge-canvas canvas", state="visible", timeout=60_000)
         box = page.locator("#ge-canvas canvas").bounding_box()
         page.mouse.move(box["x"] + SEVEN[0][0], box["y"] + SEVEN[0][1])
