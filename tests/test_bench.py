@@ -98,6 +98,8 @@ def test_the_pixelcnn_section_has_every_table_for_both_datasets(report):
     assert all(float(row[2]) > 0 and float(row[3]) > 0 for row in exact)
     holes = {row[1] for row in tables["PixelCNN completion (inpainting)"][1:]}
     assert holes == {"centred 14x14 hole", "bottom half missing"}
+    samplers = {row[1].split(" ")[0] for row in tables["PixelCNN samples"][1:]}
+    assert samplers == {"mnist-gan", "mnist-pixelcnn", "fashion-gan", "fashion-pixelcnn"}, "the GAN: the yardstick"
 
 
 def test_the_ganlab_section_has_every_lesson_loss_and_the_correlation_table(report):

@@ -265,6 +265,17 @@ def test_my_drawing_or_upload_with_none_yet_falls_back_to_the_test_picture():
     assert source == "test" and "upload a picture" in note
 
 
+def test_the_diffusion_tabs_picker_goes_back_to_the_test_image_with_nothing_drawn():
+    from genexplorer.ui import diffusion
+
+    source, picture, live_state, note = diffusion.on_source_page("drawing", 3, 0, "mnist", None, 0, None, None)
+    assert source == "test" and "Nothing is drawn yet" in note
+    assert picture.shape == (28, 28) and json.loads(live_state)["picture"] == picture.flatten().tolist()
+    mine = np.full((28, 28), 7, np.uint8)
+    source, picture, _, note = diffusion.on_source_page("drawing", 3, 0, "mnist", mine, 0, None, None)
+    assert isinstance(source, dict) and (picture == mine).all() and note == ""   # the radio stays (a skip)
+
+
 def test_a_model_without_an_encoder_is_not_offered_the_drawing_start():
     offered = sliders.start_choices("mnist-cgan", "drawing")
     assert [value for _, value in offered["choices"]] == ["random", "zero"] and offered["value"] == "random"

@@ -315,9 +315,11 @@ def pixelcnn_section(*, quick: bool, browser: bool) -> str:
     budget = quality.QUICK if quick else quality.FULL
     command = "python -m genexplorer.bench --only pixelcnn" + (" --quick" if quick else "") + ("" if browser else " --no-browser")
     parts = [f"## PixelCNN (autoregressive)\n\nCommand: `{command}`  \nDate: {datetime.date.today()}  \n"
-             f"Machine: {machine()}\n\nThe PixelCNN's pixels are Bernoulli on the grey values, the VAE decoder's "
-             "cross-entropy, so its exact nats sit beside the VAE's bounds. A completion is one sample per test image; "
-             "the classifier reads the completed picture."]
+             f"Machine: {machine()}\n\nThe PixelCNN's exact nats are its Bernoulli reading of the grey values, the "
+             "VAE decoder's cross-entropy, so they sit beside the VAE's bounds; a PixelCNN that draws grey levels (a "
+             "mixture of logistics over 256 levels, PixelCNN++) also gives their own -log p(x), a different model of "
+             "the pixels. Samples at temperature 1, beside the shipped GAN's. A completion is one sample per test "
+             "image; the classifier reads the completed picture."]
     parts += [f"### {t.title}\n\n{t.markdown()}" for t in
               quality.run_autoregressive(budget, log=lambda message: print(message, flush=True))]
     if browser:

@@ -123,6 +123,15 @@ def on_source(source: str, class_index, which, dataset: str, drawing, seed, mode
     return picture28, live_state(dataset, picture28, seed, [model_a, model_b])
 
 
+@common.user_errors
+def on_source_page(source: str, class_index, which, dataset: str, drawing, seed, model_a, model_b):
+    """The page's source picker: 'my drawing' with nothing drawn goes back to the test image and says so (the
+    radio too), instead of an error while the pictures still show the test image."""
+    source, why = common.available_source(source, drawing, fallback="test")
+    picture28, live = on_source(source, class_index, which, dataset, drawing, seed, model_a, model_b)
+    return [source if why else gr.skip(), picture28, live, why]
+
+
 def live_state(dataset: str, picture28, seed, names) -> str:
     return json.dumps({"dataset": dataset, "picture": np.asarray(picture28, np.uint8).flatten().tolist(),
                        "seed": int(seed), "models": [name or None for name in names]})
@@ -339,6 +348,7 @@ def _build_forward():
     with gr.Row():
         with gr.Column(scale=1, min_width=260):
             source, label, which = source_picker(SOURCES, "ge-diff")
+            source_note = gr.Markdown(elem_id="ge-diff-source-note")   # why the picker went back to a test image
             seed = gr.Number(0, precision=0, minimum=0, label="Noise seed (the same noise on both paths)",
                              elem_id="ge-diff-noise-seed")
         with gr.Column(scale=2):
@@ -354,7 +364,8 @@ def _build_forward():
                                 "denoising autoencoder's job, at every t).", elem_classes=["ge-diff-caption"])
                 images += [_picture(caption, elem_id) for caption, elem_id in zip(captions[4:], FORWARD_IDS[3:])]
             numbers = gr.HTML("<div class='ge-diff-numbers'></div>", elem_id="ge-diff-snr")
-    return {"source": source, "label": label, "which": which, "t": t, "seed": seed, "images": images,
+    return {"source": source, "source_note": source_note, "label": label, "which": which, "t": t, "seed": seed,
+            "images": images,
             "numbers": numbers, "picture": gr.State(None),
             "live": gr.Textbox(elem_id="ge-diff-live", elem_classes=["ge-hidden"], show_label=False, container=False)}
 
@@ -447,9 +458,12 @@ def build(dataset: gr.Radio, current: gr.State, tab: gr.Tab) -> None:
                           show_progress="hidden").then(on_forward, forward_inputs, forward_outputs, api_name=False,
                                                        show_progress="hidden")
 
-    gr.on([forward["source"].change, forward["label"].change, forward["which"].change, forward["seed"].change],
-          on_source, source_inputs, [forward["picture"], forward["live"]], api_name="diffusion_source",
-          show_progress="hidden").then(on_forward, forward_inputs, forward_outputs, api_name=False, show_progress="hidden")
+    common.api_endpoint(on_source, source_inputs, [forward["picture"], forward["live"]], "diffusion_source")
+    common.page_event([forward["source"].input, forward["label"].change, forward["which"].change,
+                       forward["seed"].change], on_source_page, source_inputs,
+                      [forward["source"], forward["picture"], forward["live"], forward["source_note"]],
+                      message=forward["source_note"], show_progress="hidden").then(
+        on_forward, forward_inputs, forward_outputs, api_name=False, show_progress="hidden")
     # While t moves, the page paints through the live channel; on release this event sets the components.
     forward["t"].release(on_forward, forward_inputs, forward_outputs, api_name="diffusion_forward",
                          trigger_mode="always_last", show_progress="hidden")
