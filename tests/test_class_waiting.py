@@ -28,13 +28,19 @@ def state(http, student, **params):
     return http.get(url("state"), headers={"X-Student-Token": student}, params=params)
 
 
-def test_a_follow_me_push_wakes_a_waiting_student_at_once(http, lesson):
-    code, token, student = lesson
+def waiting_student(http, student, settle_s: float):
+    """A student's state answer, then the same student waiting for a change (started, ``settle_s`` in)."""
     first = state(http, student).json()
     waiting = Waiting(http, "state", headers={"X-Student-Token": student},
                       params={"since": first["version"], "wait": 10})
     waiting.start()
-    time.sleep(0.5)
+    time.sleep(settle_s)
+    return first, waiting
+
+
+def test_a_follow_me_push_wakes_a_waiting_student_at_once(http, lesson):
+    code, token, student = lesson
+    first, waiting = waiting_student(http, student, 0.5)
     assert waiting.is_alive(), "nothing changed: it waits"
     pushed = time.monotonic()
     http.post(url("follow"), json={"code": code, "state": {"tab": "sliders"}}, headers=teacher(token))
@@ -77,11 +83,7 @@ def test_a_change_by_another_process_is_seen_at_the_recheck(http, lesson, tmp_pa
     the recheck (2 s for the students)."""
     from genexplorer.classmode import ClassStore
     code, token, student = lesson
-    first = state(http, student).json()
-    waiting = Waiting(http, "state", headers={"X-Student-Token": student},
-                      params={"since": first["version"], "wait": 10})
-    waiting.start()
-    time.sleep(0.3)
+    _, waiting = waiting_student(http, student, 0.3)
     other = ClassStore(tmp_path)     # the same SQLite file, as another process opens it
     other.set_follow(code, token, {"tab": "draw"})
     other.close()

@@ -453,20 +453,17 @@ def measure_autoregressive(dataset: str, budget: Budget, log: Callable[[str], No
 
     count = min(budget.pixel_samples, len(test_all.y))
     test_features = reader.features(test_all.take(count).x)
-    gan = load_or_note(f"{dataset}-gan", run)
-    if gan is not None:   # the yardstick of issue 25's target (at most 3x the GAN's), with as many samples
-        log(f"{dataset}: {count} GAN samples, the yardstick")
-        gan_samples, _ = samples_of(gan, count)
-        share_min, share_max, evenness = coverage(reader.labels(gan_samples), classifier.num_classes)
-        run.add("samples", [f"{dataset}-gan ({count} samples: one pass)", count,
-                            frechet_distance(reader.features(gan_samples), test_features),
+    # the shipped GAN first: the yardstick of issue 25's target (at most 3x its distance), with as many samples
+    for name, how, sampler in ((f"{dataset}-gan", "one pass", load_or_note(f"{dataset}-gan", run)),
+                               (f"{dataset}-pixelcnn", "sequential", model)):
+        if sampler is None:
+            continue
+        log(f"{dataset}: {count} samples of {name} ({how})")
+        samples, _ = samples_of(sampler, count)
+        share_min, share_max, evenness = coverage(reader.labels(samples), classifier.num_classes)
+        run.add("samples", [f"{name} ({count} samples: {how})", count,
+                            frechet_distance(reader.features(samples), test_features),
                             percent(share_min), percent(share_max), evenness, "", ""])
-    log(f"{dataset}: {count} PixelCNN samples, pixel by pixel")
-    samples, _ = samples_of(model, count)
-    share_min, share_max, evenness = coverage(reader.labels(samples), classifier.num_classes)
-    run.add("samples", [f"{dataset}-pixelcnn ({count} samples: sequential)", count,
-                        frechet_distance(reader.features(samples), test_features),
-                        percent(share_min), percent(share_max), evenness, "", ""])
 
     inpaint_set = test_all.take(budget.inpaint_images)
     log(f"{dataset}: PixelCNN completions of {len(inpaint_set.y)} test images")
