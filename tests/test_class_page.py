@@ -111,6 +111,15 @@ def start_class(teacher):
     return teacher.locator("#ge-class-board .ge-cl-link").text_content()
 
 
+def teacher_with_following_student(browser, url, name):
+    """A teacher's page with a class started and follow me on, and one student's page joined as ``name``."""
+    teacher = open_page(browser, url, viewport={"width": 1280, "height": 720})
+    student = open_page(browser, start_class(teacher), viewport={"width": 1280, "height": 800})
+    join(student, name)
+    teacher.check("#ge-class-board .ge-cl-follow input")
+    return teacher, student
+
+
 def join(page, name):
     page.wait_for_selector("#ge-class-bar .ge-cb-name", timeout=20_000)
     page.fill("#ge-class-bar .ge-cb-name", name)
@@ -313,16 +322,12 @@ def test_the_pages_keep_trying_while_the_app_does_not_answer(browser, app_url):
 
 def test_follow_me_brings_the_gan_lab_lesson_and_its_play_button(browser, app_url):
     lesson = "a ring of 8: mode collapse?"
-    teacher = open_page(browser, app_url, viewport={"width": 1280, "height": 720})
-    link = start_class(teacher)
-    student = open_page(browser, link, viewport={"width": 1280, "height": 800})
-    join(student, "Dee")
-    teacher.check("#ge-class-board .ge-cl-follow input")
+    teacher, student = teacher_with_following_student(browser, app_url, "Dee")
     open_tab(teacher, "Toy lab")
     teacher.wait_for_function("window.geLab && window.geLab.toy", timeout=30_000)
     teacher.locator("#ge-lab-lesson input").click()
     teacher.get_by_role("option", name=lesson).click()
-    teacher.wait_for_function(f"window.geLab.toy && document.querySelector('#ge-lab-message').textContent"
+    teacher.wait_for_function("window.geLab.toy && document.querySelector('#ge-lab-message').textContent"
                               ".includes('ring')", timeout=30_000)
     teacher.locator(".ge-lab-play").click()
     student.wait_for_function(f"window.geClass.page.currentTab() === 'ganlab' && window.geLab && window.geLab.playing"
@@ -386,11 +391,7 @@ def test_the_board_map_event_through_the_api(client, app_url):
 def test_follow_me_brings_the_whole_code_its_class_and_the_seed(browser, app_url):
     """A 100-number cGAN code shows 16 sliders: follow me brings the other 84 numbers (after 'Randomise the rest'),
     the class and the seed to the student's page, through the Latent sliders' follow event."""
-    teacher = open_page(browser, app_url, viewport={"width": 1280, "height": 720})
-    link = start_class(teacher)
-    student = open_page(browser, link, viewport={"width": 1280, "height": 800})
-    join(student, "Eve")
-    teacher.check("#ge-class-board .ge-cl-follow input")
+    teacher, student = teacher_with_following_student(browser, app_url, "Eve")
     open_tab(teacher, "Latent sliders")
     teacher.locator("#ge-slider-model input").click()
     teacher.get_by_role("option", name="mnist-cgan", exact=True).click()
