@@ -158,9 +158,9 @@ def _drawing_url(pixels: bytes) -> str:
 
 def drawing_json(drawing: Drawing) -> dict:
     """A drawing as the board and the students' bar show it (the picture 28x28: the page scales it up)."""
-    reading = drawing.reading
+    reading, pixels = drawing.reading, np.ascontiguousarray(drawing.picture, dtype=np.uint8).tobytes()
     return {"id": drawing.id, "student_id": drawing.student_id, "time": drawing.created,
-            "image": _drawing_url(np.ascontiguousarray(drawing.picture, dtype=np.uint8).tobytes()), "label": reading.label, "probability": reading.probability,
+            "image": _drawing_url(pixels), "label": reading.label, "probability": reading.probability,
             "probabilities": list(reading.probabilities), "map": [reading.map_x, reading.map_y],
             "rebuild_error": reading.rebuild_error, "emptiness": reading.emptiness, "score": drawing.score}
 

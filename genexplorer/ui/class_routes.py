@@ -126,8 +126,6 @@ class Bell:
         finally:
             self._waiting.get(topic, set()).discard(waiter)
 
-    def waiting(self, topic: str) -> int:
-        return len(self._waiting.get(topic, ()))
 
 
 def _wait_s(request: Request) -> float:
