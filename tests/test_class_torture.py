@@ -7,8 +7,9 @@ from fastapi.testclient import TestClient
 
 from genexplorer.classmode import ClassRoom, ClassStore
 from genexplorer.devtools.torture.classrows import (GETS, NOT_THE_TEACHER, POSTS, TEACHER_ROUTES, malformed_rows,
-                                                    run_auth_rows, run_class_rows, token_rows)
-from genexplorer.ui.class_routes import ROUTES, add_class_routes
+                                                    run_auth_rows, run_class_rows, token_rows,
+                                                    waiting_rows)
+from genexplorer.ui.class_routes import ROUTES, WAITING_ROUTES, add_class_routes
 from test_classmode import FakeJudge
 
 
@@ -28,6 +29,7 @@ def test_the_rows_cover_every_class_route():
     covered = {row.route for row in malformed_rows() + token_rows()}
     assert covered == set(ROUTES)
     assert sum(row.status == 403 for row in token_rows()) == len(TEACHER_ROUTES) * len(NOT_THE_TEACHER) + 6
+    assert {row.route for row in waiting_rows()} == set(WAITING_ROUTES)
 
 
 def test_every_class_row_and_cap_gets_its_answer(http):

@@ -49,6 +49,7 @@ class ClassRow:
     student: str | None = None     # the X-Student-Token header
     status: int = 400              # 0: any 2xx or 4xx with a message
     match: str = "."
+    within_s: float | None = None  # the answer must come sooner (a refused long poll must not wait first)
 
 
 def _post(route: str) -> bool:
@@ -115,6 +116,28 @@ def malformed_rows() -> list[ClassRow]:
         ClassRow("class spotlight: drawing_id 'x'", "spotlight", {"code": "{a}", "drawing_id": "x"}, teacher="{ta}",
                  match="drawing_id"),
     ]
+    return rows
+
+
+def waiting_rows() -> list[ClassRow]:
+    """The long polls' ``since`` and ``wait`` (GET state and board): a bad wait is refused at once, a refused token
+    is refused before any waiting, an unknown ``since`` answers at once, the current one after the wait."""
+    rows = []
+    for route, auth in (("state", {"student": "{sa}"}), ("board", {"teacher": "{ta}"})):
+        code = {"code": "{a}"} if route == "board" else {}
+        rows += [ClassRow(f"class {route}: wait {wait!r}", route, {**code, "wait": wait}, **auth, match="wait must be",
+                          within_s=2.0)
+                 for wait in ("-1", "NaN", "inf", "26", "1e400", "x", "")]
+        rows += [
+            ClassRow(f"class {route}: wait 25 without a token", route, {**code, "wait": "25", "since": "x"},
+                     status=403, match="token|only the teacher", within_s=2.0),
+            ClassRow(f"class {route}: a since of 10,000 characters answers at once", route,
+                     {**code, "wait": "25", "since": "v" * 10_000}, **auth, status=200, match='"version"',
+                     within_s=5.0),
+            ClassRow(f"class {route}: the current since answers after the wait, unchanged", route,
+                     {**code, "wait": "1", "since": "{%s_version}" % route}, **auth, status=200,
+                     match='"version": "{%s_version}"' % route, within_s=6.0),
+        ]
     return rows
 
 
@@ -186,6 +209,21 @@ class Lesson:
         self.values["drawing_b"] = str(self.ok("drawing", {"student_token": self.values["sb"],
                                                            "payload": self.values["payload"]})["id"])
         self.ok("end", {"code": self.values["c"]}, teacher=self.values["tc"])
+        # The rows before change class A's board: its version is read when a row asks for it.
+        self.lazy = {"state_version": lambda: self.version("state", {}, {"X-Student-Token": self.values["sa"]}),
+                     "board_version": lambda: self.version("board", {"code": self.values["a"]},
+                                                           {"X-Teacher-Token": self.values["ta"]})}
+
+    def version(self, route: str, query: dict, headers: dict) -> str:
+        response = self.http.get(CLASS + route, params=query, headers=headers)
+        response.raise_for_status()
+        return response.json()["version"]
+
+    def fill_versions(self, row: "ClassRow") -> None:
+        """The current versions of the ones ``row`` names, read now."""
+        for key, read in self.lazy.items():
+            if "{" + key + "}" in repr(row):
+                self.values[key] = read()
 
     def ok(self, route: str, body: dict, *, teacher: str | None = None) -> dict:
         response = self.http.post(CLASS + route, json=body, headers={"X-Teacher-Token": teacher} if teacher else {})
@@ -238,6 +276,9 @@ def judge(row: ClassRow, response, lesson: Lesson, seconds: float) -> Outcome:
         outcome = "crash"
     elif row.status and status != row.status or not said:
         outcome = "wrong"
+    elif row.within_s is not None and seconds > row.within_s:
+        outcome = "wrong"
+        message = f"answered after {seconds:.1f} s, not within {row.within_s:.0f} s: {message or ''}"
     else:
         outcome = "handled" if status < 300 else "clear error"
     detail = f"HTTP {status}: {message or text[:160]}" + ("" if outcome != "wrong" else f" (wanted {row.status} /{match}/)")
@@ -251,7 +292,8 @@ def run_class_rows(http) -> list[Outcome]:
 
     lesson = Lesson(http)
     results = []
-    for row in malformed_rows() + token_rows():
+    for row in malformed_rows() + waiting_rows() + token_rows():
+        lesson.fill_versions(row)
         started = time.perf_counter()
         try:
             response = send(http, lesson, row)
