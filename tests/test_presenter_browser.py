@@ -83,6 +83,34 @@ def test_the_presenter_toggle_turns_it_on_and_off(browser, app_url):  # noqa: F8
     page.context.close()
 
 
+LAB_CURVES = ("#ge-lab .ge-lab-curves", "#ge-lab .ge-lab-walk-curves")
+CANVAS_PIXELS_JS = "(sel) => { const c = document.querySelector(sel); return [c.width, c.height, c.clientWidth, c.clientHeight]; }"
+
+
+def test_the_toy_lab_playing_keeps_its_game_and_curves_on_a_1280x720_projector(browser, app_url):  # noqa: F811
+    """Playing grows the lab's rows (Pause is wider than Play, a walk's note takes three lines): the game, the
+    status and both curves stay on screen, the curves drawn at their strip's own pixels; off again, as before."""
+    page = new_page(browser, app_url, width=1280, height=720, query="?present=1")
+    open_tab(page, "Toy lab")
+    page.wait_for_selector("#ge-lab .ge-lab-status:has-text('step')", timeout=30_000)
+    page.locator("#ge-lab .ge-lab-play").click()
+    page.wait_for_function("/step [1-9][0-9]{2}/.test(document.querySelector('#ge-lab .ge-lab-status').textContent)",
+                           timeout=60_000)
+    assert page.evaluate("document.scrollingElement.scrollTop") == 0
+    for selector in ("#ge-lab .ge-lab-buttons", "#ge-lab .ge-lab-main", "#ge-lab .ge-lab-walk", "#ge-lab .ge-lab-status",
+                     *LAB_CURVES):
+        inside, box = on_screen(page, selector)
+        assert inside, f"{selector} is not all on screen while the lab plays: {box}"
+    for selector in LAB_CURVES:
+        width, height, shown_width, shown_height = page.evaluate(CANVAS_PIXELS_JS, selector)
+        assert (width, height) == (shown_width, shown_height) and height >= 150, (selector, width, height)
+    page.locator("#ge-lab .ge-lab-play").click()          # pause, then the presenter view off: the usual curves
+    page.locator(".ge-present-toggle").click()
+    page.wait_for_function("!document.body.classList.contains('ge-present')")
+    assert [page.evaluate(CANVAS_PIXELS_JS, selector)[:2] for selector in LAB_CURVES] == [[460, 300]] * 2
+    page.context.close()
+
+
 WORDS_WHOLE_JS = """(sel) => {
   // a word broken over two lines has two client rectangles on different lines
   const broken = [];

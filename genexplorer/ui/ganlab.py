@@ -28,6 +28,9 @@ watch: does G reach the data, or collapse onto some of its modes? Are the diffus
 nearly straight? With few steps, which still lands on the data? Each frame trains a few steps on the server; the
 curves are the whole run."""
 
+# The presenter view's intro (the teacher says the rest), above the controls: the game and its curves fit 720 px.
+INTRO_SHORT = """The same data, three learners: a **GAN**, a **diffusion** model and a **flow**. Pick a lesson, press **Play**."""
+
 LEGEND = """**GAN, 1-D**: black dots, the data's density; green, the generator's; blue dashes, D(x) (the critic's
 score, rescaled, for a WGAN); below, lines from z to G(z). **GAN, 2-D**: green points are real, purple are G's; the
 background is D (green: "real", purple: "fake"; the critic's score for a WGAN); grey lines, the image of a regular
@@ -77,9 +80,10 @@ def on_lesson(name: str):
 
 
 def build(tab: gr.Tab) -> None:
-    gr.Markdown(INTRO)
+    gr.Markdown(INTRO, elem_classes=["ge-lab-intro"])
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=280):
+            gr.Markdown(INTRO_SHORT, elem_classes=["ge-lab-intro-short"], elem_id="ge-lab-intro-short")
             lesson = gr.Dropdown(list(toy.PRESETS), value=FIRST_LESSON, label="Lesson", elem_id="ge-lab-lesson")
             first = ganlab.preset_settings(FIRST_LESSON)
             data = gr.Radio(DATA_CHOICES, value=first["data"], label="Data", elem_id="ge-lab-data")

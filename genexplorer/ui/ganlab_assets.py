@@ -157,7 +157,18 @@ document.addEventListener('change', (e) => {
 // ---- drawing
 const ctx = main.getContext('2d'), cctx = curves.getContext('2d');
 const rgb = (c, a = 1) => `rgba(${c[0]},${c[1]},${c[2]},${a})`;
+// The curves fit the box they are shown in: in the presenter view a short, wide strip below the game (so the game
+// and its curves are both in view at 1280x720), drawn at the strip's own pixels so that its words keep their size.
+function fitCurves() {
+  const present = document.body.classList.contains('ge-present');
+  for (const c of [curves, walkCurves]) {
+    const [w, h] = present ? [Math.round(c.clientWidth), Math.round(c.clientHeight)] : [460, 300];
+    if (w > 0 && h > 0 && (c.width !== w || c.height !== h)) { c.width = w; c.height = h; }
+  }
+}
+window.addEventListener('resize', () => { fitCurves(); if (lab.frame) { drawCurves(lab.frame); drawWalkCurves(lab.frame); } });
 function draw(f) {
+  fitCurves();
   if (f.dim === 1) drawLine(f); else drawPlane(f);
   drawCurves(f);
   for (const [kind, w] of Object.entries(WALKERS)) {
@@ -320,7 +331,10 @@ function walkLines(g, w, walks) {   // walks: canvas points, from the noise to t
 
 function plotPanel(g, box, title, series, { log = false, line, footer } = {}) {
   // series: [[steps, values, colour]]; each series runs over its own steps, the whole width.
-  const [px, py, w, hh] = box, L = px + 40, R = px + w - 8, T = py + 22, B = py + hh - 20;
+  // a short panel (the presenter view's strip) leaves out the footer: the status line says the step
+  const [px, py, w, hh] = box, compact = hh < 110;
+  const L = px + 40, R = px + w - 8, T = py + (compact ? 18 : 22), B = py + hh - (compact ? 6 : 20);
+  if (compact) footer = undefined;
   g.fillStyle = '#222'; g.font = '12px sans-serif'; g.fillText(title, px + 8, py + 14);
   const tr = (v) => log ? Math.log10(Math.max(v, 1e-12)) : v;
   const values = [];

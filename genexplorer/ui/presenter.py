@@ -163,13 +163,26 @@ body.ge-present :is(#ge-gen-vae, #ge-gen-gan, #ge-gen-cvae, #ge-gen-cgan, #ge-ge
 body.ge-present :is(#ge-gen-vae, #ge-gen-gan, #ge-gen-cvae, #ge-gen-cgan, #ge-gen-pixelcnn) .image-frame img {
   height: auto; max-height: 64vh; }
 /* the toy lab: Reset at the top of its controls, next to the lesson, the canvases beside them */
+.column:has(> #ge-lab-reset) > #ge-lab-intro-short { order: -3; }
 .column:has(> #ge-lab-reset) > #ge-lab-reset { order: -2; }
 .column:has(> #ge-lab-reset) > #ge-lab-message { order: -1; }
 body.ge-present .row:has(#ge-lab) > .column:first-child { align-self: flex-start; max-height: calc(100vh - 64px);
   overflow-y: auto; overflow-x: hidden; flex-wrap: nowrap !important; }
+body.ge-present .row:has(#ge-lab) > .column:first-child > * { flex-shrink: 0; }
 body.ge-present .ge-lab-panel { min-width: var(--ge-pic); }
-body.ge-present .ge-lab-title { font-size: 17px; }
-body.ge-present .ge-lab-status, body.ge-present .ge-lab-note { font-size: 15px; }
+body.ge-present .ge-lab-panel.ge-lab-wide { max-width: none; }
+body.ge-present .ge-lab-wide canvas { height: clamp(150px, calc(100vh - 545px), 300px) !important; }   /* drawn at these pixels (fitCurves in ganlab_assets.py) */
+/* Gradio repeats each unscoped rule under .gradio-container (4 classes): the default is said with :not, not overruled */
+body:not(.ge-present) .ge-lab-intro-short, body.ge-present .ge-lab-intro { display: none; }
+body.ge-present .ge-lab-title { font-size: 14px !important; white-space: nowrap; }
+/* the lab's rows keep their height while it plays (Pause is wider than Play; a note grows to three lines): the
+   curves' strip below stays within 720 px */
+body.ge-present .ge-lab-buttons { flex-wrap: nowrap !important; gap: 6px !important; }
+body.ge-present .ge-lab-buttons button { padding: 4px 10px !important; }
+body.ge-present .ge-lab-play { min-width: 4.8em; }
+body.ge-present .ge-lab-buttons input[type=range] { width: 80px !important; }
+body.ge-present .ge-lab-note { font-size: 13px !important; min-height: 3.9em !important; }
+body.ge-present .ge-lab-status { font-size: 14px !important; }
 """ % {"pic": PRESENTER_PICTURE}
 
 CSS = FIX_CSS + PHONE_CSS + PRESENTER_CSS
