@@ -270,3 +270,10 @@ def test_the_diffusion_section_finds_the_models_by_ability_and_fills_every_table
     speed = next(rows for title, rows in tables.items() if title.startswith("16 samples"))
     assert len(speed) == 1 + 4, "each conditional model unguided and guided"
     assert text.startswith(iterative_bench.BEGIN) and text.endswith(iterative_bench.END)
+    # a shorter run: fewer samples a row (the GAN's too), one dataset, and the command says so
+    shorter = iterative_bench.section(quick=True, root=str(tmp_path), log=lambda m: None, counts=(20, 1, 4, 1),
+                                      samples_per_row=8, datasets=("mnist",))
+    assert "--only diffusion --quick --models" in shorter and "--samples 8 --dataset mnist`" in shorter
+    assert "mnist: samples, 8 per row" in shorter and "4 test pictures" in shorter
+    with pytest.raises(SystemExit):
+        bench.main(["--only", "diffusion", "--samples", "5"])

@@ -212,6 +212,21 @@ def test_frechet_figures_come_from_a_data_file(tmp_path):
     assert figures["figures"] == {"mnist-gan": {"frechet": 120.0, "samples": 500, "table": "Samples"},
                                   "mnist-pixelcnn": {"frechet": 249.1, "samples": 500, "table": "PixelCNN"}}
     assert figures["floors"]["mnist"]["frechet"] == 34.7
+    # the diffusion section: a walker's figure at each sampler and steps; the GAN's row there is not its figure
+    walks = ("## Diffusion and flow matching\n\n### mnist: samples, 2000 per row, unguided\n\n| model | sampler | steps "
+             "| network passes | Frechet distance | ms per sample |\n|---|---|---|---|---|---|\n"
+             "| mnist-gan | one pass | 1 | 1 | 30.0 | 0.1 |\n| mnist-flow | euler | 50 | 50 | 21.5 | 9 |\n"
+             "| mnist-flow | euler | 10 | 10 | 25.25 | 2 |\n| mnist-flow | heun | 10 | 20 | 22.0 | 4 |\n")
+    (tmp_path / "BENCHMARKS.md").write_text(table + "\n" + walks)
+    frechet_figures.write(tmp_path / "BENCHMARKS.md", path)
+    figures = paths.frechet_figures(path)["figures"]
+    assert figures["mnist-gan"]["frechet"] == 120.0
+    assert figures["mnist-flow"] == {"frechet": 21.5, "samples": 2000, "table": "mnist: samples, 2000 per row, unguided",
+                                     "sampler": "euler", "steps": 50,
+                                     "walks": {"euler 50": 21.5, "euler 10": 25.25, "heun 10": 22.0}}
+    assert paths.walk_figure(figures["mnist-flow"], 10, "heun")["frechet"] == 22.0
+    assert paths.walk_figure(figures["mnist-flow"], 7, "euler")["steps"] == 50, "not measured: its own, with its steps"
+    assert paths.walk_figure(None, 10, "euler") is None
     shipped = paths.frechet_figures()      # assets/frechet.json, from the repository's BENCHMARKS.md
     assert shipped["figures"]["mnist-gan"]["frechet"] > 0 and "fashion" in shipped["floors"]
 

@@ -443,12 +443,18 @@ def main(argv=None) -> int:
                         help="only the classroom load (1 to 120 students at once) into its section of --out")
     parser.add_argument("--models", help="with --only diffusion: measure the checkpoints in this folder (a training "
                         "run's output) instead of the shipped ones")
+    parser.add_argument("--samples", type=int, help="with --only diffusion: samples a row (and pictures with a hole, "
+                        "at most 1,000) instead of 10,000: the GAN's row gets as many")
+    parser.add_argument("--dataset", choices=["mnist", "fashion"], help="with --only diffusion: this dataset alone")
     args = parser.parse_args(argv)
     if args.only == "diffusion":
         from . import iterative_bench
 
-        return only_section(args, iterative_bench.BEGIN, iterative_bench.END,
-                            iterative_bench.section(quick=args.quick, root=args.models))
+        if args.samples is not None and not 100 <= args.samples <= 10_000:
+            parser.error("--samples must be from 100 to 10000")
+        return only_section(args, iterative_bench.BEGIN, iterative_bench.END, iterative_bench.section(
+            quick=args.quick, root=args.models, samples_per_row=args.samples,
+            datasets=(args.dataset,) if args.dataset else iterative_bench.DATASETS))
     if args.only == "pixelcnn":
         return only_section(args, PIXELCNN_BEGIN, PIXELCNN_END,
                             pixelcnn_section(quick=args.quick, browser=not args.no_browser))

@@ -142,14 +142,19 @@ def speed_table(models: dict, repeats: int) -> Table:
     return table
 
 
-def section(*, quick: bool, root: str | None = None, log=print, counts: tuple[int, int, int, int] | None = None) -> str:
-    """The BENCHMARKS section: every table for each dataset that has a diffusion or flow model. counts: FULL or
-    QUICK's shape, for a test's smaller run."""
-    command = "python -m genexplorer.bench --only diffusion" + (" --quick" if quick else "") + \
-        (f" --models {root}" if root else "")
+def section(*, quick: bool, root: str | None = None, log=print, counts: tuple[int, int, int, int] | None = None,
+            samples_per_row: int | None = None, datasets: tuple[str, ...] = DATASETS) -> str:
+    """The BENCHMARKS section: every table for each dataset (of ``datasets``) that has a diffusion or flow model.
+    counts: FULL or QUICK's shape, for a test's smaller run; samples_per_row: fewer samples a row (and pictures with a
+    hole) than FULL's, for a run that must fit an afternoon on 2 cores (the GAN's row is measured on as many)."""
     samples, per_class, holes, repeats = counts or (QUICK if quick else FULL)
+    if samples_per_row is not None:
+        samples, holes = samples_per_row, min(holes, samples_per_row)
+    command = "python -m genexplorer.bench --only diffusion" + (" --quick" if quick else "") + \
+        (f" --models {root}" if root else "") + (f" --samples {samples_per_row}" if samples_per_row else "") + \
+        (f" --dataset {datasets[0]}" if len(datasets) == 1 else "")
     tables, speed_models = [], {}
-    for dataset in DATASETS:
+    for dataset in datasets:
         models = walkers(dataset, root)
         if not models:
             continue

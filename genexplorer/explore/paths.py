@@ -270,5 +270,15 @@ def every_generator(models: dict[str, tuple[str, GenerativeModel]], count, seed,
                 pictures = model.sample(count, classes, seeded_generator(seed))
         milliseconds = 1000 * (time.perf_counter() - started)
         passes = passes_per_picture(model, steps=steps, sampler=sampler if walker else None)
-        rows.append(GeneratorRow(title, name, to_uint8(pictures.clamp(0, 1)), passes, milliseconds, figures.get(name)))
+        figure = walk_figure(figures.get(name), steps, sampler or model.samplers[0]) if walker else figures.get(name)
+        rows.append(GeneratorRow(title, name, to_uint8(pictures.clamp(0, 1)), passes, milliseconds, figure))
     return rows
+
+
+def walk_figure(figure: dict | None, steps: int, sampler: str) -> dict | None:
+    """A walker's figure at these steps and sampler when the bench measured them; else its own figure, which says
+    its steps and sampler (the page shows them, so a 50-step figure is not read as a 5-step one)."""
+    if not figure or not isinstance(figure.get("walks"), dict):
+        return figure
+    measured = figure["walks"].get(f"{sampler} {int(steps)}")
+    return figure if measured is None else {**figure, "frechet": measured, "sampler": sampler, "steps": int(steps)}

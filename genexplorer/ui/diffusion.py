@@ -287,7 +287,10 @@ def _cell_pictures(pictures: np.ndarray) -> str:
 
 
 def _frechet_cell(figure: dict | None) -> str:
-    return "not measured yet" if not figure else f"{figure['frechet']:g} ({figure['samples']:,} samples)"
+    if not figure:
+        return "not measured yet"
+    walk = f", {figure['steps']} {figure['sampler']} steps" if figure.get("steps") else ""
+    return f"{figure['frechet']:g} ({figure['samples']:,} samples{walk})"
 
 
 @common.user_errors
