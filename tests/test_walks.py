@@ -1,6 +1,5 @@
 """The Diffusion tab's plain logic: walks watched frame by frame (walks.py) and the noising paths, the step strip,
 the guidance grid and the same seed through every generator (explore/paths.py), on tiny untrained models."""
-import json
 import math
 
 import numpy as np

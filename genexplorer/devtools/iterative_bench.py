@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime
 import time
-from pathlib import Path
 
 import torch
 
@@ -22,7 +21,7 @@ from .. import checkpoints, explore
 from ..metrics import frechet_distance, masked_psnr
 from ..models import abilities_of
 from .measuring import machine, timed
-from .quality import DATASETS, Reader, Split, Table, batched, coverage, load_split, percent, samples_of, worst_class
+from .quality import DATASETS, Reader, Table, batched, coverage, load_split, percent, samples_of, worst_class
 
 BEGIN, END = "<!-- diffusion: begin -->", "<!-- diffusion: end -->"
 #: steps of the family's first sampler (DDIM, Euler) and of its second (DDPM, Heun): what the sample rows measure
