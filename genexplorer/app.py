@@ -56,6 +56,7 @@ def configure(home: Path) -> None:
     """Point this process and its children (the live previews' child process, training runs) at ``home``,
     before the page is built; one thread per request (see below)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    limit_malloc_arenas()
     os.environ.setdefault("NUMBA_CACHE_DIR", str(home / ".numba-cache"))
     if home != PACKAGE_HOME:   # the package's own defaults already point at its checkout
         os.environ.setdefault(CHECKPOINTS_ENV_VAR, str(home / "checkpoints"))
@@ -67,6 +68,27 @@ def configure(home: Path) -> None:
     # One thread per request: interactive work is many tiny tensors, where extra threads
     # only add synchronisation; concurrent users spread over the cores instead.
     torch.set_num_threads(1)
+
+
+MALLOC_ARENAS = 2
+M_ARENA_MAX = -8      # glibc's mallopt parameter number
+
+
+def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
+    """At most ``arenas`` glibc malloc arenas in this process and its children (the live previews' child).
+
+    Why: glibc gives threads that allocate at once arenas of their own, up to 8 per core; the app runs ~85 threads
+    (Starlette's pool, Gradio's, torch's), and freed memory stays spread over their half-empty arenas. Under a class
+    of 60 the app's resident memory then crept up while its Python objects did not (558,139 -> 560,750 objects
+    over 4.5 minutes, +47 MB resident); with two arenas it started 82 MB lower and grew +21 MB over the same
+    minutes (BENCHMARKS.md, "Class mode: memory"). False where this is not glibc (the setting is then left alone)."""
+    os.environ.setdefault("MALLOC_ARENA_MAX", str(arenas))      # read by the children's glibc when they start
+    try:
+        import ctypes
+
+        return bool(ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, arenas))   # this process, from now on
+    except (OSError, AttributeError):
+        return False
 
 
 def build_page():

@@ -34,3 +34,16 @@ def test_gradio_builds_its_web_app_at_launch_only_and_ipython_still_imports():
                              'print(json.dumps([app.demo.app is None, utils.colab_check(), utils.ipython_check(), '
                              'IPython.get_ipython() is None]))')
     assert found == [True, False, False, True]
+
+
+def test_the_app_and_its_children_use_two_malloc_arenas():
+    """Fewer arenas keep a busy app's resident memory from creeping (genexplorer.app.limit_malloc_arenas): set for
+    the app itself (glibc's mallopt) and, through the environment, for the live previews' child process."""
+    import platform
+
+    from genexplorer.app import MALLOC_ARENAS, limit_malloc_arenas
+
+    answer = after_import_app("import os\nprint(json.dumps(os.environ.get('MALLOC_ARENA_MAX')))")
+    assert answer == str(MALLOC_ARENAS)
+    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+        assert limit_malloc_arenas() is True
