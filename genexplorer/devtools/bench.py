@@ -430,6 +430,15 @@ def only_section(args, begin: str, end: str, section: str) -> int:
     return 0
 
 
+def diffusion_only(args) -> int:
+    """--only diffusion: its section, of the shipped walkers or --models', --samples a row, --dataset's alone."""
+    from . import iterative_bench
+
+    return only_section(args, iterative_bench.BEGIN, iterative_bench.END, iterative_bench.section(
+        quick=args.quick, root=args.models, samples_per_row=args.samples,
+        datasets=(args.dataset,) if args.dataset else iterative_bench.DATASETS))
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m genexplorer.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a small version, well under two minutes")
@@ -448,13 +457,9 @@ def main(argv=None) -> int:
     parser.add_argument("--dataset", choices=["mnist", "fashion"], help="with --only diffusion: this dataset alone")
     args = parser.parse_args(argv)
     if args.only == "diffusion":
-        from . import iterative_bench
-
         if args.samples is not None and not 100 <= args.samples <= 10_000:
             parser.error("--samples must be from 100 to 10000")
-        return only_section(args, iterative_bench.BEGIN, iterative_bench.END, iterative_bench.section(
-            quick=args.quick, root=args.models, samples_per_row=args.samples,
-            datasets=(args.dataset,) if args.dataset else iterative_bench.DATASETS))
+        return diffusion_only(args)
     if args.only == "pixelcnn":
         return only_section(args, PIXELCNN_BEGIN, PIXELCNN_END,
                             pixelcnn_section(quick=args.quick, browser=not args.no_browser))
