@@ -358,11 +358,11 @@ the board as a long poll 0.15 s after each answer and for its map (the Gradio ev
 changed, at most every 3 s (*class state* and *class board* times are mostly the wait for a change); follow me
 pushes a new state every {follow:.0f} s (the Latent sliders at new values, or the Draw tab). {seconds:.0f} s per
 class, HTTP clients on the same cores as the app. *pen-up -> on the teacher's board*: from the pen-up to the first
-board answer holding the drawing (a page then draws the tile within a frame); *follow-me push -> a student has it*: from the push leaving the teacher to the
-student's first state answer with it (a page then switches its tab, measured in Chromium by
-tests/test_class_page.py). 'missing': drawings taken that no later board answer held, and (student, push) pairs a
-student never saw. The live draw and slide targets (p95 150 and 60 ms) are the classroom bench's, set for 30
-students."""
+board answer holding the drawing (a page then draws the tile within a frame); *follow-me push -> a student has it*:
+from the push leaving the teacher to the student's first state answer with it (a page then switches its tab,
+measured in Chromium by tests/test_class_page.py). 'missing': drawings taken that no later board answer held, and
+(student, push) pairs a student never saw. The live draw and slide targets (p95 150 and 60 ms) are the classroom
+bench's, set for 30 students."""
 
 
 @contextlib.contextmanager

@@ -127,7 +127,6 @@ class Bell:
             self._waiting.get(topic, set()).discard(waiter)
 
 
-
 def _wait_s(request: Request) -> float:
     text = request.query_params.get("wait", "0")
     try:

@@ -159,10 +159,11 @@ const ctx = main.getContext('2d'), cctx = curves.getContext('2d');
 const rgb = (c, a = 1) => `rgba(${c[0]},${c[1]},${c[2]},${a})`;
 // The curves fit the box they are shown in: in the presenter view a short, wide strip below the game (so the game
 // and its curves are both in view at 1280x720), drawn at the strip's own pixels so that its words keep their size.
+const CURVE_PIXELS = new Map([curves, walkCurves].map((c) => [c, [c.width, c.height]]));   // the HTML's own size
 function fitCurves() {
   const present = document.body.classList.contains('ge-present');
-  for (const c of [curves, walkCurves]) {
-    const [w, h] = present ? [Math.round(c.clientWidth), Math.round(c.clientHeight)] : [460, 300];
+  for (const [c, own] of CURVE_PIXELS) {
+    const [w, h] = present ? [Math.round(c.clientWidth), Math.round(c.clientHeight)] : own;
     if (w > 0 && h > 0 && (c.width !== w || c.height !== h)) { c.width = w; c.height = h; }
   }
 }
