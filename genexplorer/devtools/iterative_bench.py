@@ -164,6 +164,7 @@ def section(*, quick: bool, root: str | None = None, log=print, counts: tuple[in
                    inpainting_table(dataset, reader, models, min(holes, count), log)]
         speed_models.update(models)
     if speed_models:
+        log(f"speed: 16 samples at {SPEED_STEPS} steps, {repeats} runs a model")
         tables.append(speed_table(speed_models, repeats))
     body = "\n\n".join(f"### {t.title}\n\n{t.markdown()}" for t in tables) or "No diffusion or flow model found."
     return (f"{BEGIN}\n## Diffusion and flow matching\n\nCommand: `{command}`  \nDate: {datetime.date.today()}  \n"
