@@ -277,3 +277,24 @@ def test_the_diffusion_section_finds_the_models_by_ability_and_fills_every_table
     assert "mnist: samples, 8 per row" in shorter and "4 test pictures" in shorter
     with pytest.raises(SystemExit):
         bench.main(["--only", "diffusion", "--samples", "5"])
+
+
+def test_only_diffusion_browser_measures_both_datasets_walks_and_both_toy_lessons_and_keeps_the_rest(tmp_path,
+                                                                                                  monkeypatch):
+    from genexplorer.toy import FEW_STEPS_LESSON
+
+    out = tmp_path / "BENCHMARKS.md"
+    out.write_text(f"# kept\n\n{bench.DIFFUSION_BROWSER_BEGIN}\nold\n{bench.DIFFUSION_BROWSER_END}\n\n## also kept\n")
+    calls = []
+    monkeypatch.setattr(bench, "walk_browser_speed", lambda runs, dataset: calls.append((runs, dataset)) or [
+        (f"{dataset} walk frames", {"n": runs, "median": 12.0, "p95": 11.0})])
+    monkeypatch.setattr(bench, "toy_walkers_browser_speed", lambda seconds, lessons: calls.append((seconds, lessons))
+                        or [(f"toy {lesson}", {"n": seconds, "median": 15.0, "p95": 10.0}) for lesson in lessons])
+    assert bench.main(["--only", "diffusion-browser", "--quick", "--out", str(out)]) == 0
+    text = out.read_text()
+    assert text.startswith("# kept\n\n") and text.endswith(f"{bench.DIFFUSION_BROWSER_END}\n\n## also kept\n")
+    assert calls[:2] == [(2, "mnist"), (2, "fashion")] and FEW_STEPS_LESSON in calls[2][1]
+    section = text.split(bench.DIFFUSION_BROWSER_BEGIN, 1)[1]
+    assert "old" not in section and "`python -m genexplorer.bench --only diffusion-browser --quick`" in section
+    rows = [row for rows in tables_of(section).values() for row in rows]
+    assert ["mnist walk frames", "2", "12.0", "11.0"] in rows and any(row[0] == f"toy {FEW_STEPS_LESSON}" for row in rows)

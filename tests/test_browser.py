@@ -264,9 +264,15 @@ def test_gan_lab_plays_steps_pauses_and_trains_on_painted_points(page):
     frames, start_w1 = page.evaluate("[window.geLab.frames, window.geLab.frame.w1]")
     page.locator(".ge-lab-play").click()
     time.sleep(3)
-    played, w1 = page.evaluate("[window.geLab.frames, window.geLab.frame.w1]")
+    played = page.evaluate("window.geLab.frames")
     assert played - frames >= 15, f"only {played - frames} frames in 3 s"   # the lecture figure, live (>= 5 a second here)
-    assert w1 < 0.5 * start_w1, f"W1 {start_w1} -> {w1}: the generator should move onto the data"
+    # the generator moves onto the data: by steps, not seconds (a loaded machine trains fewer steps in 3 s; a
+    # full run beside two trainings failed here: W1 2.19 -> 1.28 after 3 s)
+    try:
+        page.wait_for_function("(start) => window.geLab.frame.w1 < 0.5 * start", arg=start_w1, timeout=30_000)
+    except Exception:   # noqa: BLE001 - say what it reached
+        raise AssertionError(f"W1 {start_w1} -> {page.evaluate('window.geLab.frame.w1')} after 30 s of play: the "
+                             "generator should move onto the data") from None
     page.locator(".ge-lab-play").click()                      # pause: the step count stops moving
     time.sleep(0.5)
     paused = lab_step(page)

@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .browser_bench import browser_speed, ganlab_browser_speed, pixelcnn_browser_speed
+from .browser_bench import (browser_speed, ganlab_browser_speed, pixelcnn_browser_speed, toy_walkers_browser_speed,
+                            walk_browser_speed)
 from .measuring import (ROOT, browser_table, free_port, machine, measured, running_app, start_app,  # noqa: F401
                         summary, table, timed, wait_ready)
 
@@ -430,10 +431,32 @@ def only_section(args, begin: str, end: str, section: str) -> int:
     return 0
 
 
+DIFFUSION_BROWSER_BEGIN, DIFFUSION_BROWSER_END = "<!-- diffusion-browser: begin -->", "<!-- diffusion-browser: end -->"
+
+
+def diffusion_browser_section(*, quick: bool) -> str:
+    """The diffusion and flow families in Chromium: the Diffusion tab's walk from noise on each dataset and the toy
+    lab's diffusion and flow panels playing."""
+    from ..toy import FEW_STEPS_LESSON
+
+    command = "python -m genexplorer.bench --only diffusion-browser" + (" --quick" if quick else "")
+    rows = [row for dataset in ("mnist", "fashion") for row in walk_browser_speed(2 if quick else 5, dataset)]
+    rows += toy_walkers_browser_speed(3 if quick else 10, (FEW_STEPS_LESSON, "a ring of 8: does each learner cover "
+                                                           "every mode?"))
+    return (f"{DIFFUSION_BROWSER_BEGIN}\n## Diffusion and flow in a real browser\n\nCommand: `{command}`  \n"
+            f"Date: {datetime.date.today()}  \nMachine: {machine()}\n\nHeadless Chromium on `python app.py` with the "
+            "shipped checkpoints, the app and the browser on the same cores.\n\n"
+            f"{browser_table(rows, 'runs', 'worst run')}\n{DIFFUSION_BROWSER_END}")
+
+
 def diffusion_only(args) -> int:
-    """--only diffusion: its section, of the shipped walkers or --models', --samples a row, --dataset's alone."""
+    """--only diffusion: its section, of the shipped walkers or --models', --samples a row, --dataset's alone;
+    --only diffusion-browser: the same families in Chromium."""
     from . import iterative_bench
 
+    if args.only == "diffusion-browser":
+        return only_section(args, DIFFUSION_BROWSER_BEGIN, DIFFUSION_BROWSER_END,
+                            diffusion_browser_section(quick=args.quick))
     return only_section(args, iterative_bench.BEGIN, iterative_bench.END, iterative_bench.section(
         quick=args.quick, root=args.models, samples_per_row=args.samples,
         datasets=(args.dataset,) if args.dataset else iterative_bench.DATASETS))
@@ -446,7 +469,7 @@ def main(argv=None) -> int:
     parser.add_argument("--no-browser", action="store_true", help="skip the real-browser measurements")
     parser.add_argument("--no-quality", action="store_true", help="skip the quality and training measurements")
     parser.add_argument("--only", choices=["quality", "pixelcnn", "ganlab", "zoo", "image-to-image", "diffusion",
-                                           "class", "class-memory", "startup"],
+                                           "diffusion-browser", "class", "class-memory", "startup"],
                         help="measure only this family and replace its section of --out, keeping the rest")
     parser.add_argument("--classroom", action="store_true",
                         help="only the classroom load (1 to 120 students at once) into its section of --out")
@@ -456,7 +479,7 @@ def main(argv=None) -> int:
                         "at most 1,000) instead of 10,000: the GAN's row gets as many")
     parser.add_argument("--dataset", choices=["mnist", "fashion"], help="with --only diffusion: this dataset alone")
     args = parser.parse_args(argv)
-    if args.only == "diffusion":
+    if args.only in ("diffusion", "diffusion-browser"):
         if args.samples is not None and not 100 <= args.samples <= 10_000:
             parser.error("--samples must be from 100 to 10000")
         return diffusion_only(args)

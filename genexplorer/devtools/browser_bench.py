@@ -1,5 +1,5 @@
 """The benchmark in a real browser (Playwright driving Debian's Chromium): a slider's and a stroke's input to the new
-picture painted, the PixelCNN's frames, the GAN lab's frame rate, and several pages at once."""
+picture painted, the PixelCNN's and the diffusion walk's frames, the GAN lab's frame rate, and several pages at once."""
 from __future__ import annotations
 
 import contextlib
@@ -147,6 +147,43 @@ def pixelcnn_browser_speed(runs: int) -> list[tuple[str, dict]]:
              {"n": len(totals), "median": statistics.median(totals), "p95": max(totals)})]
 
 
+WALK_DONE_JS = """(previous) => {
+  const box = document.querySelector('#ge-diff-done textarea, #ge-diff-done input');
+  return box && box.value && box.value !== previous;
+}"""
+
+
+def walk_browser_speed(runs: int, dataset: str = "mnist") -> list[tuple[str, dict]]:
+    """The Diffusion tab's walk back from noise in Chromium, both shipped walkers side by side at the tab's default
+    steps (4 pictures each): frames painted per second (first to last frame) and the click to the last frame."""
+    from .screenshots import open_tab
+
+    fps, totals, frames_seen = [], [], []
+    with app_in_chromium() as (_, page, _port):
+        if dataset != "mnist":
+            page.locator("#ge-dataset label", has_text="Fashion").click()
+        open_tab(page, "Diffusion")
+        page.wait_for_selector("#ge-diff-go", timeout=30_000)
+        done = ""
+        for _ in range(runs + 1):
+            clicked = page.evaluate("performance.now()")
+            page.click("#ge-diff-go")
+            page.wait_for_function(WALK_DONE_JS, arg=done, timeout=120_000)
+            done = page.evaluate("document.querySelector('#ge-diff-done textarea, #ge-diff-done input').value")
+            frames = page.evaluate("window.geDiffFrames")
+            if len(frames) >= 2:
+                fps.append((len(frames) - 1) / ((frames[-1] - frames[0]) / 1000))
+                totals.append(frames[-1] - clicked)
+                frames_seen.append(len(frames))
+    # the first run warms the models up
+    fps, totals, frames_seen = fps[1:], totals[1:], frames_seen[1:]
+    what = f"{dataset}: the walk from noise, both walkers at the tab's default steps, 4 pictures each"
+    return [(f"{what}: frames painted per second ({statistics.median(frames_seen):.0f} frames a run; worst run: the "
+             "fewest per second)", {"n": len(fps), "median": statistics.median(fps), "p95": min(fps)}),
+            (f"{what}: click -> last frame painted (ms; worst run: the slowest)",
+             {"n": len(totals), "median": statistics.median(totals), "p95": max(totals)})]
+
+
 def ganlab_browser_speed(seconds: float, lessons=("a Gaussian, non-saturating loss", "a ring of 8: mode collapse?",
                                                    "two moons, WGAN-GP")) -> list[tuple[str, dict]]:
     """The GAN lab playing in Chromium: frames painted per second over ``seconds`` of play, per lesson
@@ -171,6 +208,35 @@ def ganlab_browser_speed(seconds: float, lessons=("a Gaussian, non-saturating lo
             rows.append((f"GAN lab, '{lesson}' playing at speed 5: frames painted per second (worst: the slowest "
                          f"second; {statistics.median(steps):.0f} generator steps a second)",
                          {"n": len(per_second), "median": statistics.median(per_second), "p95": min(per_second)}))
+    return rows
+
+
+def toy_walkers_browser_speed(seconds: float, lessons: tuple[str, ...]) -> list[tuple[str, dict]]:
+    """The toy lab playing in Chromium with its three learners side by side: frames the diffusion and the flow
+    panels painted per second over ``seconds`` of play (each second one run), per lesson."""
+    from .screenshots import open_tab
+
+    rows = []
+    with app_in_chromium() as (_, page, _port):
+        open_tab(page, "Toy lab")
+        for lesson in lessons:
+            page.locator("#ge-lab-lesson input").click()
+            page.get_by_role("option", name=lesson).click()
+            page.wait_for_function("() => window.geLab && window.geLab.frame && window.geLab.frame.step === 0",
+                                   timeout=30_000)
+            page.locator(".ge-lab-play").click()
+            per_second = {"diffusion": [], "flow": []}
+            for _ in range(int(seconds)):
+                before = page.evaluate("({...window.geLab.painted})")
+                time.sleep(1.0)
+                after = page.evaluate("({...window.geLab.painted})")
+                for kind, counts in per_second.items():
+                    counts.append(after[kind] - before[kind])
+            page.locator(".ge-lab-play").click()
+            rows += [(f"toy lab, '{lesson}' playing (GAN, diffusion and flow training): the {kind} panel's frames "
+                      "painted per second (worst: the slowest second)",
+                      {"n": len(counts), "median": statistics.median(counts), "p95": min(counts)})
+                     for kind, counts in per_second.items()]
     return rows
 
 
