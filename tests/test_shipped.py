@@ -8,6 +8,7 @@ import torch
 
 import genexplorer as gx
 from genexplorer import checkpoints
+from genexplorer.metrics import importance_weighted_nll
 
 ROLES = ("ae", "dae", "vae", "cvae", "ae2d", "vae2d", "gan")
 SHIPPED = [f"{dataset}-{role}" for dataset in ("mnist", "fashion") for role in ROLES]
@@ -94,22 +95,26 @@ def test_gan_and_vae_samples_cover_every_class(dataset):
 
 
 @pytest.mark.parametrize("dataset", ["mnist", "fashion"])
-def test_pixelcnn_is_exact_better_than_the_vae_bound_and_covers_every_class(dataset):
+def test_pixelcnn_is_exact_below_the_vae_bound_and_draws_every_class(dataset):
+    """Issue 25: the exact -log p(x) at least 5 nats below the VAE's importance-weighted bound on the same test
+    images (the Bernoulli reading, the VAE's nats), and samples at temperature 1 spread over the classes. Floors
+    under the bench's figures (BENCHMARKS, PixelCNN section: 500 / 1,000 samples), on 160 samples here."""
     model = gx.load(f"{dataset}-pixelcnn")
     config = checkpoints.read_config(checkpoints.resolve(f"{dataset}-pixelcnn"))
-    vae = checkpoints.read_config(checkpoints.resolve(f"{dataset}-vae"))
-    assert config["complete"] is True and model.kind == "pixelcnn"
-    # the issue's target: at least 5 nats below the shipped VAE's -ELBO on the test set
-    assert config["metrics"]["test_nll_nats"] < vae["metrics"]["test_neg_elbo_nats"] - 5
+    assert config["complete"] is True and model.kind == "pixelcnn" and model.draws_grey
     images, _ = gx.load_dataset(dataset, "test")
-    x = torch.from_numpy(images[:200]).float().div(255).unsqueeze(1)
-    assert abs(float(model.nll(x).mean().detach()) - config["metrics"]["test_nll_nats"]) < 15
-    # 300 samples: the Fashion classifier, trained on grey pictures, reads many of the PixelCNN's binary (dithered)
-    # samples as sandals and few as trousers (about 1 %), so 100 samples can miss a class that is there.
-    samples = model.sample(300, generator=torch.Generator().manual_seed(0))
-    reader = gx.load(f"{dataset}-classifier")
-    read, _ = reader.predict(samples)
-    assert len(set(read.tolist())) == 10, np.bincount(read.numpy(), minlength=10).tolist()
+    x = torch.from_numpy(images[:100]).float().div(255).unsqueeze(1)
+    with torch.no_grad():
+        exact = float(model.nll(x).mean())
+        bound = float(importance_weighted_nll(gx.load(f"{dataset}-vae"), x, k=100,
+                                              generator=torch.Generator().manual_seed(0)).mean())
+    assert exact < bound - 5, (exact, bound)
+    assert abs(exact - config["metrics"]["test_nll_nats"]) < 15
+    samples = model.sample(160, generator=torch.Generator().manual_seed(0))
+    read, _ = gx.load(f"{dataset}-classifier").predict(samples)
+    share = np.bincount(read.numpy(), minlength=10) / len(read)
+    evenness = -(share[share > 0] * np.log(share[share > 0])).sum() / np.log(10)
+    assert share.min() >= 0.02 and evenness >= 0.9, share.round(3).tolist()
 
 
 @pytest.mark.parametrize("dataset", ["mnist", "fashion"])
