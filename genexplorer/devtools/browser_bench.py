@@ -184,6 +184,14 @@ def walk_browser_speed(runs: int, dataset: str = "mnist") -> list[tuple[str, dic
              {"n": len(totals), "median": statistics.median(totals), "p95": max(totals)})]
 
 
+def play_lesson(page, lesson: str) -> None:
+    """Pick a toy lab lesson, wait for its fresh start and press Play."""
+    page.locator("#ge-lab-lesson input").click()
+    page.get_by_role("option", name=lesson).click()
+    page.wait_for_function("() => window.geLab && window.geLab.frame && window.geLab.frame.step === 0", timeout=30_000)
+    page.locator(".ge-lab-play").click()
+
+
 def ganlab_browser_speed(seconds: float, lessons=("a Gaussian, non-saturating loss", "a ring of 8: mode collapse?",
                                                    "two moons, WGAN-GP")) -> list[tuple[str, dict]]:
     """The GAN lab playing in Chromium: frames painted per second over ``seconds`` of play, per lesson
@@ -192,11 +200,7 @@ def ganlab_browser_speed(seconds: float, lessons=("a Gaussian, non-saturating lo
     with app_in_chromium() as (_, page, _port):
         page.get_by_role("tab", name="Toy lab").click()
         for lesson in lessons:
-            page.locator("#ge-lab-lesson input").click()
-            page.get_by_role("option", name=lesson).click()
-            page.wait_for_function("() => window.geLab && window.geLab.frame && window.geLab.frame.step === 0",
-                                   timeout=30_000)
-            page.locator(".ge-lab-play").click()
+            play_lesson(page, lesson)
             per_second, steps = [], []
             for _ in range(int(seconds)):
                 frames, step = page.evaluate("[window.geLab.frames, window.geLab.frame.step]")
@@ -220,11 +224,7 @@ def toy_walkers_browser_speed(seconds: float, lessons: tuple[str, ...]) -> list[
     with app_in_chromium() as (_, page, _port):
         open_tab(page, "Toy lab")
         for lesson in lessons:
-            page.locator("#ge-lab-lesson input").click()
-            page.get_by_role("option", name=lesson).click()
-            page.wait_for_function("() => window.geLab && window.geLab.frame && window.geLab.frame.step === 0",
-                                   timeout=30_000)
-            page.locator(".ge-lab-play").click()
+            play_lesson(page, lesson)
             per_second = {"diffusion": [], "flow": []}
             for _ in range(int(seconds)):
                 before = page.evaluate("({...window.geLab.painted})")
