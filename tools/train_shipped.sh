@@ -72,7 +72,7 @@ case "${1:-all}" in
     # 3 epochs at batch 64.)
     # As shipped: the digits 14 epochs on a 30-epoch cosine, then --resume --epochs 22 (a 22-epoch cosine, to fit a
     # session); the line below is that run in one go (its first 14 epochs at a slightly lower rate). Fashion: one
-    # epoch of the 60,000 (1,875 steps, ~80 min on one thread shared with other work): what a session allowed.
+    # epoch of the 60,000 (1,875 steps, 1h56m on one thread shared with a bench): what a session allowed.
     train --model pixelcnn --dataset mnist   --epochs 22 --batch-size 32 --dropout 0.1 --lr-schedule cosine \
       --out checkpoints/mnist-pixelcnn
     train --model pixelcnn --dataset fashion --epochs 1  --batch-size 32 --lr-schedule cosine --out checkpoints/fashion-pixelcnn
