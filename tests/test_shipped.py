@@ -1,5 +1,4 @@
 """The checkpoints we ship: all there, complete, loadable, and good enough to teach with."""
-import json
 from pathlib import Path
 
 import numpy as np
