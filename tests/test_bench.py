@@ -1,5 +1,6 @@
 """`python -m genexplorer.bench --quick` (what CI runs so the benchmark never rots): it runs
 and writes every table, well formed. Speeds are never asserted: this machine is shared."""
+import os
 import re
 
 import pytest
@@ -262,14 +263,18 @@ def test_the_diffusion_section_finds_the_models_by_ability_and_fills_every_table
     samples = next(rows for title, rows in tables.items() if title.startswith("mnist: samples"))
     assert {row[0] for row in samples[1:]} == {"mnist-gan", "mnist-diffusion", "mnist-flow"}
     assert {(row[1], row[2]) for row in samples[1:] if row[0] == "mnist-flow"} == {
-        ("euler", "3"), ("euler", "2"), ("euler", "1"), ("heun", "10")}
+        ("euler", "3"), ("euler", "2"), ("euler", "1"), ("heun", "50"), ("heun", "10")}
     guided = next(rows for title, rows in tables.items() if title.startswith("mnist: guided"))
     assert guided[1][0].startswith("real test pictures") and len(guided) == 2 + 2 * len(iterative_bench.GUIDANCE)
     holes = next(rows for title, rows in tables.items() if title.startswith("mnist: the centre"))
     assert {row[0] for row in holes[1:]} == {"mnist-diffusion", "mnist-flow", "mnist-context"}
-    speed = next(rows for title, rows in tables.items() if title.startswith("16 samples"))
-    assert len(speed) == 1 + 4, "each conditional model unguided and guided"
+    speed = next(rows for title, rows in tables.items() if title.startswith("mnist: 16 samples"))
+    threads = sorted({1, os.cpu_count()})
+    assert [(row[0], row[2], row[3]) for row in speed[1:1 + len(threads)]] == [
+        ("mnist-diffusion", "0.000", str(count)) for count in threads]
+    assert len(speed) == 1 + 4 * len(threads), "each conditional model unguided and guided, on 1 thread and every core"
     assert text.startswith(iterative_bench.BEGIN) and text.endswith(iterative_bench.END)
+    assert text.count("<!-- diffusion mnist: begin -->") == 1 and "<!-- diffusion fashion" not in text
     # a shorter run: fewer samples a row (the GAN's too), one dataset, and the command says so
     shorter = iterative_bench.section(quick=True, root=str(tmp_path), log=lambda m: None, counts=(20, 1, 4, 1),
                                       samples_per_row=8, datasets=("mnist",))
@@ -277,6 +282,30 @@ def test_the_diffusion_section_finds_the_models_by_ability_and_fills_every_table
     assert "mnist: samples, 8 per row" in shorter and "4 test pictures" in shorter
     with pytest.raises(SystemExit):
         bench.main(["--only", "diffusion", "--samples", "5"])
+
+
+def test_one_dataset_s_diffusion_run_replaces_its_block_and_keeps_the_other_s(tmp_path, monkeypatch):
+    """--dataset mnist rewrites the digits' tables alone: Fashion's, measured by an earlier run, stay."""
+    from genexplorer.devtools import iterative_bench
+
+    def block(dataset, **_):
+        begin, end = iterative_bench.block_markers(dataset)
+        return f"{begin}\n{dataset} measured now\n{end}"
+
+    out = tmp_path / "BENCHMARKS.md"
+    old = {dataset: block(dataset).replace("measured now", "measured before") for dataset in ("mnist", "fashion")}
+    out.write_text(f"# kept\n\n{iterative_bench.section_head()}{old['mnist']}\n\n{old['fashion']}\n"
+                   f"{iterative_bench.END}\n\n## after, kept\n")
+    monkeypatch.setattr(iterative_bench, "dataset_block", block)
+    assert bench.main(["--only", "diffusion", "--dataset", "mnist", "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "mnist measured now" in text and "fashion measured before" in text and "mnist measured before" not in text
+    assert text.startswith("# kept\n\n") and text.endswith(f"{iterative_bench.END}\n\n## after, kept\n")
+    # a file whose section has no blocks yet (or no section): the section is written with the one block
+    out.write_text("# kept\n")
+    assert bench.main(["--only", "diffusion", "--dataset", "fashion", "--out", str(out)]) == 0
+    text = out.read_text()
+    assert iterative_bench.BEGIN in text and "fashion measured now" in text and "mnist" not in text
 
 
 def test_only_diffusion_browser_measures_both_datasets_walks_and_both_toy_lessons_and_keeps_the_rest(tmp_path,
@@ -298,3 +327,16 @@ def test_only_diffusion_browser_measures_both_datasets_walks_and_both_toy_lesson
     assert "old" not in section and "`python -m genexplorer.bench --only diffusion-browser --quick`" in section
     rows = [row for rows in tables_of(section).values() for row in rows]
     assert ["mnist walk frames", "2", "12.0", "11.0"] in rows and any(row[0] == f"toy {FEW_STEPS_LESSON}" for row in rows)
+
+
+def test_frame_rate_rows_drop_runs_without_a_rate_then_the_warm_up():
+    from genexplorer.devtools.browser_bench import frame_rate_rows
+
+    runs = [([5.0], 0.0),                          # one frame: no rate
+            ([100.0, 2100.0], 0.0),                # the warm-up: 2 frames in 2 s, dropped
+            ([50.0, 150.0, 250.0], 10.0),          # 10 frames a second, last frame 240 ms after the click
+            ([50.0, 550.0], 0.0)]                  # 2 frames a second, last frame at 550 ms
+    (rate_title, rate), (total_title, total) = frame_rate_rows("walk", "last frame", runs)
+    assert rate_title.startswith("walk: frames painted per second (2 frames a run") and "click -> last frame" in total_title
+    assert rate == {"n": 2, "median": 6.0, "p95": 2.0}
+    assert total == {"n": 2, "median": 395.0, "p95": 550.0}

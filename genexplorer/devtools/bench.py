@@ -457,9 +457,22 @@ def diffusion_only(args) -> int:
     if args.only == "diffusion-browser":
         return only_section(args, DIFFUSION_BROWSER_BEGIN, DIFFUSION_BROWSER_END,
                             diffusion_browser_section(quick=args.quick))
+    datasets = (args.dataset,) if args.dataset else iterative_bench.DATASETS
+    if args.dataset:        # one dataset: its block alone, the other's kept (when the section has them)
+        out = Path(args.out)
+        block = iterative_bench.dataset_block(args.dataset, quick=args.quick, root=args.models,
+                                              samples_per_row=args.samples, datasets=datasets)
+        text = iterative_bench.replace_block(out.read_text(), args.dataset, block) \
+            if block and out.exists() else None
+        if text is not None:
+            out.write_text(text)
+            print(block)
+            return 0
+        return only_section(args, iterative_bench.BEGIN, iterative_bench.END,
+                            iterative_bench.section_head() + (block or "No diffusion or flow model found.") +
+                            f"\n{iterative_bench.END}")
     return only_section(args, iterative_bench.BEGIN, iterative_bench.END, iterative_bench.section(
-        quick=args.quick, root=args.models, samples_per_row=args.samples,
-        datasets=(args.dataset,) if args.dataset else iterative_bench.DATASETS))
+        quick=args.quick, root=args.models, samples_per_row=args.samples, datasets=datasets))
 
 
 def main(argv=None) -> int:

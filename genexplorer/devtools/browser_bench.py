@@ -123,28 +123,33 @@ async (pace) => {
 """
 
 
+def frame_rate_rows(what: str, last: str, runs: list[tuple[list[float], float]]) -> list[tuple[str, dict]]:
+    """Two rows from animation runs, each (the times its frames were painted, the click's time), in ms: frames
+    painted per second (first to last frame; worst run: the fewest) and the click to the last frame (worst run:
+    the slowest). Runs with under two frames say nothing of a rate; the first of the rest warmed the model up."""
+    kept = [(frames, clicked) for frames, clicked in runs if len(frames) >= 2][1:]
+    fps = [(len(frames) - 1) / ((frames[-1] - frames[0]) / 1000) for frames, _ in kept]
+    totals = [frames[-1] - clicked for frames, clicked in kept]
+    frames_seen = statistics.median(len(frames) for frames, _ in kept)
+    return [(f"{what}: frames painted per second ({frames_seen:.0f} frames a run; worst run: the fewest per second)",
+             {"n": len(fps), "median": statistics.median(fps), "p95": min(fps)}),
+            (f"{what}: click -> {last} painted (ms; worst run: the slowest)",
+             {"n": len(totals), "median": statistics.median(totals), "p95": max(totals)})]
+
+
 def pixelcnn_browser_speed(runs: int) -> list[tuple[str, dict]]:
     """The Generate tab's PixelCNN animation in Chromium: 16 samples drawn live, frames painted per second
     (between the first and the last frame) and the click to the last pixel painted."""
-    fps, totals, frames_seen = [], [], []
+    measured = []
     with app_in_chromium() as (_, page, _port):
         page.get_by_role("tab", name="Generate").click()
         page.wait_for_selector("#ge-gen-pixelcnn-go", timeout=30_000)
         for _ in range(runs + 1):
-            frames = page.evaluate(PIXELCNN_JS)
+            frames = page.evaluate(PIXELCNN_JS)     # frame times from the click
             page.wait_for_function("document.querySelector('#ge-gen-pixelcnn-message').innerText.includes('784 passes')",
                                    timeout=60_000)
-            if len(frames) >= 2:
-                fps.append((len(frames) - 1) / ((frames[-1] - frames[0]) / 1000))
-                totals.append(frames[-1])
-                frames_seen.append(len(frames))
-    # the first run warms the model up
-    fps, totals, frames_seen = fps[1:], totals[1:], frames_seen[1:]
-    return [(f"PixelCNN, 16 samples drawn live: frames painted per second ({statistics.median(frames_seen):.0f} frames a "
-             "run; worst run: the fewest per second)",
-             {"n": len(fps), "median": statistics.median(fps), "p95": min(fps)}),
-            ("PixelCNN, 16 samples drawn live: click -> last pixel painted (ms; worst run: the slowest)",
-             {"n": len(totals), "median": statistics.median(totals), "p95": max(totals)})]
+            measured.append((frames, 0.0))
+    return frame_rate_rows("PixelCNN, 16 samples drawn live", "last pixel", measured)
 
 
 WALK_DONE_JS = """(previous) => {
@@ -158,7 +163,7 @@ def walk_browser_speed(runs: int, dataset: str = "mnist") -> list[tuple[str, dic
     steps (4 pictures each): frames painted per second (first to last frame) and the click to the last frame."""
     from .screenshots import open_tab
 
-    fps, totals, frames_seen = [], [], []
+    measured = []
     with app_in_chromium() as (_, page, _port):
         if dataset != "mnist":
             page.locator("#ge-dataset label", has_text="Fashion").click()
@@ -170,18 +175,9 @@ def walk_browser_speed(runs: int, dataset: str = "mnist") -> list[tuple[str, dic
             page.click("#ge-diff-go")
             page.wait_for_function(WALK_DONE_JS, arg=done, timeout=120_000)
             done = page.evaluate("document.querySelector('#ge-diff-done textarea, #ge-diff-done input').value")
-            frames = page.evaluate("window.geDiffFrames")
-            if len(frames) >= 2:
-                fps.append((len(frames) - 1) / ((frames[-1] - frames[0]) / 1000))
-                totals.append(frames[-1] - clicked)
-                frames_seen.append(len(frames))
-    # the first run warms the models up
-    fps, totals, frames_seen = fps[1:], totals[1:], frames_seen[1:]
-    what = f"{dataset}: the walk from noise, both walkers at the tab's default steps, 4 pictures each"
-    return [(f"{what}: frames painted per second ({statistics.median(frames_seen):.0f} frames a run; worst run: the "
-             "fewest per second)", {"n": len(fps), "median": statistics.median(fps), "p95": min(fps)}),
-            (f"{what}: click -> last frame painted (ms; worst run: the slowest)",
-             {"n": len(totals), "median": statistics.median(totals), "p95": max(totals)})]
+            measured.append((page.evaluate("window.geDiffFrames"), clicked))
+    return frame_rate_rows(f"{dataset}: the walk from noise, both walkers at the tab's default steps, 4 pictures each",
+                           "last frame", measured)
 
 
 def play_lesson(page, lesson: str) -> None:

@@ -8,11 +8,12 @@ Each table is measured in this run, the shipped GAN beside them on the same samp
 - guidance: how often the classifier reads a guided sample as the class it was asked for, and its worst class,
   beside the same classifier on real test pictures (its yardstick: it reads real shirts only about 71 %);
 - inpainting: the centre 14x14 hole, hole PSNR and read-right, beside the context encoder;
-- speed: 16 samples at 20 steps, the Diffusion tab's default, in one process.
+- speed: 16 samples at 20 steps, the Diffusion tab's default, in one process, on one thread and on every core.
 """
 from __future__ import annotations
 
 import datetime
+import os
 import time
 
 import torch
@@ -25,7 +26,7 @@ from .quality import DATASETS, Reader, Table, batched, coverage, load_split, per
 
 BEGIN, END = "<!-- diffusion: begin -->", "<!-- diffusion: end -->"
 #: steps of the family's first sampler (DDIM, Euler) and of its second (DDPM, Heun): what the sample rows measure
-FIRST_SAMPLER_STEPS, SECOND_SAMPLER_STEPS = (50, 20, 10), (10,)
+FIRST_SAMPLER_STEPS, SECOND_SAMPLER_STEPS = (50, 20, 10), (50, 10)
 GUIDANCE = (1.0, 3.0)
 GUIDED_STEPS = 50
 SPEED_STEPS = 20      # the Diffusion tab's default
@@ -128,46 +129,83 @@ def inpainting_table(dataset: str, reader: Reader, models: dict, count: int, log
     return table
 
 
-def speed_table(models: dict, repeats: int) -> Table:
-    table = Table(f"16 samples at {SPEED_STEPS} steps, one process ({torch.get_num_threads()} threads), median of {repeats}",
-                  ["model", "sampler", "guidance", "median ms", "p95 ms"])
-    for name, model in models.items():
-        for guidance in (0.0, 3.0) if model.conditional else (0.0,):
-            generator = torch.Generator()
-            y = torch.arange(16) % model.num_classes if model.conditional else None
-            result = timed(lambda: model.sample(16, y, generator.manual_seed(0), steps=SPEED_STEPS,
-                                                guidance=guidance), repeats)
-            table.rows.append([name, model.samplers[0], guidance, f"{result['median']:.0f}", f"{result['p95']:.0f}"])
+def speed_table(dataset: str, models: dict, repeats: int) -> Table:
+    """16 samples at SPEED_STEPS, unguided and guided (the largest w measured), on one thread and on every core."""
+    threads = sorted({1, os.cpu_count() or 1})
+    table = Table(f"{dataset}: 16 samples at {SPEED_STEPS} steps, one process, median of {repeats}",
+                  ["model", "sampler", "guidance", "threads", "median ms", "p95 ms"])
+    before = torch.get_num_threads()
+    try:
+        for name, model in models.items():
+            for guidance in (0.0, max(GUIDANCE)) if model.conditional else (0.0,):
+                generator = torch.Generator()
+                y = torch.arange(16) % model.num_classes if model.conditional else None
+                for count in threads:
+                    torch.set_num_threads(count)
+                    result = timed(lambda: model.sample(16, y, generator.manual_seed(0), steps=SPEED_STEPS,
+                                                        guidance=guidance), repeats)
+                    table.rows.append([name, model.samplers[0], guidance, count, f"{result['median']:.0f}",
+                                       f"{result['p95']:.0f}"])
+    finally:
+        torch.set_num_threads(before)
     return table
 
 
-def section(*, quick: bool, root: str | None = None, log=print, counts: tuple[int, int, int, int] | None = None,
-            samples_per_row: int | None = None, datasets: tuple[str, ...] = DATASETS) -> str:
-    """The BENCHMARKS section: every table for each dataset (of ``datasets``) that has a diffusion or flow model.
-    counts: FULL or QUICK's shape, for a test's smaller run; samples_per_row: fewer samples a row (and pictures with a
-    hole) than FULL's, for a run that must fit an afternoon on 2 cores (the GAN's row is measured on as many)."""
+def block_markers(dataset: str) -> tuple[str, str]:
+    """The markers of one dataset's part of the section: a run of one dataset replaces its part alone."""
+    return f"<!-- diffusion {dataset}: begin -->", f"<!-- diffusion {dataset}: end -->"
+
+
+def section_head() -> str:
+    return (f"{BEGIN}\n## Diffusion and flow matching\n\nThe judge is each dataset's shipped classifier, as for every "
+            "other family (its features for the Frechet distance, its reading for the classes). A network pass is one "
+            "U-Net evaluation per picture (two with Heun, twice with guidance). Each dataset's tables come from the "
+            "command above them (one dataset can be measured again alone).\n\n")
+
+
+def dataset_block(dataset: str, *, quick: bool, root: str | None = None, log=print,
+                  counts: tuple[int, int, int, int] | None = None, samples_per_row: int | None = None,
+                  datasets: tuple[str, ...] = DATASETS) -> str | None:
+    """One dataset's part of the section between its markers: every table of its walkers (None: it has none).
+    counts: FULL or QUICK's shape, for a test's smaller run; samples_per_row: fewer samples a row (and pictures
+    with a hole) than FULL's, for a run that must fit an afternoon on 2 cores (the GAN's row is measured on as
+    many); datasets: what the command line asked for (the command written above the tables says it)."""
+    models = walkers(dataset, root)
+    if not models:
+        return None
     samples, per_class, holes, repeats = counts or (QUICK if quick else FULL)
     if samples_per_row is not None:
         samples, holes = samples_per_row, min(holes, samples_per_row)
     command = "python -m genexplorer.bench --only diffusion" + (" --quick" if quick else "") + \
         (f" --models {root}" if root else "") + (f" --samples {samples_per_row}" if samples_per_row else "") + \
         (f" --dataset {datasets[0]}" if len(datasets) == 1 else "")
-    tables, speed_models = [], {}
-    for dataset in datasets:
-        models = walkers(dataset, root)
-        if not models:
-            continue
-        reader = Reader(checkpoints.load(f"{dataset}-classifier"))
-        count = min(samples, len(load_split(dataset, "test").y))
-        tables += [sample_table(dataset, reader, models, count, log),
-                   guidance_table(dataset, reader, models, per_class, log),
-                   inpainting_table(dataset, reader, models, min(holes, count), log)]
-        speed_models.update(models)
-    if speed_models:
-        log(f"speed: 16 samples at {SPEED_STEPS} steps, {repeats} runs a model")
-        tables.append(speed_table(speed_models, repeats))
-    body = "\n\n".join(f"### {t.title}\n\n{t.markdown()}" for t in tables) or "No diffusion or flow model found."
-    return (f"{BEGIN}\n## Diffusion and flow matching\n\nCommand: `{command}`  \nDate: {datetime.date.today()}  \n"
-            f"Machine: {machine()}\n\nThe judge is each dataset's shipped classifier, as for every other family "
-            "(its features for the Frechet distance, its reading for the classes). A network pass is one U-Net "
-            "evaluation per picture (two with Heun, twice with guidance).\n\n" + body + f"\n{END}")
+    reader = Reader(checkpoints.load(f"{dataset}-classifier"))
+    count = min(samples, len(load_split(dataset, "test").y))
+    tables = [sample_table(dataset, reader, models, count, log),
+              guidance_table(dataset, reader, models, per_class, log),
+              inpainting_table(dataset, reader, models, min(holes, count), log)]
+    log(f"{dataset}: speed, 16 samples at {SPEED_STEPS} steps, {repeats} runs a model")
+    tables.append(speed_table(dataset, models, repeats))
+    begin, end = block_markers(dataset)
+    body = "\n\n".join(f"### {t.title}\n\n{t.markdown()}" for t in tables)
+    return (f"{begin}\nCommand: `{command}`  \nDate: {datetime.date.today()}  \nMachine: {machine()}\n\n"
+            f"{body}\n{end}")
+
+
+def section(*, quick: bool, root: str | None = None, log=print, counts: tuple[int, int, int, int] | None = None,
+            samples_per_row: int | None = None, datasets: tuple[str, ...] = DATASETS) -> str:
+    """The BENCHMARKS section: each dataset's block (of ``datasets``) that has a diffusion or flow model."""
+    blocks = [dataset_block(dataset, quick=quick, root=root, log=log, counts=counts, samples_per_row=samples_per_row,
+                            datasets=datasets) for dataset in datasets]
+    body = "\n\n".join(block for block in blocks if block) or "No diffusion or flow model found."
+    return f"{section_head()}{body}\n{END}"
+
+
+def replace_block(text: str, dataset: str, block: str) -> str | None:
+    """text (BENCHMARKS.md) with ``dataset``'s block replaced by ``block``; None when the section has no such
+    block yet (the whole section is then written)."""
+    begin, end = block_markers(dataset)
+    if not (BEGIN in text and END in text and begin in text and end in text):
+        return None
+    before, rest = text.split(begin, 1)
+    return before + block + rest.split(end, 1)[1]
