@@ -27,7 +27,7 @@ from .quality import DATASETS, Reader, Table, batched, coverage, load_split, per
 BEGIN, END = "<!-- diffusion: begin -->", "<!-- diffusion: end -->"
 #: steps of the family's first sampler (DDIM, Euler) and of its second (DDPM, Heun): what the sample rows measure
 FIRST_SAMPLER_STEPS, SECOND_SAMPLER_STEPS = (50, 20, 10), (50, 10)
-GUIDANCE = (1.0, 3.0)
+GUIDANCE = (1.0, 3.0, 5.0)
 GUIDED_STEPS = 50
 SPEED_STEPS = 20      # the Diffusion tab's default
 BATCH = 250
