@@ -179,13 +179,14 @@ def dataset_block(dataset: str, *, quick: bool, root: str | None = None, log=pri
     command = "python -m genexplorer.bench --only diffusion" + (" --quick" if quick else "") + \
         (f" --models {root}" if root else "") + (f" --samples {samples_per_row}" if samples_per_row else "") + \
         (f" --dataset {datasets[0]}" if len(datasets) == 1 else "")
+    # The timings first: a few minutes, so a run needs the machine to itself only at its start.
+    log(f"{dataset}: speed, 16 samples at {SPEED_STEPS} steps, {repeats} runs a model")
+    speed = speed_table(dataset, models, repeats)
     reader = Reader(checkpoints.load(f"{dataset}-classifier"))
     count = min(samples, len(load_split(dataset, "test").y))
     tables = [sample_table(dataset, reader, models, count, log),
               guidance_table(dataset, reader, models, per_class, log),
-              inpainting_table(dataset, reader, models, min(holes, count), log)]
-    log(f"{dataset}: speed, 16 samples at {SPEED_STEPS} steps, {repeats} runs a model")
-    tables.append(speed_table(dataset, models, repeats))
+              inpainting_table(dataset, reader, models, min(holes, count), log), speed]
     begin, end = block_markers(dataset)
     body = "\n\n".join(f"### {t.title}\n\n{t.markdown()}" for t in tables)
     return (f"{begin}\nCommand: `{command}`  \nDate: {datetime.date.today()}  \nMachine: {machine()}\n\n"
