@@ -20,6 +20,11 @@ TINY = {
 }
 
 
+def pytest_xdist_auto_num_workers(config):
+    """`-n auto`: a worker a core, at most four: each may launch the app and a browser (~1 GB apiece)."""
+    return max(1, min(4, len(os.sched_getaffinity(0))))
+
+
 @pytest.fixture(params=sorted(TINY))
 def kind(request):
     return request.param
@@ -50,7 +55,10 @@ def app_url(tmp_path_factory):
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     import app
 
-    _, url, _ = app.launch(app.demo, block=False, server_name="127.0.0.1", quiet=True)
+    from genexplorer.devtools.measuring import free_port
+
+    # a port of its own: two workers launching at once must not both take Gradio's first free one
+    _, url, _ = app.launch(app.demo, block=False, server_name="127.0.0.1", server_port=free_port(), quiet=True)
     yield url.rstrip("/")
     app.demo.close()
 

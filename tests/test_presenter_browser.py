@@ -45,7 +45,8 @@ def on_screen(page, selector):
 
 def test_presenter_view_shows_each_tab_s_result_with_its_control_at_1280x720(browser, app_url):  # noqa: F811
     page = new_page(browser, app_url, width=1280, height=720, query="?present=1")
-    assert page.evaluate("document.body.classList.contains('ge-present')")
+    # the page's script reads ?present=1 once Gradio has mounted, which may be just after the canvas appears
+    page.wait_for_function("document.body.classList.contains('ge-present')", timeout=30_000)
     assert not page.locator("footer").is_visible() and not page.locator("#ge-title").is_visible()
     assert float(page.evaluate("getComputedStyle(document.querySelector('.gradio-container')).fontSize")[:-2]) >= 18
     draw_seven(page)
