@@ -37,7 +37,7 @@ def main() -> None:
     reader = Reader(checkpoints.load(f"{args.dataset}-classifier"))
 
     def report(name: str, filled: torch.Tensor) -> None:
-        psnr = float(masked_psnr(filled, test.x, hidden.bool().expand_as(test.x)).mean())
+        psnr = float(masked_psnr(filled, test.x, hidden).mean())
         print(f"{args.dataset} {name:45s} {psnr:5.1f} dB  read right {100 * reader.accuracy(filled, test.y):5.1f} %",
               flush=True)
 
