@@ -25,6 +25,32 @@ def pytest_xdist_auto_num_workers(config):
     return max(1, min(4, len(os.sched_getaffinity(0))))
 
 
+@pytest.fixture(scope="module", autouse=True)
+def no_run_outlives_its_file(request):
+    """A page training run a test file started and left going is cancelled when the file ends: a run queued by
+    the next file (in the same app: the same worker under -n) would otherwise wait for it, and the next file's
+    timings would depend on which files happened to run before it."""
+    yield
+    import sys
+    import time
+
+    training_ui = sys.modules.get("genexplorer.ui.training")
+    manager = getattr(training_ui, "_manager", None)   # the app's job manager, if this process made one
+    if manager is None:
+        return
+    active = lambda: [job for job in manager.jobs() if job.state in ("queued", "running")]  # noqa: E731
+    left = active()
+    if left:   # the warnings summary names the file, so its test can be made to wait for or cancel its run
+        import warnings
+
+        warnings.warn(f"{request.module.__name__} left {', '.join(job.name for job in left)} going: cancelled")
+    for job in left:
+        manager.cancel(job.id)
+    deadline = time.monotonic() + 120
+    while active() and time.monotonic() < deadline:
+        time.sleep(0.5)
+
+
 @pytest.fixture(params=sorted(TINY))
 def kind(request):
     return request.param
@@ -53,6 +79,15 @@ def app_url(tmp_path_factory):
     # the class mode's store too: tests never write into the project's runs/classes/
     os.environ.setdefault("GENEXPLORER_CLASSES", str(tmp_path_factory.mktemp("classes")))
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    # A file run earlier in this process (in its worker, under -n) may have built the page and with it the job
+    # manager, on the project's own runs/ and checkpoints/: page runs would then train into the repository, and
+    # queue behind whatever an earlier suite left there. The launched app makes a fresh one on the copies.
+    import sys
+
+    training_ui = sys.modules.get("genexplorer.ui.training")
+    if training_ui is not None and training_ui._manager is not None:
+        training_ui._manager.close()
+        training_ui._manager = None
     import app
 
     from genexplorer.devtools.measuring import free_port
