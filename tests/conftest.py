@@ -1,4 +1,7 @@
 import os
+import sys
+import time
+import warnings
 
 import pytest
 import torch
@@ -31,23 +34,20 @@ def no_run_outlives_its_file(request):
     the next file (in the same app: the same worker under -n) would otherwise wait for it, and the next file's
     timings would depend on which files happened to run before it."""
     yield
-    import sys
-    import time
-
     training_ui = sys.modules.get("genexplorer.ui.training")
     manager = getattr(training_ui, "_manager", None)   # the app's job manager, if this process made one
     if manager is None:
         return
-    active = lambda: [job for job in manager.jobs() if job.state in ("queued", "running")]  # noqa: E731
-    left = active()
-    if left:   # the warnings summary names the file, so its test can be made to wait for or cancel its run
-        import warnings
 
+    def going():
+        return [job for job in manager.jobs() if job.state in ("queued", "running")]
+    left = going()
+    if left:   # the warnings summary names the file, so its test can be made to wait for or cancel its run
         warnings.warn(f"{request.module.__name__} left {', '.join(job.name for job in left)} going: cancelled")
     for job in left:
         manager.cancel(job.id)
     deadline = time.monotonic() + 120
-    while active() and time.monotonic() < deadline:
+    while going() and time.monotonic() < deadline:
         time.sleep(0.5)
 
 
@@ -82,8 +82,6 @@ def app_url(tmp_path_factory):
     # A file run earlier in this process (in its worker, under -n) may have built the page and with it the job
     # manager, on the project's own runs/ and checkpoints/: page runs would then train into the repository, and
     # queue behind whatever an earlier suite left there. The launched app makes a fresh one on the copies.
-    import sys
-
     training_ui = sys.modules.get("genexplorer.ui.training")
     if training_ui is not None and training_ui._manager is not None:
         training_ui._manager.close()
