@@ -166,7 +166,7 @@ def test_a_picked_example_lands_on_the_canvas(page):  # noqa: F811
     from genexplorer import explore
 
     stroke(page, "#ge-canvas canvas", [(90, 60), (190, 60), (120, 230)])         # a 7
-    wait_text(page, "#ge-draw-message", "classifier reads your drawing")
+    wait_text(page, "#ge-draw-message", "classifier reads your drawing", timeout=90_000)   # 30 s ran out under -n 2
     index = 4                                                                    # the first "2"
     example = explore.examples("mnist", per_class=2)[index][0].astype(float)
     page.locator("#ge-examples img").nth(index).click()
