@@ -28,14 +28,18 @@ def pytest_xdist_auto_num_workers(config):
     return max(1, min(4, len(os.sched_getaffinity(0))))
 
 
+def page_job_manager():
+    """The page's job manager, if this process built the page and made one (else None)."""
+    return getattr(sys.modules.get("genexplorer.ui.training"), "_manager", None)
+
+
 @pytest.fixture(scope="module", autouse=True)
 def no_run_outlives_its_file(request):
     """A page training run a test file started and left going is cancelled when the file ends: a run queued by
     the next file (in the same app: the same worker under -n) would otherwise wait for it, and the next file's
     timings would depend on which files happened to run before it."""
     yield
-    training_ui = sys.modules.get("genexplorer.ui.training")
-    manager = getattr(training_ui, "_manager", None)   # the app's job manager, if this process made one
+    manager = page_job_manager()
     if manager is None:
         return
 
@@ -82,10 +86,9 @@ def app_url(tmp_path_factory):
     # A file run earlier in this process (in its worker, under -n) may have built the page and with it the job
     # manager, on the project's own runs/ and checkpoints/: page runs would then train into the repository, and
     # queue behind whatever an earlier suite left there. The launched app makes a fresh one on the copies.
-    training_ui = sys.modules.get("genexplorer.ui.training")
-    if training_ui is not None and training_ui._manager is not None:
-        training_ui._manager.close()
-        training_ui._manager = None
+    if page_job_manager() is not None:
+        page_job_manager().close()
+        sys.modules["genexplorer.ui.training"]._manager = None
     import app
 
     from genexplorer.devtools.measuring import free_port
